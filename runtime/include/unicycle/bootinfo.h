@@ -1,0 +1,99 @@
+/* bootinfo.h: the boot info contract between BOOTX64.EFI and the runtime. */
+#ifndef UNICYCLE_BOOTINFO_H
+#define UNICYCLE_BOOTINFO_H
+
+/*
+ * The bootloader hands the runtime one flattened device tree (FDT, DTSpec
+ * v0.3 chapter 5) and jumps to the ELF entry point with:
+ *
+ *   RDI = physical address of the FDT blob (8-byte aligned)
+ *   long mode, paging on with the firmware's identity map, interrupts off,
+ *   boot services exited. The firmware's page tables and GDT live in memory
+ *   that /memory reports as usable: the runtime must install its own
+ *   before it allocates from that memory.
+ *
+ * Version 1. The contract is append-only: a later version may add nodes and
+ * properties, never change or remove the ones below. Every cell is
+ * big-endian as FDT requires. #address-cells = #size-cells = 2 everywhere.
+ *
+ * /                               (root)
+ *   compatible          string    "unicycle,bootinfo-v1"
+ *   #address-cells      u32       2
+ *   #size-cells         u32       2
+ *   unicycle,acpi-rsdp  u64       physical address of the ACPI RSDP (2.0+
+ *                                 table GUID preferred, 1.0 otherwise);
+ *                                 absent when the firmware has none
+ *
+ * /chosen
+ *   bootargs                   string  kernel command line ("" when none)
+ *   unicycle,boot-source       string  "disk" or "net"
+ *   unicycle,bootloader        string  "unicycle-boot <version>"
+ *   unicycle,image-sha256      bytes[32] SHA-256 of app.elf as loaded
+ *   unicycle,image-base        u64     lowest physical address of a PT_LOAD
+ *   unicycle,image-size        u64     bytes from image-base to the end of
+ *                                      the highest segment (page aligned)
+ *   unicycle,tsc-start         u64     RDTSC when the bootloader started
+ *   unicycle,tsc-jump          u64     RDTSC just before the jump
+ *   unicycle,boot-server       string  address of the boot server (only when
+ *                                      boot-source is "net")
+ *   unicycle,net-mode          string  "dhcp" or "static" (only when boot.cfg
+ *                                      sets network settings)
+ *   unicycle,net-address       string  "a.b.c.d/prefix" (static only)
+ *   unicycle,net-gateway       string  "a.b.c.d" (static only, optional)
+ *
+ * /memory@<first base, hex>
+ *   device_type         string    "memory"
+ *   reg                 (u64 base, u64 size)+  usable RAM after
+ *                                 ExitBootServices: EfiConventionalMemory,
+ *                                 EfiLoaderCode/Data, EfiBootServicesCode/Data,
+ *                                 sorted by base, adjacent ranges merged,
+ *                                 page aligned. Includes the ranges listed in
+ *                                 /reserved-memory; subtract those.
+ *
+ * /reserved-memory                #address-cells = #size-cells = 2, ranges
+ *   image@<base>        reg       the app's PT_LOAD segments (one range)
+ *   bootinfo@<base>     reg       this FDT blob (whole allocation)
+ *   acpi@<base>         reg       EfiACPIReclaimMemory / EfiACPIMemoryNVS
+ *   runtime@<base>      reg       EfiRuntimeServicesCode/Data
+ *   (children have no other properties; every child carries "no-map" when
+ *    the runtime must never touch it: acpi and runtime regions)
+ *
+ * /framebuffer@<base>             only when GOP is present
+ *   compatible          string    "simple-framebuffer"
+ *   reg                 (u64 base, u64 size)
+ *   width, height, stride  u32    pixels, pixels, bytes per line
+ *   format              string    "a8r8g8b8" or "a8b8g8r8"
+ *
+ * Config file /unicycle/boot.cfg (read by the bootloader, key = value lines,
+ * '#' starts a comment; unknown keys are an error shown on screen):
+ *   cmdline = <text>         -> /chosen/bootargs
+ *   net = dhcp | static      -> /chosen/unicycle,net-mode
+ *   address = a.b.c.d/len    -> /chosen/unicycle,net-address
+ *   gateway = a.b.c.d        -> /chosen/unicycle,net-gateway
+ */
+
+#define BOOTINFO_COMPATIBLE      "unicycle,bootinfo-v1"
+#define BOOTINFO_PROP_RSDP       "unicycle,acpi-rsdp"
+#define BOOTINFO_CHOSEN          "/chosen"
+#define BOOTINFO_PROP_BOOTARGS   "bootargs"
+#define BOOTINFO_PROP_SOURCE     "unicycle,boot-source"
+#define BOOTINFO_PROP_LOADER     "unicycle,bootloader"
+#define BOOTINFO_PROP_SHA256     "unicycle,image-sha256"
+#define BOOTINFO_PROP_IMAGE_BASE "unicycle,image-base"
+#define BOOTINFO_PROP_IMAGE_SIZE "unicycle,image-size"
+#define BOOTINFO_PROP_TSC_START  "unicycle,tsc-start"
+#define BOOTINFO_PROP_TSC_JUMP   "unicycle,tsc-jump"
+#define BOOTINFO_PROP_SERVER     "unicycle,boot-server"
+#define BOOTINFO_PROP_NET_MODE   "unicycle,net-mode"
+#define BOOTINFO_PROP_NET_ADDR   "unicycle,net-address"
+#define BOOTINFO_PROP_NET_GW     "unicycle,net-gateway"
+#define BOOTINFO_RESERVED        "/reserved-memory"
+
+/* Physical address app.elf is linked at (see runtime/arch/x86_64/linker.ld).
+ * 16 MiB: the address Linux's EFI stub also asks the firmware for first,
+ * free on OVMF (which allocates top-down) and on typical PC firmware. The
+ * bootloader allocates exactly these pages with AllocateAddress and stops
+ * with a message when the firmware cannot give them. */
+#define BOOTINFO_IMAGE_LINK_BASE 0x1000000ULL
+
+#endif

@@ -1,0 +1,25 @@
+/* unicycle.h: the public API an application sees. */
+#ifndef UNICYCLE_UNICYCLE_H
+#define UNICYCLE_UNICYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+/* The application's entry point: called once the runtime is up. Returning
+ * from it ends the app with the returned status, as uc_exit() does. An app
+ * that serves the network returns only when it wants to stop. */
+int app_main(void);
+
+/* Formatted output to the console (serial). Returns bytes written. */
+int uc_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int uc_vprintf(const char *fmt, va_list ap);
+
+/* Ends the app with `status` (0..255). On QEMU boards the status becomes
+ * QEMU's exit status through isa-debug-exit; elsewhere the CPU halts. */
+__attribute__((noreturn)) void uc_exit(int status);
+
+/* The kernel command line from the boot info ("" when none). */
+const char *uc_cmdline(void);
+
+#endif

@@ -1,0 +1,137 @@
+/* kernel.h: the runtime's internal interfaces, one section per file. */
+#ifndef UNICYCLE_KERNEL_H
+#define UNICYCLE_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#include "config.h" /* generated per board into build/<board>/gen/ */
+#include <unicycle/unicycle.h>
+
+/*
+ * Conventions: a function's prefix is its file's name (console_* in
+ * console.c). Errors are negative errno values (<errno.h>). Public app API
+ * is uc_* in runtime/include/unicycle/ only.
+ */
+
+/* main.c: entry from start.S, bring-up order */
+__attribute__((noreturn)) void kernel_main(uint64_t bootinfo_phys);
+
+/* console.c: console output (16550 UART, see drivers/uart16550.c) */
+void console_init(void);
+void console_write(const char *buf, size_t len);
+int console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* panic.c: always-on, allocation-free failure paths */
+__attribute__((noreturn, format(printf, 3, 4)))
+void panic_at(const char *file, int line, const char *fmt, ...);
+#define panic(...) panic_at(__FILE__, __LINE__, __VA_ARGS__)
+#define kassert(cond)                                                        \
+	do {                                                                 \
+		if (!(cond))                                                 \
+			panic_at(__FILE__, __LINE__, "assertion failed: %s", \
+				 #cond);                                     \
+	} while (0)
+
+/* bootinfo.c: reading the FDT the bootloader passed (see unicycle/bootinfo.h) */
+struct bootinfo_range {
+	uint64_t base;
+	uint64_t size;
+};
+#define BOOTINFO_MAX_RANGES 128
+struct bootinfo {
+	const void *fdt;
+	const char *cmdline;
+	const char *boot_source;  /* "disk" or "net" */
+	const char *boot_server;  /* NULL unless netbooted */
+	uint64_t rsdp;            /* 0 when absent */
+	uint64_t image_base, image_size;
+	uint64_t tsc_start, tsc_jump;
+	const char *net_mode;     /* NULL, "dhcp" or "static" */
+	const char *net_address;  /* "a.b.c.d/len" or NULL */
+	const char *net_gateway;  /* or NULL */
+	size_t nmem;              /* usable RAM minus reserved ranges, sorted */
+	struct bootinfo_range mem[BOOTINFO_MAX_RANGES];
+	size_t nreserved;
+	struct bootinfo_range reserved[BOOTINFO_MAX_RANGES];
+};
+/* Parses and checks the blob; panics naming the node/property when the
+ * contract is broken (the bootloader is ours: a mismatch is a bug). */
+void bootinfo_init(uint64_t fdt_phys);
+extern struct bootinfo bootinfo;
+
+/* exit.c: ending the app (isa-debug-exit on QEMU boards, halt elsewhere) */
+__attribute__((noreturn)) void exit_machine(int status);
+
+/* io.h (arch/x86_64): port I/O, MSRs, rdtsc, cpu_relax -- inline */
+
+/* mem.c: physical pages and the general allocator (malloc & co. in <stdlib.h>).
+ * RAM is identity mapped: a physical address is its virtual address. */
+void mem_init(void);
+void *mem_alloc_pages(size_t npages);            /* 4 KiB pages, zeroed; NULL when out */
+void mem_free_pages(void *p, size_t npages);
+/* Uncached mapping of device memory (BARs); returns the virtual address. */
+volatile void *mem_map_mmio(uint64_t phys, size_t size);
+struct mem_stats {
+	size_t bytes_in_use;   /* malloc'd bytes not yet freed */
+	size_t peak_bytes;
+	size_t pages_free;
+	size_t pages_total;
+};
+void mem_get_stats(struct mem_stats *out);
+
+/* time.c: TSC-based monotonic clock */
+void time_init(void);
+uint64_t time_ns(void);          /* nanoseconds since boot, monotonic */
+void time_delay_us(uint64_t us); /* busy wait */
+
+/* loop.c: the run-to-completion event loop */
+typedef void (*loop_fn)(void *arg);
+/* A poller runs on every loop iteration (NIC RX/TX reclaim, lwIP timers). */
+int loop_add_poller(loop_fn fn, void *arg);
+/* Deferred work: runs once, from the loop, in FIFO order. Safe from IRQs. */
+int loop_defer(loop_fn fn, void *arg);
+/* Runs until uc_exit(); never returns. */
+__attribute__((noreturn)) void loop_run(void);
+
+/* pci.c: enumeration and the driver table (linker section .pci_drivers) */
+struct pci_dev {
+	uint16_t segment;
+	uint8_t bus, slot, func;
+	uint16_t vendor, device;
+	uint8_t class_code, subclass, prog_if, revision;
+	uint8_t irq_line;
+	uint64_t bar[6];      /* decoded base (64-bit BARs fill the lower index) */
+	uint64_t bar_size[6];
+	bool bar_is_io[6];
+	void *driver_state;   /* set by the driver's probe */
+};
+struct pci_id {
+	uint16_t vendor, device;   /* end of table: vendor == 0 */
+};
+struct pci_driver {
+	const char *name;
+	const struct pci_id *ids;
+	/* Returns 0 when the device is now driven, negative errno otherwise. */
+	int (*probe)(struct pci_dev *dev, const struct pci_id *matched);
+};
+#define PCI_DRIVER(var)                                                   \
+	static const struct pci_driver var;                               \
+	static const struct pci_driver *const var##_entry                 \
+		__attribute__((used, section(".pci_drivers"))) = &var;   \
+	static const struct pci_driver var
+void pci_init(void);   /* enumerates every bus and probes matching drivers */
+uint32_t pci_read32(const struct pci_dev *d, unsigned off);
+uint16_t pci_read16(const struct pci_dev *d, unsigned off);
+uint8_t pci_read8(const struct pci_dev *d, unsigned off);
+void pci_write32(const struct pci_dev *d, unsigned off, uint32_t v);
+void pci_write16(const struct pci_dev *d, unsigned off, uint16_t v);
+void pci_write8(const struct pci_dev *d, unsigned off, uint8_t v);
+/* Enables memory/I/O decoding and bus mastering. */
+void pci_enable(struct pci_dev *d);
+/* Offset of capability `id` (PCI 3.0 sec 6.7), 0 when absent; `start` 0 = first. */
+unsigned pci_find_cap(const struct pci_dev *d, uint8_t id, unsigned start);
+
+#endif
