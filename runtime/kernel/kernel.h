@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <stdarg.h>
 
+#ifndef UNICYCLE_HOST_TEST /* host unit tests of runtime pieces have no board */
 #include "config.h" /* generated per board into build/<board>/gen/ */
+#endif
 #include <unicycle/unicycle.h>
 
 /*
@@ -34,6 +36,8 @@ void panic_at(const char *file, int line, const char *fmt, ...);
 			panic_at(__FILE__, __LINE__, "assertion failed: %s", \
 				 #cond);                                     \
 	} while (0)
+/* Prints the return addresses of the frame-pointer chain starting at rbp. */
+void panic_backtrace(uint64_t rbp);
 
 /* bootinfo.c: reading the FDT the bootloader passed (see unicycle/bootinfo.h) */
 struct bootinfo_range {
@@ -61,6 +65,10 @@ struct bootinfo {
  * contract is broken (the bootloader is ours: a mismatch is a bug). */
 void bootinfo_init(uint64_t fdt_phys);
 extern struct bootinfo bootinfo;
+/* The checks behind bootinfo_init, without panicking (host unit tests):
+ * 0, or -1 with a message naming the node/property in err. */
+int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errlen);
+uint64_t bootinfo_usable_bytes(const struct bootinfo *bi);
 
 /* exit.c: ending the app (isa-debug-exit on QEMU boards, halt elsewhere) */
 __attribute__((noreturn)) void exit_machine(int status);

@@ -1,0 +1,62 @@
+/* gdt.c: the runtime's own Global Descriptor Table (flat 64-bit code + data). */
+#include <stdint.h>
+
+#include "arch/x86_64/gdt.h"
+
+/*
+ * Segment descriptor bits, Intel SDM Vol. 3A sec 3.4.5 "Segment Descriptors"
+ * (Figure 3-8). In 64-bit mode base and limit are ignored for code and data
+ * (sec 3.4.5 / 5.2.1) but we keep a flat 4 GiB limit as is customary.
+ */
+#define GDT_LIMIT_LOW      0x000000000000ffffULL /* limit bits 15:0 */
+#define GDT_LIMIT_HIGH     0x000f000000000000ULL /* limit bits 19:16 */
+#define GDT_TYPE_DATA_RW   (0x2ULL << 40)        /* data, read/write */
+#define GDT_TYPE_CODE_RX   (0xaULL << 40)        /* code, execute/read */
+#define GDT_S              (1ULL << 44)          /* code/data (not system) */
+#define GDT_DPL0           (0ULL << 45)
+#define GDT_P              (1ULL << 47)          /* present */
+#define GDT_L              (1ULL << 53)          /* 64-bit code segment */
+#define GDT_DB             (1ULL << 54)          /* 32-bit default size (data) */
+#define GDT_G              (1ULL << 55)          /* 4 KiB granularity */
+
+#define GDT_FLAT (GDT_LIMIT_LOW | GDT_LIMIT_HIGH | GDT_S | GDT_DPL0 | GDT_P | GDT_G)
+
+static const uint64_t gdt_table[GDT_ENTRIES] __attribute__((aligned(16))) = {
+	[GDT_SEL_NULL / 8] = 0,
+	/* L=1 requires D=0 (SDM sec 5.2.1). */
+	[GDT_SEL_CODE64 / 8] = GDT_FLAT | GDT_TYPE_CODE_RX | GDT_L,
+	[GDT_SEL_DATA / 8] = GDT_FLAT | GDT_TYPE_DATA_RW | GDT_DB,
+};
+
+struct gdt_pointer {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+/* Loads the table, then reloads CS with a far return and every data
+ * segment register, so nothing refers to the firmware's GDT any more. */
+void gdt_init(void)
+{
+	struct gdt_pointer ptr = {
+		.limit = sizeof(gdt_table) - 1,
+		.base = (uint64_t)(uintptr_t)gdt_table,
+	};
+
+	__asm__ volatile(
+		"lgdt %[ptr]\n\t"
+		"pushq %[code]\n\t"
+		"leaq 1f(%%rip), %%rax\n\t"
+		"pushq %%rax\n\t"
+		"lretq\n"
+		"1:\n\t"
+		"movw %[data], %%ax\n\t"
+		"movw %%ax, %%ds\n\t"
+		"movw %%ax, %%es\n\t"
+		"movw %%ax, %%ss\n\t"
+		"movw %%ax, %%fs\n\t"
+		"movw %%ax, %%gs\n\t"
+		:
+		: [ptr] "m"(ptr), [code] "i"(GDT_SEL_CODE64),
+		  [data] "i"(GDT_SEL_DATA)
+		: "rax", "memory");
+}

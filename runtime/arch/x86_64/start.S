@@ -1,0 +1,39 @@
+/* start.S: ELF entry point: own stack, own GDT, clean RFLAGS, then kernel_main(fdt). */
+#include "arch/x86_64/gdt.h"
+
+#define START_STACK_SIZE (64 * 1024)
+
+/*
+ * Entry contract (runtime/include/unicycle/bootinfo.h): long mode, firmware
+ * identity map, interrupts off, RDI = physical address of the FDT.
+ */
+	.section .text._start, "ax"
+	.globl _start
+	.type _start, @function
+_start:
+	cli
+	cld
+	movq %rdi, %r12                 /* FDT address: callee-saved across gdt_init */
+	leaq start_stack_top(%rip), %rsp
+	xorl %ebp, %ebp                 /* frame-pointer chain ends here (backtrace) */
+	pushq $0                        /* clear RFLAGS (IF, DF, AC, ...) */
+	popfq
+	call gdt_init
+	movq %r12, %rdi
+	call kernel_main
+	/* kernel_main is noreturn; stop hard if it ever comes back. */
+1:	cli
+	hlt
+	jmp 1b
+	.size _start, . - _start
+
+	.section .bss.start_stack, "aw", @nobits
+	.balign 16
+	.globl start_stack_bottom
+start_stack_bottom:
+	.skip START_STACK_SIZE
+	.globl start_stack_top
+start_stack_top:
+
+	/* No executable stack (silences ld's deprecated default). */
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,341 @@
+/* bootinfo.c: reading and checking the FDT the bootloader passed (contract: unicycle/bootinfo.h). */
+#include <string.h>
+
+#include <libfdt.h>
+
+#include "kernel/kernel.h"
+#include "lib/printf.h"
+#include <unicycle/bootinfo.h>
+
+#define BOOTINFO_PAGE_SIZE 4096ULL
+/* Below 1 MiB sit the real-mode IVT, BDA, EBDA and legacy ROM shadows; we
+ * never hand it out (and keep it for a future AP start-up trampoline). */
+#define BOOTINFO_LOW_LIMIT 0x100000ULL
+#define BOOTINFO_CELLS 2
+#define BOOTINFO_REG_ENTRY (2 * sizeof(fdt64_t)) /* (u64 base, u64 size) */
+#define BOOTINFO_MIB (1024 * 1024)
+
+struct bootinfo bootinfo;
+
+/* FDT properties are only 4-byte aligned: load cells through memcpy. */
+static uint64_t bootinfo_ld64(const void *p)
+{
+	fdt64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return fdt64_to_cpu(v);
+}
+
+static uint32_t bootinfo_ld32(const void *p)
+{
+	fdt32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return fdt32_to_cpu(v);
+}
+
+/* Returns the property as a checked NUL-terminated string, or NULL when
+ * absent. A present property that is not a proper string is an error. */
+static int bootinfo_string(const void *fdt, int node, const char *name,
+			   const char **out, char *err, size_t errlen)
+{
+	int len;
+	const char *s = fdt_getprop(fdt, node, name, &len);
+
+	*out = NULL;
+	if (!s)
+		return 0;
+	if (len < 1 || s[len - 1] != '\0' || strnlen(s, (size_t)len) != (size_t)len - 1) {
+		printf_snprintf(err, errlen, "property %s is not one NUL-terminated string", name);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static int bootinfo_u64(const void *fdt, int node, const char *name,
+			uint64_t *out, bool required, char *err, size_t errlen)
+{
+	int len;
+	const fdt64_t *p = fdt_getprop(fdt, node, name, &len);
+
+	*out = 0;
+	if (!p) {
+		if (required) {
+			printf_snprintf(err, errlen, "property %s is missing", name);
+			return -1;
+		}
+		return 0;
+	}
+	if (len != (int)sizeof(fdt64_t)) {
+		printf_snprintf(err, errlen, "property %s has %d bytes, want 8", name, len);
+		return -1;
+	}
+	*out = bootinfo_ld64(p);
+	return 0;
+}
+
+static int bootinfo_u32(const void *fdt, int node, const char *name, uint32_t *out)
+{
+	int len;
+	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+
+	if (!p || len != (int)sizeof(fdt32_t))
+		return -1;
+	*out = bootinfo_ld32(p);
+	return 0;
+}
+
+static int bootinfo_cells_ok(const void *fdt, int node, const char *what,
+			     char *err, size_t errlen)
+{
+	uint32_t ac, sc;
+
+	if (bootinfo_u32(fdt, node, "#address-cells", &ac) < 0 ||
+	    bootinfo_u32(fdt, node, "#size-cells", &sc) < 0 ||
+	    ac != BOOTINFO_CELLS || sc != BOOTINFO_CELLS) {
+		printf_snprintf(err, errlen, "%s: #address-cells and #size-cells must be <2>", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends the (base, size) pairs of node's "reg" to ranges. */
+static int bootinfo_reg(const void *fdt, int node, struct bootinfo_range *ranges,
+			size_t *n, char *err, size_t errlen)
+{
+	int len;
+	const char *name = fdt_get_name(fdt, node, NULL);
+	const fdt64_t *p = fdt_getprop(fdt, node, "reg", &len);
+
+	if (!p || len <= 0 || len % BOOTINFO_REG_ENTRY != 0) {
+		printf_snprintf(err, errlen, "%s: reg missing or not (u64 base, u64 size) pairs",
+				name ? name : "?");
+		return -1;
+	}
+	for (size_t i = 0; i < (size_t)len / sizeof(fdt64_t); i += 2) {
+		uint64_t base = bootinfo_ld64(p + i), size = bootinfo_ld64(p + i + 1);
+
+		if (size == 0)
+			continue;
+		if (base + size < base) {
+			printf_snprintf(err, errlen, "%s: range %#lx+%#lx wraps around",
+					name ? name : "?", (unsigned long)base,
+					(unsigned long)size);
+			return -1;
+		}
+		if (*n >= BOOTINFO_MAX_RANGES) {
+			printf_snprintf(err, errlen, "%s: more than %d ranges",
+					name ? name : "?", BOOTINFO_MAX_RANGES);
+			return -1;
+		}
+		ranges[*n].base = base;
+		ranges[*n].size = size;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Insertion sort by base: at most BOOTINFO_MAX_RANGES entries. */
+static void bootinfo_sort(struct bootinfo_range *r, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct bootinfo_range x = r[i];
+		size_t j = i;
+
+		while (j > 0 && r[j - 1].base > x.base) {
+			r[j] = r[j - 1];
+			j--;
+		}
+		r[j] = x;
+	}
+}
+
+/* Appends a reserved range (deduplication is not needed: subtraction is idempotent). */
+static int bootinfo_reserve(struct bootinfo *bi, uint64_t base, uint64_t size,
+			    char *err, size_t errlen)
+{
+	if (size == 0)
+		return 0;
+	if (bi->nreserved >= BOOTINFO_MAX_RANGES) {
+		printf_snprintf(err, errlen, "more than %d reserved ranges", BOOTINFO_MAX_RANGES);
+		return -1;
+	}
+	bi->reserved[bi->nreserved].base = base;
+	bi->reserved[bi->nreserved].size = size;
+	bi->nreserved++;
+	return 0;
+}
+
+/*
+ * mem = usable RAM minus every reserved range, each reserved range widened
+ * to whole pages, and minus the first MiB. Both lists are sorted first, so
+ * one pass per usable range suffices.
+ */
+static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *ram,
+			     size_t nram, char *err, size_t errlen)
+{
+	bi->nmem = 0;
+	for (size_t i = 0; i < nram; i++) {
+		uint64_t cur = ram[i].base;
+		uint64_t end = ram[i].base + ram[i].size;
+
+		/* Page-align inwards: a partial page is not usable. */
+		cur = (cur + BOOTINFO_PAGE_SIZE - 1) & ~(BOOTINFO_PAGE_SIZE - 1);
+		end &= ~(BOOTINFO_PAGE_SIZE - 1);
+		if (cur < BOOTINFO_LOW_LIMIT)
+			cur = BOOTINFO_LOW_LIMIT;
+		for (size_t k = 0; k <= bi->nreserved && cur < end; k++) {
+			uint64_t rb, re;
+
+			if (k < bi->nreserved) {
+				rb = bi->reserved[k].base & ~(BOOTINFO_PAGE_SIZE - 1);
+				re = (bi->reserved[k].base + bi->reserved[k].size +
+				      BOOTINFO_PAGE_SIZE - 1) & ~(BOOTINFO_PAGE_SIZE - 1);
+			} else {
+				rb = re = end; /* sentinel: flush the tail */
+			}
+			if (re <= cur)
+				continue;
+			if (rb > cur) {
+				uint64_t piece_end = rb < end ? rb : end;
+
+				if (bi->nmem >= BOOTINFO_MAX_RANGES) {
+					printf_snprintf(err, errlen, "more than %d usable ranges",
+							BOOTINFO_MAX_RANGES);
+					return -1;
+				}
+				bi->mem[bi->nmem].base = cur;
+				bi->mem[bi->nmem].size = piece_end - cur;
+				bi->nmem++;
+			}
+			if (re > cur)
+				cur = re;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Fills *bi from the blob at fdt. Returns 0, or -1 with a message naming the
+ * node or property in err. Strings in *bi point into the blob, which stays
+ * reserved for the life of the app.
+ */
+int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errlen)
+{
+	static struct bootinfo_range ram[BOOTINFO_MAX_RANGES];
+	size_t nram = 0;
+	int rc, chosen, node;
+	uint64_t fdt_size;
+
+	memset(bi, 0, sizeof(*bi));
+	bi->fdt = fdt;
+	if ((rc = fdt_check_header(fdt)) != 0) {
+		printf_snprintf(err, errlen, "bad FDT header: %s", fdt_strerror(rc));
+		return -1;
+	}
+	fdt_size = fdt_totalsize(fdt);
+	if (fdt_node_check_compatible(fdt, 0, BOOTINFO_COMPATIBLE) != 0) {
+		printf_snprintf(err, errlen, "/: compatible is not \"%s\"", BOOTINFO_COMPATIBLE);
+		return -1;
+	}
+	if (bootinfo_cells_ok(fdt, 0, "/", err, errlen) < 0)
+		return -1;
+	if (bootinfo_u64(fdt, 0, BOOTINFO_PROP_RSDP, &bi->rsdp, false, err, errlen) < 0)
+		return -1;
+
+	chosen = fdt_path_offset(fdt, BOOTINFO_CHOSEN);
+	if (chosen < 0) {
+		printf_snprintf(err, errlen, "/chosen is missing");
+		return -1;
+	}
+	if (bootinfo_string(fdt, chosen, BOOTINFO_PROP_BOOTARGS, &bi->cmdline, err, errlen) < 0 ||
+	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_SOURCE, &bi->boot_source, err, errlen) < 0 ||
+	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_SERVER, &bi->boot_server, err, errlen) < 0 ||
+	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_NET_MODE, &bi->net_mode, err, errlen) < 0 ||
+	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_NET_ADDR, &bi->net_address, err, errlen) < 0 ||
+	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_NET_GW, &bi->net_gateway, err, errlen) < 0)
+		return -1;
+	if (!bi->cmdline)
+		bi->cmdline = "";
+	if (!bi->boot_source || (strcmp(bi->boot_source, "disk") != 0 &&
+				 strcmp(bi->boot_source, "net") != 0)) {
+		printf_snprintf(err, errlen, "/chosen/%s must be \"disk\" or \"net\"",
+				BOOTINFO_PROP_SOURCE);
+		return -1;
+	}
+	if (bi->net_mode && strcmp(bi->net_mode, "dhcp") != 0 &&
+	    strcmp(bi->net_mode, "static") != 0) {
+		printf_snprintf(err, errlen, "/chosen/%s must be \"dhcp\" or \"static\"",
+				BOOTINFO_PROP_NET_MODE);
+		return -1;
+	}
+	if (bi->net_mode && strcmp(bi->net_mode, "static") == 0 && !bi->net_address) {
+		printf_snprintf(err, errlen, "/chosen: static network without %s",
+				BOOTINFO_PROP_NET_ADDR);
+		return -1;
+	}
+	if (bootinfo_u64(fdt, chosen, BOOTINFO_PROP_IMAGE_BASE, &bi->image_base, true, err, errlen) < 0 ||
+	    bootinfo_u64(fdt, chosen, BOOTINFO_PROP_IMAGE_SIZE, &bi->image_size, true, err, errlen) < 0 ||
+	    bootinfo_u64(fdt, chosen, BOOTINFO_PROP_TSC_START, &bi->tsc_start, false, err, errlen) < 0 ||
+	    bootinfo_u64(fdt, chosen, BOOTINFO_PROP_TSC_JUMP, &bi->tsc_jump, false, err, errlen) < 0)
+		return -1;
+
+	/* Every node with device_type = "memory" (DTSpec sec 3.4). */
+	for (node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory",
+						  sizeof("memory"));
+	     node >= 0;
+	     node = fdt_node_offset_by_prop_value(fdt, node, "device_type", "memory",
+						  sizeof("memory")))
+		if (bootinfo_reg(fdt, node, ram, &nram, err, errlen) < 0)
+			return -1;
+	if (nram == 0) {
+		printf_snprintf(err, errlen, "no /memory node with a reg");
+		return -1;
+	}
+
+	node = fdt_path_offset(fdt, BOOTINFO_RESERVED);
+	if (node >= 0) {
+		int child;
+
+		if (bootinfo_cells_ok(fdt, node, BOOTINFO_RESERVED, err, errlen) < 0)
+			return -1;
+		fdt_for_each_subnode(child, fdt, node)
+			if (bootinfo_reg(fdt, child, bi->reserved, &bi->nreserved, err, errlen) < 0)
+				return -1;
+	}
+	/* Belt and braces: the image and this blob are in /reserved-memory by
+	 * contract; adding them again costs nothing if the bootloader slips. */
+	if (bootinfo_reserve(bi, bi->image_base, bi->image_size, err, errlen) < 0 ||
+	    bootinfo_reserve(bi, (uint64_t)(uintptr_t)fdt, fdt_size, err, errlen) < 0)
+		return -1;
+
+	bootinfo_sort(ram, nram);
+	bootinfo_sort(bi->reserved, bi->nreserved);
+	return bootinfo_subtract(bi, ram, nram, err, errlen);
+}
+
+uint64_t bootinfo_usable_bytes(const struct bootinfo *bi)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < bi->nmem; i++)
+		total += bi->mem[i].size;
+	return total;
+}
+
+void bootinfo_init(uint64_t fdt_phys)
+{
+	char err[160];
+
+	if (bootinfo_parse((const void *)(uintptr_t)fdt_phys, &bootinfo, err, sizeof(err)) < 0)
+		panic("boot info at %#lx: %s", (unsigned long)fdt_phys, err);
+	console_printf("unicycle: %lu MiB usable RAM in %zu ranges, boot from %s, cmdline '%s'\n",
+		       (unsigned long)(bootinfo_usable_bytes(&bootinfo) / BOOTINFO_MIB),
+		       bootinfo.nmem, bootinfo.boot_source, bootinfo.cmdline);
+}
+
+const char *uc_cmdline(void)
+{
+	return bootinfo.cmdline ? bootinfo.cmdline : "";
+}

@@ -1,0 +1,23 @@
+/* exit.c: ending the app: isa-debug-exit on QEMU boards, halt elsewhere. */
+#include "kernel/kernel.h"
+#include "arch/x86_64/io.h"
+
+/*
+ * QEMU's isa-debug-exit device (hw/misc/debugexit.c) ends QEMU when written
+ * and makes its exit status (value << 1) | 1, so status 0 shows up as 1.
+ * The board sets the port (-device isa-debug-exit,iobase=...,iosize=4).
+ */
+void exit_machine(int status)
+{
+	status &= 0xff;
+	console_printf("unicycle: exit %d\n", status);
+#ifdef CONFIG_EXIT_ISA_DEBUG
+	outl(CONFIG_EXIT_ISA_DEBUG_PORT, (uint32_t)status);
+#endif
+	cpu_halt_forever();
+}
+
+void uc_exit(int status)
+{
+	exit_machine(status);
+}

@@ -1,0 +1,12 @@
+/* main.c: kernel_main, entered from start.S: brings the runtime up in order, then runs the app. */
+#include "kernel/kernel.h"
+
+void kernel_main(uint64_t bootinfo_phys)
+{
+	/* The console first: everything after it can report failure. */
+	console_init();
+	console_printf("unicycle: runtime starting on %s\n", CONFIG_BOARD_NAME);
+	bootinfo_init(bootinfo_phys);
+
+	uc_exit(app_main());
+}

@@ -1,0 +1,62 @@
+/* panic.c: always-on, allocation-free failure paths: panic, assert, backtrace. */
+#include <assert.h>
+
+#include "kernel/kernel.h"
+#include "arch/x86_64/io.h"
+
+/* The boot stack (start.S): the only stack frames can live on. */
+extern char start_stack_bottom[], start_stack_top[];
+
+#define PANIC_BACKTRACE_DEPTH 24
+#define PANIC_EXIT_STATUS 255
+
+static int panic_depth;
+
+/*
+ * Walks the frame-pointer chain (we build with -fno-omit-frame-pointer):
+ * [rbp] = caller's rbp, [rbp+8] = return address. Stops at the zero rbp
+ * start.S plants, or at anything outside the stack or misaligned, so a
+ * corrupt chain cannot fault in here.
+ */
+void panic_backtrace(uint64_t rbp)
+{
+	uint64_t lo = (uint64_t)(uintptr_t)start_stack_bottom;
+	uint64_t hi = (uint64_t)(uintptr_t)start_stack_top;
+
+	console_printf("backtrace:");
+	for (int i = 0; i < PANIC_BACKTRACE_DEPTH; i++) {
+		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
+
+		if (rbp < lo || rbp + 2 * sizeof(uint64_t) > hi || (rbp & 7))
+			break;
+		if (frame[1] == 0)
+			break;
+		console_printf(" %#lx", (unsigned long)frame[1]);
+		if (frame[0] <= rbp) /* the chain must move up the stack */
+			break;
+		rbp = frame[0];
+	}
+	console_printf("\n");
+}
+
+void panic_at(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	cpu_cli();
+	/* A panic while panicking (say, the console faults): just stop. */
+	if (panic_depth++ > 0)
+		exit_machine(PANIC_EXIT_STATUS);
+	console_printf("\nunicycle: PANIC at %s:%d: ", file, line);
+	va_start(ap, fmt);
+	uc_vprintf(fmt, ap);
+	va_end(ap);
+	console_printf("\n");
+	panic_backtrace((uint64_t)(uintptr_t)__builtin_frame_address(0));
+	exit_machine(PANIC_EXIT_STATUS);
+}
+
+void assert_fail(const char *expr, const char *file, int line, const char *func)
+{
+	panic_at(file, line, "assertion failed in %s(): %s", func, expr);
+}

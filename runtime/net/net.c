@@ -1,0 +1,174 @@
+/* net.c: network bring-up: lwIP, one netif per NIC, DHCP or static addresses, the loop poller. */
+#include <errno.h>
+#include <string.h>
+
+#include "kernel/kernel.h"
+#include "net/net.h"
+#include <unicycle/net.h>
+
+#include "lwip/dhcp.h"
+#include "lwip/init.h"
+#include "lwip/ip_addr.h"
+#include "lwip/netif.h"
+#include "lwip/timeouts.h"
+
+#define NET_TIMEOUT_CHECK_NS (1000ull * 1000) /* lwIP timers have 1 ms resolution */
+
+static bool net_running;
+static uint64_t net_next_timeouts;
+static const char *net_method[NETDEV_MAX]; /* "dhcp" or "static", per netif index */
+
+static void net_poll(void *arg)
+{
+	uint64_t now;
+
+	(void)arg;
+	ethif_poll_all();
+	now = time_ns();
+	if (now >= net_next_timeouts) {
+		net_next_timeouts = now + NET_TIMEOUT_CHECK_NS;
+		sys_check_timeouts();
+	}
+}
+
+static void net_print_ipv4(struct netif *netif)
+{
+	char addr[NETADDR_IPV4_STRLEN];
+	const char *method = net_method[netif_get_index(netif) - 1];
+	int prefix;
+
+	netaddr_format_ipv4(addr, lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(netif))));
+	prefix = netaddr_mask_to_prefix(lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(netif))));
+	console_printf("unicycle: net%u %s/%d via %s\n", netif_get_index(netif) - 1u,
+		       addr, prefix, method ? method : "?");
+}
+
+static void net_ext_status(struct netif *netif, netif_nsc_reason_t reason,
+			   const netif_ext_callback_args_t *args)
+{
+#if LWIP_IPV4
+	if ((reason & LWIP_NSC_IPV4_ADDRESS_CHANGED) &&
+	    !ip4_addr_isany_val(*netif_ip4_addr(netif)))
+		net_print_ipv4(netif);
+#endif
+#if LWIP_IPV6
+	if (reason & LWIP_NSC_IPV6_ADDR_STATE_CHANGED) {
+		s8_t i = args->ipv6_addr_state_changed.addr_index;
+
+		if (ip6_addr_ispreferred(netif_ip6_addr_state(netif, i)) &&
+		    !ip6_addr_ispreferred(args->ipv6_addr_state_changed.old_state)) {
+			console_printf("unicycle: net%u %s/64 %s\n",
+				       netif_get_index(netif) - 1u,
+				       ip6addr_ntoa(netif_ip6_addr(netif, i)),
+				       i == 0 ? "link-local" : "via slaac");
+		}
+	}
+#else
+	(void)args;
+#endif
+}
+static netif_ext_callback_t net_ext_cb;
+
+/* Applies boot.cfg's static settings; returns 0 or -EINVAL (logged). */
+static int net_config_static(struct netif *netif)
+{
+	uint32_t addr, gw = 0;
+	unsigned prefix;
+	ip4_addr_t ip, mask, gateway;
+
+	if (netaddr_parse_cidr(bootinfo.net_address, &addr, &prefix) < 0) {
+		console_printf("net: static address \"%s\" is not a.b.c.d/len\n",
+			       bootinfo.net_address ? bootinfo.net_address : "");
+		return -EINVAL;
+	}
+	if (bootinfo.net_gateway &&
+	    netaddr_parse_ipv4(bootinfo.net_gateway, &gw) < 0) {
+		console_printf("net: static gateway \"%s\" is not a.b.c.d\n",
+			       bootinfo.net_gateway);
+		return -EINVAL;
+	}
+	ip4_addr_set_u32(&ip, lwip_htonl(addr));
+	ip4_addr_set_u32(&mask, lwip_htonl(netaddr_prefix_to_mask(prefix)));
+	ip4_addr_set_u32(&gateway, lwip_htonl(gw));
+	net_method[netif_get_index(netif) - 1] = "static";
+	netif_set_addr(netif, &ip, &mask, &gateway);
+	return 0;
+}
+
+static void net_config_dhcp(struct netif *netif)
+{
+#if LWIP_DHCP
+	err_t err;
+
+	net_method[netif_get_index(netif) - 1] = "dhcp";
+	err = dhcp_start(netif);
+	if (err != ERR_OK)
+		console_printf("net: %c%c: dhcp_start failed (%d)\n",
+			       netif->name[0], netif->name[1], err);
+#else
+	console_printf("net: net%u: no address (DHCP is disabled, boot.cfg "
+		       "gives no static address)\n", netif_get_index(netif) - 1u);
+#endif
+}
+
+void net_init(void)
+{
+	unsigned i, n = netdev_count();
+	bool want_static = bootinfo.net_mode && !strcmp(bootinfo.net_mode, "static");
+
+	if (n == 0) {
+		console_printf("net: no network device found\n");
+		return;
+	}
+	lwip_init();
+	netif_add_ext_callback(&net_ext_cb, net_ext_status);
+	for (i = 0; i < n; i++) {
+		struct netdev *dev = netdev_at(i);
+		struct netif *netif = ethif_add(dev);
+
+		if (!netif)
+			continue;
+		if (i == 0)
+			netif_set_default(netif);
+		netif->hostname = "unicycle";
+		/* boot.cfg holds one setting: it applies to net0. */
+		if (i == 0 && want_static && net_config_static(netif) == 0)
+			continue;
+		net_config_dhcp(netif);
+	}
+	if (loop_add_poller(net_poll, NULL) < 0) {
+		console_printf("net: cannot add the loop poller\n");
+		return;
+	}
+	net_running = true;
+}
+
+/* ---- public API (unicycle/net.h) ---- */
+
+int uc_net_ipv4(unsigned index, char *buf, size_t len)
+{
+	struct netif *netif;
+	char addr[NETADDR_IPV4_STRLEN];
+	int prefix;
+	size_t alen;
+
+	if (!net_running || index >= NETDEV_MAX)
+		return -ENODEV;
+	netif = netif_get_by_index((u8_t)(index + 1));
+	if (!netif)
+		return -ENODEV;
+	if (ip4_addr_isany_val(*netif_ip4_addr(netif)))
+		return -EAGAIN;
+	netaddr_format_ipv4(addr, lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(netif))));
+	prefix = netaddr_mask_to_prefix(lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(netif))));
+	alen = strlen(addr);
+	if (len < alen + 4 /* "/32" */ + 1)
+		return -ENOSPC;
+	memcpy(buf, addr, alen);
+	buf[alen++] = '/';
+	if (prefix >= 10)
+		buf[alen++] = (char)('0' + prefix / 10);
+	buf[alen++] = (char)('0' + prefix % 10);
+	buf[alen] = '\0';
+	return 0;
+}

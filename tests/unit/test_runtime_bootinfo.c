@@ -1,0 +1,263 @@
+/* test_runtime_bootinfo.c: host unit test of boot info parsing (kernel/bootinfo.c) on FDTs built with libfdt's fdt_sw. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libfdt.h>
+
+#include "kernel/kernel.h"
+#include <unicycle/bootinfo.h>
+
+#define FDT_BUF 8192
+#define MIB (1024ULL * 1024)
+
+static int passed, failed;
+
+#define CHECK(cond)                                                        \
+	do {                                                               \
+		if (cond) {                                                \
+			passed++;                                          \
+		} else {                                                   \
+			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			failed++;                                          \
+		}                                                          \
+	} while (0)
+
+/* bootinfo.c's panicking wrapper links against these; the tests only call
+ * bootinfo_parse, so reaching them is a failure. */
+void panic_at(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("unexpected panic at %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	exit(2);
+}
+
+int console_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vprintf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* What to put into (or break in) the test tree. */
+struct tree {
+	const char *compatible;
+	int cells;                 /* root #address-cells/#size-cells */
+	const char *source;        /* NULL: property left out */
+	const char *cmdline;       /* NULL: property left out */
+	bool bad_string;           /* bootargs without its NUL */
+	bool bad_reg;              /* memory reg of 12 bytes */
+	bool no_memory;
+	bool static_net;
+	uint64_t ram[4][2];        /* base, size; size 0 ends */
+	uint64_t reserved[4][2];
+};
+
+static void must(int rc)
+{
+	if (rc != 0) {
+		printf("fdt_sw failed: %s\n", fdt_strerror(rc));
+		exit(2);
+	}
+}
+
+static void prop_u64(void *fdt, const char *name, uint64_t v)
+{
+	must(fdt_property_u64(fdt, name, v));
+}
+
+static void prop_reg(void *fdt, uint64_t base, uint64_t size)
+{
+	fdt64_t cells[2] = { cpu_to_fdt64(base), cpu_to_fdt64(size) };
+
+	must(fdt_property(fdt, "reg", cells, sizeof(cells)));
+}
+
+static void build(void *fdt, const struct tree *t)
+{
+	char name[64];
+
+	must(fdt_create(fdt, FDT_BUF));
+	must(fdt_finish_reservemap(fdt));
+	must(fdt_begin_node(fdt, ""));
+	must(fdt_property_string(fdt, "compatible", t->compatible));
+	must(fdt_property_u32(fdt, "#address-cells", t->cells));
+	must(fdt_property_u32(fdt, "#size-cells", t->cells));
+	prop_u64(fdt, BOOTINFO_PROP_RSDP, 0xe0000);
+
+	must(fdt_begin_node(fdt, "chosen"));
+	if (t->cmdline && !t->bad_string)
+		must(fdt_property_string(fdt, BOOTINFO_PROP_BOOTARGS, t->cmdline));
+	if (t->cmdline && t->bad_string)
+		must(fdt_property(fdt, BOOTINFO_PROP_BOOTARGS, t->cmdline, strlen(t->cmdline)));
+	if (t->source)
+		must(fdt_property_string(fdt, BOOTINFO_PROP_SOURCE, t->source));
+	must(fdt_property_string(fdt, BOOTINFO_PROP_LOADER, "unicycle-boot 0.1"));
+	prop_u64(fdt, BOOTINFO_PROP_IMAGE_BASE, BOOTINFO_IMAGE_LINK_BASE);
+	prop_u64(fdt, BOOTINFO_PROP_IMAGE_SIZE, 0x20000);
+	prop_u64(fdt, BOOTINFO_PROP_TSC_START, 1000);
+	prop_u64(fdt, BOOTINFO_PROP_TSC_JUMP, 2000);
+	if (t->static_net) {
+		must(fdt_property_string(fdt, BOOTINFO_PROP_NET_MODE, "static"));
+		must(fdt_property_string(fdt, BOOTINFO_PROP_NET_ADDR, "10.0.2.15/24"));
+	}
+	must(fdt_end_node(fdt));
+
+	if (!t->no_memory) {
+		snprintf(name, sizeof(name), "memory@%llx", (unsigned long long)t->ram[0][0]);
+		must(fdt_begin_node(fdt, name));
+		must(fdt_property_string(fdt, "device_type", "memory"));
+		if (t->bad_reg) {
+			must(fdt_property(fdt, "reg", "0123456789ab", 12));
+		} else {
+			fdt64_t cells[8];
+			int n = 0;
+
+			for (int i = 0; i < 4 && t->ram[i][1]; i++) {
+				cells[n++] = cpu_to_fdt64(t->ram[i][0]);
+				cells[n++] = cpu_to_fdt64(t->ram[i][1]);
+			}
+			must(fdt_property(fdt, "reg", cells, n * sizeof(fdt64_t)));
+		}
+		must(fdt_end_node(fdt));
+	}
+
+	must(fdt_begin_node(fdt, "reserved-memory"));
+	must(fdt_property_u32(fdt, "#address-cells", 2));
+	must(fdt_property_u32(fdt, "#size-cells", 2));
+	must(fdt_property(fdt, "ranges", "", 0));
+	for (int i = 0; i < 4 && t->reserved[i][1]; i++) {
+		snprintf(name, sizeof(name), "r@%llx", (unsigned long long)t->reserved[i][0]);
+		must(fdt_begin_node(fdt, name));
+		prop_reg(fdt, t->reserved[i][0], t->reserved[i][1]);
+		must(fdt_end_node(fdt));
+	}
+	must(fdt_end_node(fdt));
+
+	must(fdt_end_node(fdt));
+	must(fdt_finish(fdt));
+}
+
+static struct tree good_tree(void)
+{
+	struct tree t = {
+		.compatible = BOOTINFO_COMPATIBLE,
+		.cells = 2,
+		.source = "disk",
+		.cmdline = "quiet x=1",
+		/* Unsorted on purpose; the low range lies below 1 MiB. */
+		.ram = { { 0x100000, 511 * MIB }, { 0, 0xa0000 } },
+		.reserved = {
+			{ BOOTINFO_IMAGE_LINK_BASE, 0x20000 },   /* image */
+			{ 0x1ff00000, 0x100 },                   /* unaligned: whole page */
+			{ 0x20000000 - 0x1000, 0x1000 },         /* last page */
+		},
+	};
+	return t;
+}
+
+static struct bootinfo bi;
+static char err[160];
+
+static int parse(const struct tree *t)
+{
+	static char fdt[FDT_BUF] __attribute__((aligned(8)));
+
+	build(fdt, t);
+	err[0] = '\0';
+	return bootinfo_parse(fdt, &bi, err, sizeof(err));
+}
+
+static void test_good(void)
+{
+	struct tree t = good_tree();
+
+	CHECK(parse(&t) == 0);
+	CHECK(strcmp(bi.cmdline, "quiet x=1") == 0);
+	CHECK(strcmp(bi.boot_source, "disk") == 0);
+	CHECK(bi.boot_server == NULL && bi.net_mode == NULL);
+	CHECK(bi.rsdp == 0xe0000);
+	CHECK(bi.image_base == BOOTINFO_IMAGE_LINK_BASE && bi.image_size == 0x20000);
+	CHECK(bi.tsc_start == 1000 && bi.tsc_jump == 2000);
+	/* [1M,16M) [16M+128K, 0x1ff00000) [0x1ff01000, 0x1ffff000) */
+	CHECK(bi.nmem == 3);
+	CHECK(bi.mem[0].base == 0x100000 && bi.mem[0].size == 15 * MIB);
+	CHECK(bi.mem[1].base == 0x1020000 && bi.mem[1].size == 0x1ff00000 - 0x1020000);
+	CHECK(bi.mem[2].base == 0x1ff01000 && bi.mem[2].size == 0x1ffff000 - 0x1ff01000);
+	CHECK(bootinfo_usable_bytes(&bi) == 511 * MIB - 0x20000 - 0x2000);
+	if (err[0])
+		printf("  (unexpected error: %s)\n", err);
+}
+
+static void test_optional(void)
+{
+	struct tree t = good_tree();
+
+	t.cmdline = NULL;
+	t.source = "net";
+	t.static_net = true;
+	CHECK(parse(&t) == 0);
+	CHECK(strcmp(bi.cmdline, "") == 0);
+	CHECK(strcmp(bi.net_mode, "static") == 0);
+	CHECK(strcmp(bi.net_address, "10.0.2.15/24") == 0);
+	CHECK(bi.net_gateway == NULL);
+}
+
+static void expect_error(struct tree *t, const char *needle)
+{
+	int rc = parse(t);
+
+	CHECK(rc == -1);
+	CHECK(strstr(err, needle) != NULL);
+	if (!strstr(err, needle))
+		printf("  error was \"%s\", want it to mention \"%s\"\n", err, needle);
+}
+
+static void test_errors(void)
+{
+	struct tree t;
+
+	t = good_tree(); t.compatible = "linux,dummy-virt";
+	expect_error(&t, "compatible");
+	t = good_tree(); t.cells = 1;
+	expect_error(&t, "#address-cells");
+	t = good_tree(); t.source = NULL;
+	expect_error(&t, BOOTINFO_PROP_SOURCE);
+	t = good_tree(); t.source = "floppy";
+	expect_error(&t, BOOTINFO_PROP_SOURCE);
+	t = good_tree(); t.bad_string = true;
+	expect_error(&t, BOOTINFO_PROP_BOOTARGS);
+	t = good_tree(); t.bad_reg = true;
+	expect_error(&t, "reg");
+	t = good_tree(); t.no_memory = true;
+	expect_error(&t, "memory");
+}
+
+static void test_bad_header(void)
+{
+	static char junk[64] __attribute__((aligned(8)));
+
+	memset(junk, 0x5a, sizeof(junk));
+	CHECK(bootinfo_parse(junk, &bi, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "FDT header") != NULL);
+}
+
+int main(void)
+{
+	test_good();
+	test_optional();
+	test_errors();
+	test_bad_header();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
