@@ -1,0 +1,59 @@
+# Makefile: the entry points. `make demo`, `make test`, `make bench`.
+# Each installs what it needs first (Debian packages, the Python package in
+# .venv, third-party sources from Debian source packages); all idempotent.
+
+SHELL      := /bin/bash
+VENV       := .venv
+UNICYCLE   := $(VENV)/bin/unicycle
+PYTHON     := $(VENV)/bin/python
+STAMPS     := .cache/stamps
+
+APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils ovmf \
+	mtools dosfstools gdisk fdisk python3 python3-venv python3-pip python3-setuptools \
+	python3-wheel python3-click python3-jinja2 python3-kconfiglib python3-jsonschema \
+	python3-pytest python3-pexpect dpkg-dev xz-utils curl wrk iproute2 iputils-ping \
+	util-linux
+
+.PHONY: all deps apt venv fetch demo test test-unit test-cli test-qemu bench clean
+
+all: deps
+
+deps: apt venv fetch
+
+# Debian packages: install only what is missing (quick when all are there).
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# The CLI, installed editable from pyproject.toml into a venv that sees
+# Debian's Python modules (PyPI is not used: --no-deps --no-build-isolation).
+venv: $(STAMPS)/venv
+$(STAMPS)/venv: pyproject.toml | apt
+	@[ -x $(VENV)/bin/python ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	PIP_NO_INDEX=1 $(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	@mkdir -p $(STAMPS) && touch $@
+
+fetch: venv
+	$(UNICYCLE) fetch
+
+demo: deps
+	$(PYTHON) examples/http-hello/demo.py
+
+test: deps
+	$(MAKE) -C tests/unit
+	$(PYTHON) -m pytest -q tests
+
+test-unit: deps
+	$(MAKE) -C tests/unit
+
+bench: deps
+	$(PYTHON) bench/run.py
+
+clean:
+	rm -rf build examples/*/build tests/*/build

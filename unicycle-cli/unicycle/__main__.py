@@ -1,0 +1,4 @@
+"""`python -m unicycle`: the same as the `unicycle` command."""
+from .cli import main
+
+main()

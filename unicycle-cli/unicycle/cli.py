@@ -1,0 +1,159 @@
+"""The `unicycle` command line. Commands are thin: the work is in the library modules."""
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__, boards as boards_mod, build as build_mod, errors, qemu, thirdparty
+
+
+class Group(click.Group):
+    """Turns library errors into one line on stderr and the error's exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except errors.UnicycleError as e:
+            if ctx.obj and ctx.obj.get("verbose"):
+                traceback.print_exc()
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="unicycle")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and full commands.")
+@click.pass_context
+def cli(ctx, verbose):
+    """Build, run, flash and netboot Unicycle unikernels."""
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+
+
+project_option = click.option("-C", "project_dir", type=click.Path(file_okay=False),
+                              default=".", show_default=True,
+                              help="Project directory (holding unicycle.toml).")
+board_option = click.option("--board", "-b", default=None,
+                            help="Board (default: the manifest's app.board, else qemu-x86_64).")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--template", "-t", type=click.Choice(["hello", "http-hello"]), default="hello",
+              show_default=True, help="Project skeleton.")
+def new(name, template):
+    """Create a project directory NAME with a manifest and a hello app."""
+    from . import project
+    target = Path(name)
+    files = project.create(target, template, name=target.name)
+    click.echo(f"created {target}/ ({template}): " + ", ".join(
+        str(f.relative_to(target)) for f in files))
+    click.echo(f"next: cd {target} && unicycle build && unicycle run")
+
+
+@cli.command()
+@project_option
+@board_option
+@click.option("--set", "sets", multiple=True, metavar="SYM=VALUE",
+              help="Override a configuration symbol for this build (highest precedence).")
+@click.option("--regenerate-only", is_flag=True, hidden=True)
+@click.pass_context
+def build(ctx, project_dir, board, sets, regenerate_only):
+    """Generate config.h and build.ninja, compile, link and package the image."""
+    proj = build_mod.open_project(project_dir, board, sets)
+    build_mod.generate(proj)
+    if regenerate_only:
+        return
+    build_mod.run_ninja(proj, verbose=ctx.obj["verbose"])
+    img = proj.build_dir / "unicycle.img"
+    click.echo(f"built {img.relative_to(Path.cwd()) if img.is_relative_to(Path.cwd()) else img} "
+               f"({img.stat().st_size // 1024} KiB) for {proj.board.name}")
+
+
+@cli.command()
+@project_option
+@board_option
+@click.option("--timeout", type=float, default=None, help="Stop QEMU after S seconds.")
+@click.option("--qemu-arg", "qemu_args", multiple=True, help="Extra QEMU argument (repeatable).")
+@click.option("--nic", type=click.Choice(sorted(qemu.NICS)), default=None,
+              help="NIC model (default: the board's).")
+@click.option("--forward", "forwards", multiple=True, metavar="HOST:GUEST",
+              help="Forward 127.0.0.1:HOST to the guest's TCP port GUEST (default 8080:80 "
+                   "for networked apps).")
+@click.option("--smp", type=int, default=None, help="Number of CPUs.")
+@click.option("--usb", is_flag=True, help="Attach the image as a USB stick instead of a disk.")
+@click.option("--kvm", is_flag=True, help="Use KVM (real hardware virtualization only).")
+@click.option("--no-build", is_flag=True, help="Boot the existing image without building.")
+@click.pass_context
+def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kvm, no_build):
+    """Boot the project's image in QEMU + OVMF; exit with the app's status."""
+    proj = build_mod.open_project(project_dir, board)
+    if not proj.board.runnable:
+        raise errors.RunError(f"board {proj.board.name} is real hardware: "
+                              f"{proj.board.run.get('how', 'flash or netboot the image')}")
+    if not no_build:
+        build_mod.generate(proj)
+        build_mod.run_ninja(proj, verbose=ctx.obj["verbose"])
+    fwd = []
+    for f in forwards:
+        try:
+            h, g = f.split(":")
+            fwd.append((int(h), int(g)))
+        except ValueError:
+            raise click.BadParameter(f"{f!r}: expected HOST:GUEST ports", param_hint="--forward")
+    if not fwd and proj.resolved.enabled("NET"):
+        fwd = [(8080, 80)]
+    spec = qemu.spec_for_board(proj.board, proj.build_dir / "unicycle.img", proj.build_dir,
+                               nic=qemu.NICS[nic] if nic else None, smp=smp, usb=usb, kvm=kvm,
+                               forwards=fwd, extra=list(proj.board.run.get("args", [])) +
+                               list(qemu_args))
+    if nic == "none":
+        spec.nic = None
+    if ctx.obj["verbose"]:
+        click.echo(" ".join(qemu.command(spec)), err=True)
+    if fwd:
+        click.echo("unicycle: forwarding " + ", ".join(
+            f"http://127.0.0.1:{h}/ -> guest:{g}" for h, g in fwd), err=True)
+    sys.stdout.flush()
+    out = qemu.run(spec, timeout=timeout)
+    if out.timed_out:
+        click.echo(f"unicycle: timed out after {timeout:g} s; QEMU stopped", err=True)
+        ctx.exit(124)
+    if out.app_status is None:
+        click.echo(f"unicycle: the guest stopped without uc_exit() (QEMU exit "
+                   f"{out.qemu_status})", err=True)
+        ctx.exit(125)
+    click.echo(f"unicycle: app exited with status {out.app_status} "
+               f"after {out.seconds:.1f} s", err=True)
+    ctx.exit(out.app_status)
+
+
+@cli.command("boards")
+def boards_cmd():
+    """List the boards with a one-line description."""
+    for b in boards_mod.load_all():
+        click.echo(f"{b.name:<14} {b.description}")
+
+
+@cli.command()
+@click.option("--from-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Use .orig tarballs from this folder instead of apt-get source.")
+def fetch(from_dir):
+    """Fetch third-party sources (lwIP, libfdt, http-parser) from Debian, verified."""
+    thirdparty.fetch_all(log=click.echo, tarball_dir=Path(from_dir) if from_dir else None)
+
+
+@cli.command("_package", hidden=True)
+@click.option("--efi", required=True, type=click.Path())
+@click.option("--elf", required=True, type=click.Path())
+@click.option("--cfg", required=True, type=click.Path())
+@click.option("--out", required=True, type=click.Path())
+def package_cmd(efi, elf, cfg, out):
+    """(internal, run by ninja) Package the bootloader and app into a disk image."""
+    from . import image
+    image.package(Path(efi), Path(elf), Path(cfg), Path(out))
+
+
+def main():
+    cli(prog_name="unicycle")
