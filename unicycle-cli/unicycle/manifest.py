@@ -83,12 +83,14 @@ def _check_network(m: Manifest) -> None:
         try:
             ipaddress.IPv4Interface(net["address"])
         except ValueError as e:
-            raise ManifestError(f"{m.where('network', 'address')}: network.address: {e}") from None
+            raise ManifestError(f"{m.where('network', 'address')}: network.address: "
+                               f"{net['address']!r} is not a valid IPv4 address/prefix ({e})") from None
     if "gateway" in net:
         try:
             ipaddress.IPv4Address(net["gateway"])
         except ValueError as e:
-            raise ManifestError(f"{m.where('network', 'gateway')}: network.gateway: {e}") from None
+            raise ManifestError(f"{m.where('network', 'gateway')}: network.gateway: "
+                               f"{net['gateway']!r} is not a valid IPv4 address ({e})") from None
     if mode == "static" and "address" not in net:
         raise ManifestError(f"{m.where('network', 'mode')}: network.address: required when "
                             "network.mode is 'static'")

@@ -1,0 +1,37 @@
+"""`unicycle new`: the skeleton, its manifest, and refusing to overwrite."""
+from unicycle import manifest
+from unicycle.cli import cli
+
+
+def test_new_hello(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["new", "myapp"])
+    assert result.exit_code == 0, result.stderr
+    proj = tmp_path / "myapp"
+    for f in ("unicycle.toml", "src/main.c", ".gitignore", "README.md"):
+        assert (proj / f).is_file(), f
+    m = manifest.load(proj / "unicycle.toml")
+    assert m.name == "myapp" and m.board == "qemu-x86_64"
+    assert 'uc_printf("Hello from myapp\\n")' in (proj / "src/main.c").read_text()
+    assert "build/" in (proj / ".gitignore").read_text()
+
+
+def test_new_refuses_non_empty_dir(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
+    result = runner.invoke(cli, ["new", "taken"])
+    assert result.exit_code == 2
+    assert "not empty; refusing to overwrite" in result.stderr
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["keep.txt"]
+
+
+def test_new_into_empty_dir_and_bad_names(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert runner.invoke(cli, ["new", "empty"]).exit_code == 0
+    result = runner.invoke(cli, ["new", "bad name"])
+    assert result.exit_code == 2 and "invalid project name" in result.stderr
+    result = runner.invoke(cli, ["new", "x", "--template", "nope"])
+    assert result.exit_code == 2

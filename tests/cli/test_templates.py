@@ -1,0 +1,56 @@
+"""Template rendering: StrictUndefined, escaping, and the generated files' content."""
+import pytest
+
+from unicycle import build, render
+from unicycle.errors import BuildError
+
+
+def test_missing_value_is_an_error(tmp_path):
+    (tmp_path / "t.j2").write_text("x = {{ nothing }}\n")
+    with pytest.raises(BuildError, match="'nothing' is undefined"):
+        render.render("t.j2", {}, tmp_path)
+
+
+def test_ninja_escape():
+    assert render.ninja_escape("a b:c$d") == "a$ b$:c$$d"
+    with pytest.raises(BuildError):
+        render.ninja_escape("a\nb")
+
+
+def test_write_if_changed_keeps_mtime(tmp_path):
+    f = tmp_path / "x.h"
+    assert render.write_if_changed(f, "one")
+    before = f.stat().st_mtime_ns
+    assert not render.write_if_changed(f, "one")
+    assert f.stat().st_mtime_ns == before
+    assert render.write_if_changed(f, "two") and f.read_text() == "two"
+
+
+def test_generated_files(project_from):
+    proj = project_from("valid.toml")
+    p = build.open_project(proj, "q170m")
+    build.generate(p)
+    out = proj / "build" / "q170m"
+    cfg = (out / "gen" / "config.h").read_text()
+    assert '#define CONFIG_BOARD_NAME "q170m"' in cfg
+    assert "#define CONFIG_E1000E 1" in cfg
+    assert "CONFIG_VIRTIO_NET" not in cfg
+    assert "CONFIG_EXIT_ISA_DEBUG" not in cfg
+    ninja = (out / "build.ninja").read_text()
+    assert "drivers/virtio" not in ninja
+    assert "lwip/src/core/tcp.c" in ninja
+    boot = (out / "boot.cfg").read_text()
+    assert "cmdline = debug" in boot
+    assert "net = static" in boot and "address = 10.0.0.2/24" in boot
+    assert "gateway = 10.0.0.1" in boot
+
+
+def test_net_off_leaves_lwip_and_drivers_out(project_from):
+    proj = project_from("valid.toml")
+    (proj / "unicycle.toml").write_text('[app]\nname = "x"\nsources = ["main.c"]\n')
+    p = build.open_project(proj, "qemu-x86_64")
+    build.generate(p)
+    ninja = (proj / "build" / "qemu-x86_64" / "build.ninja").read_text()
+    assert "lwip/src/core" not in ninja and "http_parser.c" not in ninja
+    assert "drivers/virtio" not in ninja and "drivers/e1000e" not in ninja
+    assert not (proj / "build" / "qemu-x86_64" / "gen" / "lwipopts.h").exists()

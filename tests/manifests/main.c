@@ -1,0 +1,2 @@
+/* main.c: fixture app */
+int app_main(void) { return 0; }
