@@ -42,8 +42,10 @@ $(STAMPS)/venv: pyproject.toml | apt
 fetch: venv
 	$(UNICYCLE) fetch
 
+# Build examples/http-hello, boot it in QEMU, fetch / with curl, shut it down.
 demo: deps
-	$(PYTHON) examples/http-hello/demo.py
+	$(UNICYCLE) build -C examples/http-hello
+	$(UNICYCLE) run -C examples/http-hello --no-build --fetch / --timeout 120
 
 test: deps
 	$(MAKE) -C tests/unit

@@ -85,8 +85,12 @@ def build(ctx, project_dir, board, sets, regenerate_only):
 @click.option("--usb", is_flag=True, help="Attach the image as a USB stick instead of a disk.")
 @click.option("--kvm", is_flag=True, help="Use KVM (real hardware virtualization only).")
 @click.option("--no-build", is_flag=True, help="Boot the existing image without building.")
+@click.option("--fetch", "fetch_path", metavar="PATH", default=None,
+              help="Networked apps: wait until the guest answers HTTP GET PATH through the "
+                   "first forward, print the response (curl), then shut the guest down.")
 @click.pass_context
-def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kvm, no_build):
+def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kvm, no_build,
+        fetch_path):
     """Boot the project's image in QEMU + OVMF; exit with the app's status."""
     proj = build_mod.open_project(project_dir, board)
     if not proj.board.runnable:
@@ -103,7 +107,9 @@ def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kv
         except ValueError:
             raise click.BadParameter(f"{f!r}: expected HOST:GUEST ports", param_hint="--forward")
     if not fwd and proj.resolved.enabled("NET"):
-        fwd = [(8080, 80)]
+        fwd = [(qemu.free_port() if fetch_path else 8080, 80)]
+    if fetch_path and not fwd:
+        raise click.UsageError("--fetch needs a networked app (CONFIG_NET) or --forward")
     spec = qemu.spec_for_board(proj.board, proj.build_dir / "unicycle.img", proj.build_dir,
                                nic=qemu.NICS[nic] if nic else None, smp=smp, usb=usb, kvm=kvm,
                                forwards=fwd, extra=list(proj.board.run.get("args", [])) +
@@ -116,6 +122,12 @@ def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kv
         click.echo("unicycle: forwarding " + ", ".join(
             f"http://127.0.0.1:{h}/ -> guest:{g}" for h, g in fwd), err=True)
     sys.stdout.flush()
+    if fetch_path:
+        out, response = qemu.run_and_fetch(spec, fwd[0][0], fetch_path, timeout or 120)
+        click.echo(f"\nunicycle: GET {fetch_path} answered after {out.seconds:.1f} s:")
+        click.echo(response)
+        click.echo("unicycle: guest shut down", err=True)
+        return
     out = qemu.run(spec, timeout=timeout)
     if out.timed_out:
         click.echo(f"unicycle: timed out after {timeout:g} s; QEMU stopped", err=True)

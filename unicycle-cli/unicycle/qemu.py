@@ -136,3 +136,48 @@ def spec_for_board(board, image: Path, workdir: Path, **overrides) -> RunSpec:
         if v is not None:
             setattr(spec, k, v)
     return spec
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_and_fetch(spec: RunSpec, host_port: int, path: str, timeout: float,
+                  log=print) -> tuple[Outcome, str]:
+    """Boot, fetch http://127.0.0.1:host_port/path with curl once the guest
+    answers, then stop the guest. Returns the outcome and the response."""
+    curl = shutil.which("curl")
+    if not curl:
+        raise SetupError("curl not found: install the Debian package curl (make deps)")
+    cmd = command(spec)
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{host_port}{path}"
+    body = None
+    try:
+        while time.monotonic() - start < timeout:
+            if proc.poll() is not None:
+                break
+            r = subprocess.run([curl, "-sS", "-i", "--max-time", "3", url],
+                               capture_output=True, text=True)
+            if r.returncode == 0 and r.stdout.startswith("HTTP/"):
+                body = r.stdout
+                break
+            time.sleep(0.5)
+    finally:
+        running = proc.poll() is None
+        _stop(proc)
+        _, err = proc.communicate()
+    seconds = time.monotonic() - start
+    if body is None:
+        if not running:
+            msg = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
+            raise RunError(f"the guest stopped before answering {url} (QEMU exit "
+                           f"{proc.returncode}){': ' + msg[0] if msg else ''}")
+        raise RunError(f"no HTTP answer from {url} within {timeout:g} s; QEMU stopped")
+    return Outcome(proc.returncode, None, False, seconds), body

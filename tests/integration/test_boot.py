@@ -1,0 +1,52 @@
+"""Boot under QEMU + OVMF: a fresh `unicycle new` project prints its line and its
+status comes back as `unicycle run`'s exit code; time-outs and bad ELFs are reported."""
+import subprocess
+
+import pytest
+
+from helpers import new_project, unicycle
+
+pytestmark = pytest.mark.qemu
+
+
+def test_new_project_boots_and_exits_with_its_status(tmp_path):
+    proj = new_project(tmp_path, "bootme")
+    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    assert "Hello from bootme" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "app exited with status 0" in r.stderr
+
+    main = proj / "src" / "main.c"
+    main.write_text(main.read_text().replace("return 0;", "return 42;"))
+    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    assert r.returncode == 42, r.stdout + r.stderr
+    assert "unicycle: exit 42" in r.stdout
+
+
+def test_timeout_stops_qemu_and_says_so(tmp_path):
+    proj = new_project(tmp_path, "spin")
+    main = proj / "src" / "main.c"
+    main.write_text("#include <unicycle/unicycle.h>\nint app_main(void)\n{\n"
+                    "\tuc_printf(\"spinning\\n\");\n\tfor (;;)\n\t\t__asm__ volatile(\"pause\");\n}\n")
+    r = unicycle("run", "-C", proj, "--timeout", "25", timeout=200)
+    assert r.returncode == 124, r.stdout + r.stderr
+    assert "timed out after 25 s; QEMU stopped" in r.stderr
+    assert "spinning" in r.stdout
+    left = subprocess.run(["pgrep", "-f", str(proj / "build")], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "QEMU still running after the time-out"
+
+
+def test_bad_elf_is_refused_by_the_bootloader(tmp_path):
+    from unicycle import image
+    proj = new_project(tmp_path, "badelf")
+    unicycle("build", "-C", proj, check=True)
+    out = proj / "build" / "qemu-x86_64"
+    bad = tmp_path / "app.elf"
+    data = bytearray((out / "app.elf").read_bytes())
+    data[18] = 0x28  # e_machine = EM_ARM
+    bad.write_bytes(bytes(data))
+    image.package(out / "BOOTX64.EFI", bad, out / "boot.cfg", out / "unicycle.img")
+    r = unicycle("run", "-C", proj, "--no-build", "--timeout", "30", timeout=200)
+    assert r.returncode == 124, r.stdout + r.stderr   # never jumped, never exited
+    assert "unicycle-boot" in r.stdout and "machine" in r.stdout.lower(), r.stdout
+    assert "unicycle: exit" not in r.stdout
