@@ -141,6 +141,97 @@ def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kv
     ctx.exit(out.app_status)
 
 
+@cli.command("config")
+@project_option
+@board_option
+@click.option("--set", "sets", multiple=True, metavar="SYM=VALUE",
+              help="Save SYM=VALUE in the project's .config (repeatable).")
+@click.option("--unset", "unsets", multiple=True, metavar="SYM",
+              help="Drop SYM from .config: the board/manifest value applies again.")
+@click.option("--show", "show", is_flag=False, flag_value="", default=None, metavar="[SYM]",
+              help="Print every value and where it comes from, or one symbol in detail.")
+@click.option("--diff", is_flag=True, help="Print what differs from the board's defaults.")
+def config_cmd(project_dir, board, sets, unsets, show, diff):
+    """Configure the project: menuconfig, or --set/--unset/--show/--diff without a UI."""
+    from . import config as cfg, manifest as manifest_mod
+    project_dir = Path(project_dir).resolve()
+    has_project = (project_dir / manifest_mod.MANIFEST).is_file()
+    if has_project:
+        m = manifest_mod.load(manifest_mod.find(project_dir), boards_mod.names())
+        b = boards_mod.load(board or m.board or "qemu-x86_64")
+        dot = m.root / cfg.DOTCONFIG
+        layers = [cfg.board_layer(b), cfg.manifest_layer(m), cfg.read_dotconfig(dot)]
+    elif sets or unsets or (show is None and not diff):
+        manifest_mod.find(project_dir)  # raises: no unicycle.toml here
+    else:
+        m, dot = None, None
+        b = boards_mod.load(board or "qemu-x86_64")
+        layers = [cfg.board_layer(b)]
+    if sets or unsets:
+        kept = {r.symbol: r for r in layers[2]}
+        for name in unsets:
+            name = name.removeprefix("CONFIG_")
+            if kept.pop(name, None) is None:
+                click.echo(f"note: {name} was not set in {dot}", err=True)
+        for item in sets:
+            req = cfg.parse_set(item)
+            req.origin = f"command line (--set {item})"
+            kept[req.symbol] = req
+        resolved = cfg.resolve(layers[:2] + [list(kept.values())])  # refuses before writing
+        cfg.write_dotconfig(dot, list(kept.values()), resolved.kconf)
+        for req in kept.values():
+            sym = resolved.kconf.syms[req.symbol]
+            click.echo(f"CONFIG_{req.symbol}={cfg.format_value(sym, resolved.values[req.symbol])}")
+        click.echo(f"saved {dot}")
+        return
+    resolved = cfg.resolve(layers)
+    if show is not None:
+        if show:
+            click.echo(cfg.describe(resolved, show))
+            return
+        for sym in resolved.kconf.unique_defined_syms:
+            value = cfg.format_value(sym, resolved.values[sym.name])
+            click.echo(f"CONFIG_{sym.name}={value:<20} # {resolved.origin(sym.name)}")
+        return
+    if diff:
+        base = cfg.resolve([cfg.board_layer(b)])
+        changed = 0
+        for sym in resolved.kconf.unique_defined_syms:
+            old, new_ = base.values[sym.name], resolved.values[sym.name]
+            if old != new_:
+                changed += 1
+                click.echo(f"CONFIG_{sym.name}: {cfg.format_value(sym, old)} -> "
+                           f"{cfg.format_value(sym, new_)}   # {resolved.origin(sym.name)}")
+        if not changed:
+            click.echo(f"no differences from board {b.name}'s defaults")
+        return
+    _menuconfig(layers, dot)
+
+
+def _menuconfig(layers, dot):
+    """Run kconfiglib's menuconfig on the resolved values; keep only the changes."""
+    import os
+    import tempfile
+    from . import config as cfg
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise errors.InputError("menuconfig needs a terminal; use --set/--unset/--show/--diff")
+    import menuconfig
+    base = cfg.resolve(layers[:2])
+    current = cfg.resolve(layers)
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "config"
+        current.kconf.write_config(str(full), header="")
+        os.environ["KCONFIG_CONFIG"] = str(full)
+        kconf = cfg.load_kconfig()
+        menuconfig.menuconfig(kconf)
+        kconf.load_config(str(full))
+    wanted = {s.name: cfg._value(s) for s in kconf.unique_defined_syms}
+    reqs = cfg.minimal_requests(base, wanted, "menuconfig")
+    cfg.resolve(layers[:2] + [reqs])
+    cfg.write_dotconfig(dot, reqs, kconf)
+    click.echo(f"saved {dot} ({len(reqs)} value(s) differ from board and manifest)")
+
+
 @cli.command("boards")
 def boards_cmd():
     """List the boards with a one-line description."""

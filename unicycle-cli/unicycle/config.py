@@ -207,6 +207,8 @@ def resolve(layers: list[list[Request]], kconf=None) -> Resolved:
         else:
             same = got == want
         if not same and req.soft:
+            origins[sym.name] = (f"{req.origin} asks {want}; held back by "
+                                 f"{_unmet_deps(sym)}")
             continue
         if not same:
             deps = _unmet_deps(sym)
@@ -238,3 +240,70 @@ def project_layers(manifest, board, sets=()) -> list[list[Request]]:
     return [board_layer(board), manifest_layer(manifest),
             read_dotconfig(manifest.root / DOTCONFIG),
             [parse_set(s) for s in sets]]
+
+
+# --- the project's .config, as `unicycle config` edits it -------------------
+
+def format_value(sym, value) -> str:
+    """A resolved value as .config text (y/n, 0x.., decimal, "string")."""
+    if value is None:
+        return "(off: needs " + kconfiglib.expr_str(sym.direct_dep) + ")"
+    if value is True:
+        return "y"
+    if value is False:
+        return "n"
+    if sym.orig_type == kconfiglib.HEX:
+        return hex(value)
+    if isinstance(value, int):
+        return str(value)
+    return c_string(value or "")
+
+
+def write_dotconfig(path: Path, requests: list[Request], kconf) -> None:
+    """Write only the given requests, atomically, in Kconfig order."""
+    order = {s.name: i for i, s in enumerate(kconf.unique_defined_syms)}
+    lines = ["# .config: this project's configuration choices (written by `unicycle config`).",
+             "# Only values that differ from the board and manifest are kept here."]
+    for req in sorted(requests, key=lambda r: order.get(r.symbol, 1 << 30)):
+        sym = kconf.syms[req.symbol]
+        text = _to_kconfig_str(sym, req.value, req.origin)
+        if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE) and text == "n":
+            lines.append(f"# CONFIG_{sym.name} is not set")
+        elif sym.orig_type == kconfiglib.STRING:
+            lines.append(f"CONFIG_{sym.name}={c_string(text)}")
+        else:
+            lines.append(f"CONFIG_{sym.name}={text}")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+
+
+def minimal_requests(base: Resolved, wanted: dict, origin: str) -> list[Request]:
+    """Requests for each symbol whose wanted value differs from `base`."""
+    out = []
+    for name, value in wanted.items():
+        if base.values.get(name) != value:
+            out.append(Request(name, value if not isinstance(value, bool) else
+                               ("y" if value else "n"), origin))
+    return out
+
+
+def describe(resolved: Resolved, name: str) -> str:
+    """Type, value, origin, dependencies and help of one symbol."""
+    name = name.removeprefix("CONFIG_")
+    sym = resolved.kconf.syms.get(name)
+    if sym is None or not sym.nodes:
+        raise ConfigError(f"unknown configuration symbol {name!r}")
+    node = sym.nodes[0]
+    lines = [f"CONFIG_{name}={format_value(sym, resolved.values[name])}",
+             f"  type:    {kconfiglib.TYPE_TO_STR[sym.orig_type]}",
+             f"  from:    {resolved.origin(name)}",
+             f"  defined: runtime/{node.filename}:{node.linenr}"]
+    if sym.direct_dep is not resolved.kconf.y:
+        lines.append(f"  depends: {kconfiglib.expr_str(sym.direct_dep)}")
+    rng = _range_of(sym)
+    if rng:
+        lines.append(f"  range:   {rng[0]}..{rng[1]}")
+    if node.help:
+        lines.append("  help:    " + node.help.strip().replace("\n", "\n           "))
+    return "\n".join(lines)
