@@ -1,0 +1,324 @@
+/* virtio_net.c: virtio-net driver (modern 1af4:1041 and transitional 1af4:1000), polled, on the netdev interface. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/virtio_net.h"
+#include "drivers/virtio_pci.h"
+#include "kernel/kernel.h"
+#include "net/netdev.h"
+
+/*
+ * One receive and one transmit queue, split rings, no interrupts: the event
+ * loop polls (net/ethif.c). Every descriptor owns one fixed 2 KiB buffer
+ * that holds the 12-byte virtio_net_hdr followed by the frame, so
+ * descriptor ids and buffer indexes are the same number. The receive ring
+ * is kept full; transmit descriptors come back to a free stack as the
+ * device reports them used.
+ *
+ * Not done yet: MSI-X (the queues run with VIRTQ_AVAIL_F_NO_INTERRUPT and
+ * no vector), the control queue, multiqueue, transmit checksum offload
+ * (F_CSUM is negotiated but every frame goes out fully checksummed, which
+ * 5.1.6.2 allows).
+ */
+
+#define VNET_NAME        "virtio-net"
+#define VNET_QUEUE_MAX   256     /* entries per queue (device may offer more) */
+#define VNET_BUF_SIZE    2048    /* >= VIRTIO_NET_RX_MIN */
+#define VNET_HDR_LEN     sizeof(struct virtio_net_hdr)
+#define VNET_PAGE        4096
+
+_Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN, "receive buffer too small");
+_Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr layout");
+
+struct vnet {
+	struct netdev netdev;
+	struct virtio_pci vp;
+	struct virtq rxq, txq;
+	uint8_t *rx_buf;          /* rxq.size * VNET_BUF_SIZE */
+	uint8_t *tx_buf;          /* txq.size * VNET_BUF_SIZE */
+	uint16_t *tx_free;        /* stack of free transmit descriptor ids */
+	uint16_t tx_nfree;
+};
+
+static uint8_t *vnet_alloc_bufs(uint16_t n)
+{
+	size_t bytes = (size_t)n * VNET_BUF_SIZE;
+
+	return mem_alloc_pages((bytes + VNET_PAGE - 1) / VNET_PAGE);
+}
+
+/* Puts receive descriptor `id` back in the available ring. */
+static void vnet_rx_give(struct vnet *v, uint16_t id)
+{
+	struct virtq *q = &v->rxq;
+
+	q->avail->ring[q->avail_idx & (q->size - 1)] = id;
+	q->avail_idx++;
+}
+
+static void vnet_tx_reclaim(struct vnet *v)
+{
+	struct virtq *q = &v->txq;
+	uint16_t used_idx = q->used->idx;
+
+	__asm__ volatile("" ::: "memory"); /* entries after idx (2.6.8) */
+	while (q->used_seen != used_idx) {
+		uint32_t id = q->used->ring[q->used_seen & (q->size - 1)].id;
+
+		if (id < q->size && v->tx_nfree < q->size)
+			v->tx_free[v->tx_nfree++] = (uint16_t)id;
+		q->used_seen++;
+	}
+}
+
+static int vnet_transmit(struct netdev *dev, const struct netdev_frag *frags,
+			 unsigned nfrags)
+{
+	struct vnet *v = dev->priv;
+	struct virtq *q = &v->txq;
+	struct virtio_net_hdr *hdr;
+	uint8_t *buf;
+	size_t len = 0;
+	uint16_t id;
+	unsigned i;
+
+	if (v->tx_nfree == 0)
+		vnet_tx_reclaim(v);
+	if (v->tx_nfree == 0)
+		return -EAGAIN;
+	for (i = 0; i < nfrags; i++)
+		len += frags[i].len;
+	if (len > VNET_BUF_SIZE - VNET_HDR_LEN || len < NETDEV_ETH_HLEN)
+		return -EINVAL;
+	id = v->tx_free[--v->tx_nfree];
+	buf = v->tx_buf + (size_t)id * VNET_BUF_SIZE;
+	/* 5.1.6.2 Packet Transmission: flags 0 and GSO_NONE: a complete,
+	 * checksummed frame. */
+	hdr = (struct virtio_net_hdr *)buf;
+	memset(hdr, 0, VNET_HDR_LEN);
+	buf += VNET_HDR_LEN;
+	for (i = 0; i < nfrags; i++) {
+		memcpy(buf, frags[i].data, frags[i].len);
+		buf += frags[i].len;
+	}
+	q->desc[id].len = (uint32_t)(VNET_HDR_LEN + len);
+	q->desc[id].flags = 0;
+	q->avail->ring[q->avail_idx & (q->size - 1)] = id;
+	q->avail_idx++;
+	virtq_publish(q);
+	dev->stats.tx_frames++;
+	dev->stats.tx_bytes += len;
+	return 0;
+}
+
+static unsigned vnet_poll(struct netdev *dev, unsigned budget)
+{
+	struct vnet *v = dev->priv;
+	struct virtq *q = &v->rxq;
+	uint16_t used_idx = q->used->idx;
+	unsigned n = 0;
+
+	__asm__ volatile("" ::: "memory");
+	while (q->used_seen != used_idx && n < budget) {
+		volatile struct virtq_used_elem *e =
+			&q->used->ring[q->used_seen & (q->size - 1)];
+		uint32_t id = e->id, len = e->len;
+		struct virtio_net_hdr *hdr;
+		uint8_t *frame;
+		size_t flen;
+		unsigned flags = 0;
+
+		q->used_seen++;
+		if (id >= q->size) {
+			dev->stats.rx_dropped++;
+			continue; /* a device bug; the buffer id is lost */
+		}
+		hdr = (struct virtio_net_hdr *)(v->rx_buf + (size_t)id * VNET_BUF_SIZE);
+		frame = (uint8_t *)hdr + VNET_HDR_LEN;
+		if (len < VNET_HDR_LEN + NETDEV_ETH_HLEN || len > VNET_BUF_SIZE) {
+			dev->stats.rx_dropped++;
+			vnet_rx_give(v, (uint16_t)id);
+			continue;
+		}
+		flen = len - VNET_HDR_LEN;
+		/* 5.1.6.4 Processing of Incoming Packets: with GUEST_CSUM the
+		 * device may hand over a partial checksum (NEEDS_CSUM); finish
+		 * it here so the stack can verify as usual. */
+		if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+			if (netdev_csum_complete(frame, flen, hdr->csum_start,
+						 hdr->csum_offset) < 0) {
+				dev->stats.rx_dropped++;
+				vnet_rx_give(v, (uint16_t)id);
+				continue;
+			}
+			flags |= NETDEV_RX_CSUM_VALID;
+		} else if (hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+			flags |= NETDEV_RX_CSUM_VALID;
+		}
+		dev->stats.rx_frames++;
+		dev->stats.rx_bytes += flen;
+		if (dev->rx)
+			dev->rx(dev, frame, flen, flags);
+		vnet_rx_give(v, (uint16_t)id);
+		n++;
+	}
+	if (n || q->avail->idx != q->avail_idx)
+		virtq_publish(q);
+	vnet_tx_reclaim(v);
+	return n;
+}
+
+static bool vnet_link_up(struct netdev *dev)
+{
+	struct vnet *v = dev->priv;
+	uint16_t status;
+
+	virtio_pci_read_config(&v->vp, VIRTIO_NET_CFG_STATUS, &status, sizeof(status));
+	return status & VIRTIO_NET_S_LINK_UP;
+}
+
+static const struct netdev_ops vnet_ops = {
+	.transmit = vnet_transmit,
+	.poll = vnet_poll,
+	.link_up = vnet_link_up,
+	/* set_allmulti: without VIRTIO_NET_F_CTRL_RX the device stays in its
+	 * reset state, which is promiscuous (5.1.6.5): nothing to do. */
+};
+
+/* Without VIRTIO_NET_F_STATUS there is no link state to read (5.1.5 step 6). */
+static const struct netdev_ops vnet_ops_nostatus = {
+	.transmit = vnet_transmit,
+	.poll = vnet_poll,
+};
+
+static void vnet_random_mac(uint8_t mac[NETDEV_ETH_ALEN])
+{
+	uint64_t r = __builtin_ia32_rdtsc() * 0x9e3779b97f4a7c15ull;
+	unsigned i;
+
+	for (i = 0; i < NETDEV_ETH_ALEN; i++)
+		mac[i] = (uint8_t)(r >> (8 * i));
+	mac[0] = (uint8_t)((mac[0] & ~1u) | 2u); /* unicast, locally administered */
+}
+
+static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
+{
+	const uint64_t wanted = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+				VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+				VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
+				VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+				VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
+	struct vnet *v;
+	uint16_t i;
+	int rc;
+
+	(void)id;
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		console_printf(VNET_NAME ": out of memory\n");
+		return -ENOMEM;
+	}
+	pci_enable(pci);
+	rc = virtio_pci_map(&v->vp, pci, VNET_NAME);
+	if (rc < 0)
+		goto fail;
+	if (!v->vp.device || v->vp.device_len < VIRTIO_NET_CFG_STATUS + 2) {
+		console_printf(VNET_NAME ": no device configuration region\n");
+		rc = -ENODEV;
+		goto fail;
+	}
+
+	/* 3.1.1 Driver Requirements: Device Initialization
+	 * 1. Reset the device. 2. ACKNOWLEDGE. 3. DRIVER. */
+	rc = virtio_pci_reset(&v->vp, VNET_NAME);
+	if (rc < 0)
+		goto fail;
+	/* 4.-6. Negotiate features, FEATURES_OK, check it stuck. Version 1 is
+	 * required: the legacy interface is not implemented. */
+	rc = virtio_pci_negotiate(&v->vp, wanted, VIRTIO_BIT(VIRTIO_F_VERSION_1),
+				  VNET_NAME);
+	if (rc < 0)
+		goto fail;
+
+	/* 7. Device-specific setup (5.1.5 Device Initialization):
+	 * 5.1.5 step 1: identify and initialise receiveq1 and transmitq1. */
+	rc = virtio_pci_setup_queue(&v->vp, &v->rxq, VIRTIO_NET_RXQ,
+				    VNET_QUEUE_MAX, VNET_NAME);
+	if (rc < 0)
+		goto fail_status;
+	rc = virtio_pci_setup_queue(&v->vp, &v->txq, VIRTIO_NET_TXQ,
+				    VNET_QUEUE_MAX, VNET_NAME);
+	if (rc < 0)
+		goto fail_status;
+	v->rx_buf = vnet_alloc_bufs(v->rxq.size);
+	v->tx_buf = vnet_alloc_bufs(v->txq.size);
+	v->tx_free = calloc(v->txq.size, sizeof(*v->tx_free));
+	if (!v->rx_buf || !v->tx_buf || !v->tx_free) {
+		console_printf(VNET_NAME ": out of memory for %u+%u buffers\n",
+			       v->rxq.size, v->txq.size);
+		rc = -ENOMEM;
+		goto fail_status;
+	}
+	for (i = 0; i < v->txq.size; i++) {
+		v->txq.desc[i].addr = (uint64_t)(uintptr_t)(v->tx_buf + (size_t)i * VNET_BUF_SIZE);
+		v->tx_free[v->tx_nfree++] = (uint16_t)(v->txq.size - 1 - i);
+	}
+	/* 5.1.5 step 3 / 5.1.6.3 Setting Up Receive Buffers: fill the
+	 * receive queue, each buffer device-writable. */
+	for (i = 0; i < v->rxq.size; i++) {
+		v->rxq.desc[i].addr = (uint64_t)(uintptr_t)(v->rx_buf + (size_t)i * VNET_BUF_SIZE);
+		v->rxq.desc[i].len = VNET_BUF_SIZE;
+		v->rxq.desc[i].flags = VIRTQ_DESC_F_WRITE;
+		vnet_rx_give(v, i);
+	}
+	/* 5.1.5 step 5: the MAC from the config space with F_MAC, else a
+	 * random locally administered one. */
+	if (v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_MAC))
+		virtio_pci_read_config(&v->vp, VIRTIO_NET_CFG_MAC, v->netdev.mac,
+				       NETDEV_ETH_ALEN);
+	else
+		vnet_random_mac(v->netdev.mac);
+
+	/* 8. DRIVER_OK: the device is live. Then tell it about the buffers. */
+	virtio_pci_set_status(&v->vp, VIRTIO_STATUS_DRIVER_OK);
+	virtq_publish(&v->rxq);
+
+	v->netdev.ops = &vnet_ops;
+	v->netdev.driver = VNET_NAME;
+	v->netdev.mtu = NETDEV_MTU_DEFAULT;
+	v->netdev.priv = v;
+	if (v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
+		v->netdev.features |= NETDEV_F_RX_CSUM;
+	/* 5.1.5 step 6: without F_STATUS the link is assumed up. */
+	if (v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_STATUS))
+		v->netdev.features |= NETDEV_F_LINK_STATE;
+	else
+		v->netdev.ops = &vnet_ops_nostatus;
+	rc = netdev_register(&v->netdev);
+	if (rc < 0)
+		goto fail_status;
+	pci->driver_state = v;
+	return 0;
+
+fail_status:
+	virtio_pci_fail(&v->vp);
+fail:
+	/* Rings and buffers stay allocated: the device may still point at
+	 * them until the next reset. */
+	console_printf(VNET_NAME ": %02x:%02x.%x not used (%d)\n",
+		       pci->bus, pci->slot, pci->func, rc);
+	return rc;
+}
+
+static const struct pci_id vnet_ids[] = {
+	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_MODERN },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_TRANSITIONAL },
+	{ 0, 0 },
+};
+
+PCI_DRIVER(vnet_driver) = {
+	.name = VNET_NAME,
+	.ids = vnet_ids,
+	.probe = vnet_probe,
+};

@@ -1,0 +1,58 @@
+/* http_server.h: the HTTP/1.1 protocol engine, apart from any TCP stack (host-testable). */
+#ifndef UNICYCLE_NET_HTTP_SERVER_H
+#define UNICYCLE_NET_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * http_server.c parses requests (http-parser), routes them to the handlers
+ * of <unicycle/http.h> and formats the responses. It knows the connection
+ * only through `struct http_transport`; http_lwip.c binds it to lwIP's raw
+ * TCP API and tests/unit/test_net_http.c to a memory buffer.
+ *
+ * Driving a connection (all calls from one thread):
+ *   c = http_conn_new(&transport, ctx);
+ *   on data:      n = http_conn_input(c, data, len);   keep data[n..len)
+ *   on writable:  http_conn_flush(c);  then offer the kept data again
+ *   after each:   http_conn_failed(c)  -> abort the connection;
+ *                 http_conn_pending(c) -> wait for writable;
+ *                 http_conn_done(c)    -> nothing pending: close it;
+ *   when gone:    http_conn_free(c).
+ * http_conn_input() consumes nothing while output is pending or after the
+ * connection is done, so answers stay in request order and a pipelining
+ * client is paced by its own reading.
+ */
+
+struct http_conn;
+
+struct http_transport {
+	/* Queues up to `len` bytes for sending, copying them. Returns the
+	 * bytes taken (0 when the send buffer is full) or a negative errno
+	 * when the connection is broken. */
+	long (*write)(void *ctx, const void *buf, size_t len);
+};
+
+/* Limits for every connection (defaults: UC_HTTP_MAX_*_DEFAULT); set
+ * before the first connection. */
+void http_server_set_limits(size_t max_header, size_t max_body);
+
+/* NULL when out of memory. */
+struct http_conn *http_conn_new(const struct http_transport *t, void *ctx);
+void http_conn_free(struct http_conn *c);
+
+/* Feeds received bytes; returns how many were consumed. */
+size_t http_conn_input(struct http_conn *c, const char *data, size_t len);
+/* The peer finished sending (FIN): answer what is complete, then done. */
+void http_conn_eof(struct http_conn *c);
+/* Retries pending output after the transport made room. */
+void http_conn_flush(struct http_conn *c);
+
+bool http_conn_pending(const struct http_conn *c);  /* output waiting */
+bool http_conn_done(const struct http_conn *c);     /* close once nothing is pending */
+bool http_conn_failed(const struct http_conn *c);   /* transport error or out of memory */
+
+/* Drops every route (tests). */
+void http_server_reset_routes(void);
+
+#endif

@@ -1,0 +1,421 @@
+/* test_net_http.c: host tests of the HTTP/1.1 engine (runtime/net/http_server.c) over a memory transport. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicycle/http.h>
+
+#include "net/http_server.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (cond) {                                                  \
+			passed++;                                            \
+		} else {                                                     \
+			failed++;                                            \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #cond);                            \
+		}                                                            \
+	} while (0)
+
+/* ---- memory transport: takes at most `room` bytes per write ---- */
+
+struct sink {
+	char buf[1 << 20];
+	size_t len;
+	size_t room;    /* per write call; 0 = unlimited */
+	size_t budget;  /* bytes accepted until the next "writable" event */
+	int broken;
+};
+
+static long sink_write(void *ctx, const void *data, size_t len)
+{
+	struct sink *s = ctx;
+	size_t n = len;
+
+	if (s->broken)
+		return -ECONNRESET;
+	if (s->room && n > s->budget)
+		n = s->budget;
+	if (s->room)
+		s->budget -= n;
+	if (s->len + n > sizeof(s->buf))
+		abort();
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	return (long)n;
+}
+
+static const struct http_transport sink_transport = { .write = sink_write };
+
+/* Feeds `data` in pieces of at most `piece` bytes the way http_lwip.c
+ * does: input, then on pending output a "writable" event, then the
+ * unconsumed rest again. */
+static void drive(struct http_conn *c, struct sink *s, const char *data,
+		  size_t len, size_t piece)
+{
+	size_t off = 0, end;
+	int spins = 0;
+
+	while (off < len) {
+		end = off + piece < len ? off + piece : len;
+		while (off < end) {
+			size_t n = http_conn_input(c, data + off, end - off);
+
+			off += n;
+			while (http_conn_pending(c) && !http_conn_failed(c)) {
+				s->budget = s->room;
+				http_conn_flush(c);
+				if (++spins > 1000000)
+					abort();
+			}
+			if (http_conn_done(c) || http_conn_failed(c))
+				return;
+			if (n == 0 && !http_conn_pending(c))
+				break;
+		}
+		if (off < end)
+			return; /* engine refused input: stop like a closed conn */
+	}
+}
+
+/* ---- the app under test ---- */
+
+static const char hello_body[] = "<html><body><h1>Hello, World!</h1></body></html>";
+
+static void h_hello(const struct uc_http_request *req, struct uc_http_response *res)
+{
+	(void)req;
+	uc_http_respond(res, 200, "text/html", hello_body, sizeof(hello_body) - 1);
+}
+
+static void h_echo(const struct uc_http_request *req, struct uc_http_response *res)
+{
+	uc_http_respond(res, 200, "application/octet-stream", req->body, req->body_len);
+}
+
+static void h_silent(const struct uc_http_request *req, struct uc_http_response *res)
+{
+	(void)req;
+	(void)res;
+}
+
+static void h_info(const struct uc_http_request *req, struct uc_http_response *res)
+{
+	char out[512];
+	const char *x = uc_http_request_header(req, "x-test");
+
+	snprintf(out, sizeof(out), "%s|%s|%s|%s|%u.%u|%u", req->method, req->path,
+		 req->query, x ? x : "(none)", req->version_major,
+		 req->version_minor, req->nheaders);
+	uc_http_header(res, "X-Extra", "yes");
+	uc_http_respond(res, 200, "text/plain", out, strlen(out));
+}
+
+static void h_big(const struct uc_http_request *req, struct uc_http_response *res)
+{
+	static char big[10000];
+
+	(void)req;
+	memset(big, 'b', sizeof(big));
+	uc_http_respond(res, 200, "text/plain", big, sizeof(big));
+}
+
+static void h_checks(const struct uc_http_request *req, struct uc_http_response *res)
+{
+	(void)req;
+	CHECK(uc_http_header(res, "Content-Length", "5") == -EINVAL);
+	CHECK(uc_http_header(res, "Connection", "close") == -EINVAL);
+	CHECK(uc_http_header(res, "Bad\r\nName", "x") == -EINVAL);
+	CHECK(uc_http_header(res, "X-Ok", "a\nb") == -EINVAL);
+	CHECK(uc_http_respond(res, 99, NULL, "", 0) == -EINVAL);
+	CHECK(uc_http_respond(res, 204, NULL, "ignored", 7) == 0);
+	CHECK(uc_http_respond(res, 200, NULL, "", 0) == -EALREADY);
+	CHECK(uc_http_header(res, "X-Late", "1") == -EALREADY);
+}
+
+static void setup(void)
+{
+	http_server_reset_routes();
+	http_server_set_limits(1024, 4096);
+	CHECK(uc_http_route("/", h_hello) == 0);
+	CHECK(uc_http_route("/echo", h_echo) == 0);
+	CHECK(uc_http_route("/silent", h_silent) == 0);
+	CHECK(uc_http_route("/info", h_info) == 0);
+	CHECK(uc_http_route("/big", h_big) == 0);
+	CHECK(uc_http_route("/checks", h_checks) == 0);
+	CHECK(uc_http_route("/static/*", h_info) == 0);
+	CHECK(uc_http_route("nope", h_info) == -EINVAL);
+	CHECK(uc_http_route("/x", NULL) == -EINVAL);
+}
+
+/* ---- expected bytes ---- */
+
+#define HELLO_RESP                                          \
+	"HTTP/1.1 200 OK\r\n"                               \
+	"Content-Type: text/html\r\n"                       \
+	"Content-Length: 48\r\n"                            \
+	"\r\n"                                              \
+	"<html><body><h1>Hello, World!</h1></body></html>"
+#define HELLO_RESP_CLOSE                                    \
+	"HTTP/1.1 200 OK\r\n"                               \
+	"Content-Type: text/html\r\n"                       \
+	"Content-Length: 48\r\n"                            \
+	"Connection: close\r\n"                             \
+	"\r\n"                                              \
+	"<html><body><h1>Hello, World!</h1></body></html>"
+#define NOT_FOUND_RESP                                      \
+	"HTTP/1.1 404 Not Found\r\n"                        \
+	"Content-Type: text/plain\r\n"                      \
+	"Content-Length: 10\r\n"                            \
+	"\r\n"                                              \
+	"Not Found\n"
+#define ERROR_RESP(code, reason, len)                       \
+	"HTTP/1.1 " code " " reason "\r\n"                  \
+	"Content-Type: text/plain\r\n"                      \
+	"Content-Length: " len "\r\n"                       \
+	"Connection: close\r\n"                             \
+	"\r\n" reason "\n"
+
+/* Runs `req` through a fresh connection; returns the sink. */
+static struct sink sink;
+static struct http_conn *conn;
+
+static const char *run(const char *req, size_t len, size_t piece, size_t room)
+{
+	if (conn)
+		http_conn_free(conn);
+	memset(&sink, 0, sizeof(sink));
+	sink.room = room;
+	sink.budget = room;
+	conn = http_conn_new(&sink_transport, &sink);
+	if (!conn)
+		abort();
+	drive(conn, &sink, req, len, piece ? piece : len);
+	sink.buf[sink.len] = '\0';
+	return sink.buf;
+}
+
+static int expect(const char *req, const char *want)
+{
+	const char *got = run(req, strlen(req), 0, 0);
+	int ok = strcmp(got, want) == 0;
+
+	if (!ok)
+		fprintf(stderr, "request:\n%s\n--- want:\n%s\n--- got:\n%s\n---\n",
+			req, want, got);
+	return ok;
+}
+
+static void test_basic(void)
+{
+	CHECK(expect("GET / HTTP/1.1\r\nHost: x\r\n\r\n", HELLO_RESP));
+	CHECK(!http_conn_done(conn));
+	CHECK(expect("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", NOT_FOUND_RESP));
+	CHECK(expect("HEAD / HTTP/1.1\r\n\r\n",
+		     "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+		     "Content-Length: 48\r\n\r\n"));
+	CHECK(expect("GET /info?a=1&b=2 HTTP/1.1\r\nX-Test:   padded value  \r\nHost: h\r\n\r\n",
+		     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 36\r\n"
+		     "X-Extra: yes\r\n\r\nGET|/info|a=1&b=2|padded value|1.1|2"));
+	CHECK(expect("GET /static/css/a.css HTTP/1.1\r\n\r\n",
+		     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n"
+		     "X-Extra: yes\r\n\r\nGET|/static/css/a.css||(none)|1.1|0"));
+	CHECK(expect("GET /silent HTTP/1.1\r\n\r\n",
+		     "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+		     "Content-Length: 22\r\n\r\nInternal Server Error\n"));
+	CHECK(expect("GET /checks HTTP/1.1\r\n\r\n", "HTTP/1.1 204 No Content\r\n\r\n"));
+	/* A header without value still counts. */
+	CHECK(expect("GET /info HTTP/1.1\r\nX-Test:\r\n\r\n",
+		     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n"
+		     "X-Extra: yes\r\n\r\nGET|/info|||1.1|1"));
+}
+
+static void test_connection_close(void)
+{
+	/* Connection: close: answered, marked, and the next request ignored. */
+	CHECK(expect("GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		     HELLO_RESP_CLOSE));
+	CHECK(http_conn_done(conn));
+	/* HTTP/1.0: close unless keep-alive is asked for. */
+	CHECK(expect("GET / HTTP/1.0\r\n\r\n", HELLO_RESP_CLOSE));
+	CHECK(http_conn_done(conn));
+	CHECK(expect("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+		     "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 48\r\n"
+		     "Connection: keep-alive\r\n\r\n"
+		     "<html><body><h1>Hello, World!</h1></body></html>"));
+	CHECK(!http_conn_done(conn));
+	/* EOF from the peer ends the connection. */
+	run("GET / HTTP/1.1\r\n", 16, 0, 0);
+	http_conn_eof(conn);
+	CHECK(http_conn_done(conn) && sink.len == 0);
+}
+
+static void test_pipelined(void)
+{
+	const char *req = "GET / HTTP/1.1\r\n\r\n"
+			  "GET /nope HTTP/1.1\r\n\r\n"
+			  "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+			  "HEAD / HTTP/1.1\r\n\r\n"
+			  "GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+	const char *want = HELLO_RESP NOT_FOUND_RESP
+		"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+		"Content-Length: 5\r\n\r\nhello"
+		"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 48\r\n\r\n"
+		HELLO_RESP_CLOSE;
+	size_t len = strlen(req), i, room;
+	int bad = 0;
+
+	CHECK(expect(req, want));
+	CHECK(http_conn_done(conn));
+	/* Split into two pieces at every position. */
+	for (i = 1; i < len; i++) {
+		const char *got;
+
+		if (conn)
+			http_conn_free(conn);
+		memset(&sink, 0, sizeof(sink));
+		conn = http_conn_new(&sink_transport, &sink);
+		drive(conn, &sink, req, i, i);
+		drive(conn, &sink, req + i, len - i, len - i);
+		sink.buf[sink.len] = '\0';
+		got = sink.buf;
+		if (strcmp(got, want) != 0) {
+			if (!bad)
+				fprintf(stderr, "split at %zu:\n%s\n", i, got);
+			bad++;
+		}
+	}
+	CHECK(bad == 0);
+	/* Byte by byte. */
+	CHECK(strcmp(run(req, len, 1, 0), want) == 0);
+	/* Transport that takes only a few bytes at a time: same bytes, same
+	 * order, paced by the writable events. */
+	for (room = 1; room < 64; room += 7)
+		CHECK(strcmp(run(req, len, 0, room), want) == 0);
+	CHECK(strcmp(run(req, len, 3, 5), want) == 0);
+}
+
+static void test_limits(void)
+{
+	char req[4096];
+	size_t n;
+
+	/* 431: request line + headers above 1024 bytes. */
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nX-Big: ");
+	memset(req + n, 'a', 1100);
+	n += 1100;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\n\r\n");
+	CHECK(strcmp(run(req, n, 0, 0),
+		     ERROR_RESP("431", "Request Header Fields Too Large", "32")) == 0);
+	CHECK(http_conn_done(conn));
+	CHECK(strcmp(run(req, n, 100, 0),
+		     ERROR_RESP("431", "Request Header Fields Too Large", "32")) == 0);
+	/* Just below the limit passes. */
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nX-Big: ");
+	memset(req + n, 'a', 900);
+	n += 900;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\n\r\n");
+	CHECK(strcmp(run(req, n, 0, 0), HELLO_RESP) == 0);
+	/* 431: too many header lines. */
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n");
+	for (int i = 0; i < UC_HTTP_MAX_HEADERS + 1; i++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "H%d: v\r\n", i);
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\n");
+	CHECK(strcmp(run(req, n, 0, 0),
+		     ERROR_RESP("431", "Request Header Fields Too Large", "32")) == 0);
+	/* 413: declared body above 4096 bytes; 413 for a chunked one too. */
+	CHECK(expect("POST /echo HTTP/1.1\r\nContent-Length: 4097\r\n\r\nxxxx",
+		     ERROR_RESP("413", "Payload Too Large", "18")));
+	CHECK(http_conn_done(conn));
+	{
+		static char chunked[8192];
+
+		n = (size_t)snprintf(chunked, sizeof(chunked),
+				     "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+		for (int i = 0; i < 5; i++) {
+			n += (size_t)snprintf(chunked + n, sizeof(chunked) - n, "3e8\r\n");
+			memset(chunked + n, 'c', 1000);
+			n += 1000;
+			n += (size_t)snprintf(chunked + n, sizeof(chunked) - n, "\r\n");
+		}
+		n += (size_t)snprintf(chunked + n, sizeof(chunked) - n, "0\r\n\r\n");
+		CHECK(strcmp(run(chunked, n, 0, 0),
+			     ERROR_RESP("413", "Payload Too Large", "18")) == 0);
+	}
+	/* 400: malformed. */
+	CHECK(expect("GARBAGE\r\n\r\n", ERROR_RESP("400", "Bad Request", "12")));
+	CHECK(http_conn_done(conn));
+	CHECK(expect("GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+		     ERROR_RESP("400", "Bad Request", "12")));
+	CHECK(expect("POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+		     ERROR_RESP("400", "Bad Request", "12")));
+	/* A good request answered before the bad one that follows it. */
+	CHECK(expect("GET / HTTP/1.1\r\n\r\nBAD\r\n\r\n",
+		     HELLO_RESP ERROR_RESP("400", "Bad Request", "12")));
+}
+
+static void test_bodies(void)
+{
+	static char big_req[8192];
+	size_t n;
+
+	CHECK(expect("POST /echo HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world",
+		     "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+		     "Content-Length: 11\r\n\r\nhello world"));
+	CHECK(expect("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		     "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+		     "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+		     "Content-Length: 11\r\n\r\nhello world"));
+	/* Exactly the limit. */
+	n = (size_t)snprintf(big_req, sizeof(big_req),
+			     "POST /echo HTTP/1.1\r\nContent-Length: 4096\r\n\r\n");
+	memset(big_req + n, 'z', 4096);
+	n += 4096;
+	run(big_req, n, 0, 0);
+	CHECK(strstr(sink.buf, "Content-Length: 4096\r\n\r\nzzz") != NULL);
+	CHECK(sink.len == 81 + 4096);
+	CHECK(!http_conn_done(conn));
+	/* Expect: 100-continue gets its interim answer first. */
+	CHECK(expect("POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
+		     "HTTP/1.1 100 Continue\r\n\r\n"
+		     "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+		     "Content-Length: 2\r\n\r\nok"));
+	/* Responses above the inline size, through a slow transport. */
+	{
+		const char *r = "GET /big HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+
+		run(r, strlen(r), 0, 1000);
+	}
+	CHECK(sink.len == 68 + 10000 + strlen(HELLO_RESP));
+	CHECK(strcmp(sink.buf + 68 + 10000, HELLO_RESP) == 0);
+	CHECK(memcmp(sink.buf, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+			       "Content-Length: 10000\r\n\r\nbbbb", 70) == 0);
+}
+
+static void test_broken_transport(void)
+{
+	run("", 0, 0, 0);
+	sink.broken = 1;
+	CHECK(http_conn_input(conn, "GET / HTTP/1.1\r\n\r\n", 18) == 18);
+	CHECK(http_conn_failed(conn));
+}
+
+int main(void)
+{
+	setup();
+	test_basic();
+	test_connection_close();
+	test_pipelined();
+	test_limits();
+	test_bodies();
+	test_broken_transport();
+	if (conn)
+		http_conn_free(conn);
+	http_server_set_limits(1024, 4096); /* frees the recycled connections */
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
