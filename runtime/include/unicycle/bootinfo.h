@@ -90,10 +90,13 @@
 #define BOOTINFO_RESERVED        "/reserved-memory"
 
 /* Physical address app.elf is linked at (see runtime/arch/x86_64/linker.ld).
- * 16 MiB: the address Linux's EFI stub also asks the firmware for first,
- * free on OVMF (which allocates top-down) and on typical PC firmware. The
- * bootloader allocates exactly these pages with AllocateAddress and stops
- * with a message when the firmware cannot give them. */
-#define BOOTINFO_IMAGE_LINK_BASE 0x1000000ULL
+ * 64 MiB. Measured on OVMF (Debian 2022.11, q35, 512 MiB): 0x900000-0x14FFFFF
+ * is EfiBootServicesData while our loader runs, so 16 MiB is taken; the
+ * firmware allocates top-down, leaving 64 MiB and up free. PC firmware such
+ * as the Q170M's keeps low RAM above 16 MiB free for OS loaders (assumed, not
+ * measured on the board). The bootloader allocates exactly these pages with
+ * AllocateAddress and stops with a message when the firmware cannot give
+ * them. Boards need at least 128 MiB of RAM. */
+#define BOOTINFO_IMAGE_LINK_BASE 0x4000000ULL
 
 #endif
