@@ -4,3 +4,6 @@ $(OUT)/runtime_bootinfo: CFLAGS += -DUNICYCLE_HOST_TEST
 net_http_SRCS = runtime/net/http_server.c .cache/third_party/http-parser/http_parser.c
 $(OUT)/net_http: CFLAGS += -I$(TP)/http-parser
 net_addr_SRCS = runtime/net/netaddr.c
+bootloader_elf_SRCS = bootloader/elf.c
+bootloader_sha256_SRCS = bootloader/sha256.c
+bootloader_bootcfg_SRCS = bootloader/bootcfg.c

@@ -1,0 +1,220 @@
+/* main.c: BOOTX64.EFI entry: load app.elf and boot.cfg, check, place, hand
+ * off (the boot flow of DESIGN.md, contract in unicycle/bootinfo.h). */
+#include <string.h>
+#include <unicycle/bootinfo.h>
+
+#include "boot.h"
+#include "bootcfg.h"
+#include "elf.h"
+#include "sha256.h"
+
+#define BOOT_APP_PATH  L"\\unicycle\\app.elf"
+#define BOOT_CFG_PATH  L"\\unicycle\\boot.cfg"
+#define BOOT_APP_MAX   (1ULL << 30)   /* a unikernel image over 1 GiB is a mistake */
+
+/* Everything efi_main may have to give back on an early return. */
+struct boot {
+	EFI_HANDLE image;
+	UINT64 tsc_start;
+	struct filesrc src;
+	struct bootcfg cfg;
+	void *app;
+	UINTN app_size;
+	struct elf_image elf;
+	EFI_PHYSICAL_ADDRESS image_base;
+	UINTN image_pages;
+	UINT8 digest[SHA256_DIGEST_SIZE];
+	struct fdtbuild_fb fb;
+	struct handoff handoff;
+};
+
+static void boot_cleanup(struct boot *b)
+{
+	handoff_free(&b->handoff);
+	if (b->image_pages)
+		BS->FreePages(b->image_base, b->image_pages);
+	if (b->app)
+		BS->FreePool(b->app);
+	if (b->src.ops)
+		b->src.ops->release(&b->src);
+	b->image_pages = 0;
+	b->app = NULL;
+	b->src.ops = NULL;
+}
+
+/* boot.cfg is optional; a broken one stops the boot. */
+static EFI_STATUS load_config(struct boot *b)
+{
+	struct bootcfg_fault fault;
+	enum bootcfg_error err;
+	EFI_STATUS status;
+	void *text;
+	UINTN size;
+
+	bootcfg_defaults(&b->cfg);
+	status = filesrc_load(&b->src, BOOT_CFG_PATH, BOOTCFG_FILE_MAX,
+	                      &text, &size);
+	if (status == EFI_NOT_FOUND) {
+		boot_log(L"%s not found, using defaults", BOOT_CFG_PATH);
+		return EFI_SUCCESS;
+	}
+	if (EFI_ERROR(status))
+		return status;
+	err = bootcfg_parse(text, size, &b->cfg, &fault);
+	BS->FreePool(text);
+	if (err != BOOTCFG_OK) {
+		if (fault.key[0])
+			boot_log(L"%s line %d: %a: %a", BOOT_CFG_PATH,
+			         fault.line, fault.key, bootcfg_strerror(err));
+		else
+			boot_log(L"%s line %d: %a", BOOT_CFG_PATH, fault.line,
+			         bootcfg_strerror(err));
+		return EFI_LOAD_ERROR;
+	}
+	return EFI_SUCCESS;
+}
+
+static void log_elf_fault(enum elf_error err, const struct elf_fault *f)
+{
+	if (err == ELF_ERR_SEG_OVERLAP)
+		boot_log(L"%s: %a: program headers %d and %d (at 0x%lx)",
+		         BOOT_APP_PATH, elf_strerror(err), f->phdr, f->other,
+		         f->value);
+	else if (f->phdr >= 0)
+		boot_log(L"%s: %a: program header %d, value 0x%lx",
+		         BOOT_APP_PATH, elf_strerror(err), f->phdr, f->value);
+	else
+		boot_log(L"%s: %a: value 0x%lx", BOOT_APP_PATH,
+		         elf_strerror(err), f->value);
+}
+
+static EFI_STATUS load_app(struct boot *b)
+{
+	struct elf_fault fault;
+	enum elf_error err;
+	EFI_STATUS status;
+
+	status = filesrc_load(&b->src, BOOT_APP_PATH, BOOT_APP_MAX, &b->app,
+	                      &b->app_size);
+	if (status == EFI_NOT_FOUND) {
+		boot_log(L"%s not found on the boot partition", BOOT_APP_PATH);
+		return status;
+	}
+	if (EFI_ERROR(status))
+		return status;
+	sha256(b->app, b->app_size, b->digest);
+
+	err = elf_check(b->app, b->app_size, &b->elf, &fault);
+	if (err != ELF_OK) {
+		log_elf_fault(err, &fault);
+		return EFI_LOAD_ERROR;
+	}
+
+	/* UEFI 2.10 sec 7.2.1 AllocatePages(AllocateAddress): exactly the
+	 * pages the segments span, at the address they are linked for.
+	 * EfiLoaderCode, not Data: firmware that applies an NX policy to data
+	 * types (edk2 PcdDxeNxMemoryProtectionPolicy) would fault the jump. */
+	b->image_base = b->elf.base;
+	status = BS->AllocatePages(AllocateAddress, EfiLoaderCode,
+	                           EFI_SIZE_TO_PAGES(b->elf.end - b->elf.base),
+	                           &b->image_base);
+	if (EFI_ERROR(status)) {
+		boot_log(L"%s: firmware will not give us 0x%lx-0x%lx for the image: %r",
+		         BOOT_APP_PATH, b->elf.base, b->elf.end - 1, status);
+		firmware_log_range(b->elf.base, b->elf.end);
+		return status;
+	}
+	b->image_pages = EFI_SIZE_TO_PAGES(b->elf.end - b->elf.base);
+	elf_place(&b->elf, b->app, (void *)(UINTN)b->image_base);
+	boot_log(L"%s: %ld bytes, %d segments at 0x%lx-0x%lx, entry 0x%lx",
+	         BOOT_APP_PATH, (UINT64)b->app_size, b->elf.nload,
+	         b->elf.base, b->elf.end - 1, b->elf.entry);
+
+	/* The file is placed; its buffer is not needed any more. */
+	BS->FreePool(b->app);
+	b->app = NULL;
+	return EFI_SUCCESS;
+}
+
+static void fill_info(struct boot *b)
+{
+	struct fdtbuild_info *in = &b->handoff.info;
+
+	in->bootargs = b->cfg.cmdline;
+	in->boot_source = b->src.boot_source;
+	in->bootloader = BOOT_NAME;
+	in->boot_server = NULL;
+	in->net_mode = b->cfg.net == BOOTCFG_NET_DHCP ? "dhcp" :
+	               b->cfg.net == BOOTCFG_NET_STATIC ? "static" : NULL;
+	in->net_address = b->cfg.address[0] ? b->cfg.address : NULL;
+	in->net_gateway = b->cfg.gateway[0] ? b->cfg.gateway : NULL;
+	in->image_sha256 = b->digest;
+	in->image_base = b->elf.base;
+	in->image_size = b->elf.end - b->elf.base;
+	in->tsc_start = b->tsc_start;
+	in->acpi_rsdp = firmware_acpi_rsdp();
+	in->fb = firmware_framebuffer(&b->fb) ? &b->fb : NULL;
+	b->handoff.image = b->image;
+	b->handoff.entry = b->elf.entry;
+
+	if (!in->acpi_rsdp)
+		boot_log(L"no ACPI RSDP from the firmware");
+	if (in->fb)
+		boot_log(L"framebuffer %dx%d at 0x%lx", b->fb.width,
+		         b->fb.height, b->fb.base);
+}
+
+static EFI_STATUS boot_run(struct boot *b)
+{
+	EFI_STATUS status;
+
+	status = filesrc_disk_init(b->image, &b->src);
+	if (EFI_ERROR(status))
+		return status;
+	status = load_config(b);
+	if (EFI_ERROR(status))
+		return status;
+	status = load_app(b);
+	if (EFI_ERROR(status))
+		return status;
+	fill_info(b);
+	status = handoff_prepare(&b->handoff);
+	if (EFI_ERROR(status))
+		return status;
+	/* The file source is no longer needed; close it before the map is
+	 * taken. */
+	b->src.ops->release(&b->src);
+	b->src.ops = NULL;
+	boot_log(L"boot info at 0x%lx, jumping to 0x%lx", b->handoff.fdt,
+	         b->elf.entry);
+	return handoff_boot(&b->handoff);
+}
+
+/* Not EFIAPI: gnu-efi's crt0 (_start) receives the firmware's MS-ABI call
+ * and calls efi_main with the System V convention (RDI, RSI). */
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	static struct boot b;
+	EFI_STATUS status;
+
+	b.tsc_start = boot_rdtsc();
+	b.image = image;
+	/* What gnu-efi's Print() and the BS/ST shortcuts need. Not
+	 * InitializeLib(): its object file also defines memcpy and memset,
+	 * which clash with runtime/lib/string.c at link time. */
+	ST = systab;
+	BS = systab->BootServices;
+	RT = systab->RuntimeServices;
+	boot_log(L"%a", BOOT_NAME);
+
+	status = boot_run(&b);
+	/* Only reached on failure. */
+	if (b.handoff.exit_attempted)
+		return status;     /* boot services may be half gone: no Print */
+	boot_log(L"boot failed (%r), returning to firmware", status);
+	boot_cleanup(&b);
+	BS->Stall(BOOT_ERROR_PAUSE_US);
+	return status;
+}
