@@ -73,6 +73,9 @@ uint64_t bootinfo_usable_bytes(const struct bootinfo *bi);
 /* exit.c: ending the app (isa-debug-exit on QEMU boards, halt elsewhere) */
 __attribute__((noreturn)) void exit_machine(int status);
 
+/* idt.c (arch/x86_64): CPU exceptions report registers + backtrace, exit 255 */
+void idt_init(void);
+
 /* io.h (arch/x86_64): port I/O, MSRs, rdtsc, cpu_relax -- inline */
 
 /* mem.c: physical pages and the general allocator (malloc & co. in <stdlib.h>).

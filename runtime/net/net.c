@@ -143,6 +143,11 @@ void net_init(void)
 	net_running = true;
 }
 
+bool net_is_running(void)
+{
+	return net_running;
+}
+
 /* ---- public API (unicycle/net.h) ---- */
 
 int uc_net_ipv4(unsigned index, char *buf, size_t len)

@@ -14,6 +14,8 @@
  * others (DHCP), and adds the loop poller. Logs and returns when there is
  * no NIC: the app still runs. */
 void net_init(void);
+/* True once lwIP runs (at least one NIC was attached). */
+bool net_is_running(void);
 
 /* ethif.c: the one lwIP glue layer over struct netdev */
 struct netif;

@@ -1,4 +1,4 @@
-/* gdt.c: the runtime's own Global Descriptor Table (flat 64-bit code + data). */
+/* gdt.c: the runtime's own Global Descriptor Table (flat 64-bit code + data) and TSS. */
 #include <stdint.h>
 
 #include "arch/x86_64/gdt.h"
@@ -12,6 +12,7 @@
 #define GDT_LIMIT_HIGH     0x000f000000000000ULL /* limit bits 19:16 */
 #define GDT_TYPE_DATA_RW   (0x2ULL << 40)        /* data, read/write */
 #define GDT_TYPE_CODE_RX   (0xaULL << 40)        /* code, execute/read */
+#define GDT_TYPE_TSS_AVAIL (0x9ULL << 40)        /* 64-bit TSS, available (sec 3.5 Table 3-2) */
 #define GDT_S              (1ULL << 44)          /* code/data (not system) */
 #define GDT_DPL0           (0ULL << 45)
 #define GDT_P              (1ULL << 47)          /* present */
@@ -21,17 +22,56 @@
 
 #define GDT_FLAT (GDT_LIMIT_LOW | GDT_LIMIT_HIGH | GDT_S | GDT_DPL0 | GDT_P | GDT_G)
 
-static const uint64_t gdt_table[GDT_ENTRIES] __attribute__((aligned(16))) = {
+/* 64-bit TSS, SDM Vol. 3A sec 8.7 Figure 8-11. We use it only for the
+ * interrupt stack table: faults that may hit with a broken RSP get a
+ * known-good stack. */
+struct gdt_tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];   /* ist[0] is IST1 */
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+static struct gdt_tss gdt_tss;
+static uint8_t gdt_ist_stacks[3][GDT_IST_STACK_SIZE] __attribute__((aligned(16)));
+
+static uint64_t gdt_table[GDT_ENTRIES] __attribute__((aligned(16))) = {
 	[GDT_SEL_NULL / 8] = 0,
 	/* L=1 requires D=0 (SDM sec 5.2.1). */
 	[GDT_SEL_CODE64 / 8] = GDT_FLAT | GDT_TYPE_CODE_RX | GDT_L,
 	[GDT_SEL_DATA / 8] = GDT_FLAT | GDT_TYPE_DATA_RW | GDT_DB,
+	/* TSS descriptor filled in by gdt_init (its base is only known at run time). */
 };
 
 struct gdt_pointer {
 	uint16_t limit;
 	uint64_t base;
 } __attribute__((packed));
+
+/* System-segment descriptor for the TSS, SDM Vol. 3A sec 8.2.3 Figure 8-4:
+ * 16 bytes, base split over bits 16..39 and 56..63 of the low quadword and
+ * the high quadword's low 32 bits. */
+static void gdt_set_tss(void)
+{
+	uint64_t base = (uint64_t)(uintptr_t)&gdt_tss;
+	uint64_t limit = sizeof(gdt_tss) - 1;
+
+	gdt_tss.ist[GDT_IST_DOUBLE_FAULT - 1] =
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[0] + GDT_IST_STACK_SIZE);
+	gdt_tss.ist[GDT_IST_NMI - 1] =
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[1] + GDT_IST_STACK_SIZE);
+	gdt_tss.ist[GDT_IST_MACHINE_CHECK - 1] =
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[2] + GDT_IST_STACK_SIZE);
+	gdt_tss.iomap_base = sizeof(gdt_tss); /* no I/O permission bitmap */
+
+	gdt_table[GDT_SEL_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+				     GDT_TYPE_TSS_AVAIL | GDT_P |
+				     (((base >> 24) & 0xff) << 56);
+	gdt_table[GDT_SEL_TSS / 8 + 1] = base >> 32;
+}
 
 /* Loads the table, then reloads CS with a far return and every data
  * segment register, so nothing refers to the firmware's GDT any more. */
@@ -42,6 +82,7 @@ void gdt_init(void)
 		.base = (uint64_t)(uintptr_t)gdt_table,
 	};
 
+	gdt_set_tss();
 	__asm__ volatile(
 		"lgdt %[ptr]\n\t"
 		"pushq %[code]\n\t"
@@ -55,8 +96,10 @@ void gdt_init(void)
 		"movw %%ax, %%ss\n\t"
 		"movw %%ax, %%fs\n\t"
 		"movw %%ax, %%gs\n\t"
+		"movw %[tss], %%ax\n\t"
+		"ltr %%ax\n\t"
 		:
 		: [ptr] "m"(ptr), [code] "i"(GDT_SEL_CODE64),
-		  [data] "i"(GDT_SEL_DATA)
+		  [data] "i"(GDT_SEL_DATA), [tss] "i"(GDT_SEL_TSS)
 		: "rax", "memory");
 }

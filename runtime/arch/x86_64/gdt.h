@@ -1,4 +1,4 @@
-/* gdt.h: the runtime's GDT layout and segment selectors (x86_64). */
+/* gdt.h: the runtime's GDT layout, segment selectors and TSS (x86_64). */
 #ifndef UNICYCLE_ARCH_GDT_H
 #define UNICYCLE_ARCH_GDT_H
 
@@ -6,9 +6,17 @@
 #define GDT_SEL_NULL    0x00
 #define GDT_SEL_CODE64  0x08
 #define GDT_SEL_DATA    0x10
-#define GDT_ENTRIES     3
+#define GDT_SEL_TSS     0x18 /* a 64-bit TSS descriptor takes two slots */
+#define GDT_ENTRIES     5
+
+/* Interrupt stack table slots (SDM Vol. 3A sec 6.14.5); IST index 1..7. */
+#define GDT_IST_DOUBLE_FAULT 1
+#define GDT_IST_NMI          2
+#define GDT_IST_MACHINE_CHECK 3
+#define GDT_IST_STACK_SIZE   (16 * 1024)
 
 #ifndef __ASSEMBLER__
+/* Loads the GDT and TSS, reloads every segment register. */
 void gdt_init(void);
 #endif
 
