@@ -7,3 +7,4 @@ net_addr_SRCS = runtime/net/netaddr.c
 bootloader_elf_SRCS = bootloader/elf.c
 bootloader_sha256_SRCS = bootloader/sha256.c
 bootloader_bootcfg_SRCS = bootloader/bootcfg.c
+runtime_mem_SRCS = runtime/kernel/buddy.c runtime/lib/heap.c

@@ -1,0 +1,51 @@
+/* heap.h: the general-purpose allocator behind malloc: size-class slabs plus page-backed large blocks. */
+#ifndef UNICYCLE_LIB_HEAP_H
+#define UNICYCLE_LIB_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Slabs are HEAP_SLAB_PAGES pages, aligned to their size: the header of the
+ * slab (or large block) holding any pointer is found by rounding it down. */
+#define HEAP_PAGE_SIZE    4096
+#define HEAP_SLAB_PAGES   4
+#define HEAP_SLAB_SIZE    (HEAP_PAGE_SIZE * HEAP_SLAB_PAGES)
+#define HEAP_ALIGN        16   /* malloc's guarantee (alignof(max_align_t)) */
+#define HEAP_MAX_SMALL    4096 /* larger requests get their own pages */
+#define HEAP_MAX_ALIGN    HEAP_PAGE_SIZE /* largest aligned_alloc alignment */
+#define HEAP_NCLASSES     25
+#define HEAP_SLAB_MAX_OBJS (HEAP_SLAB_SIZE / HEAP_ALIGN)
+
+/* Where pages come from. alloc must return blocks aligned to their size
+ * rounded up to a power of two (as a buddy allocator does), and at least
+ * HEAP_SLAB_SIZE aligned for npages >= HEAP_SLAB_PAGES. */
+struct heap_pages {
+	void *(*alloc)(void *ctx, size_t npages);
+	void (*free)(void *ctx, void *p, size_t npages);
+	/* Misuse (double free, foreign pointer): must not return. */
+	void (*fail)(const char *what, const void *p);
+	void *ctx;
+};
+
+struct heap_slab;
+
+struct heap {
+	struct heap_pages pages;
+	struct heap_slab *partial[HEAP_NCLASSES]; /* slabs with free objects */
+	size_t bytes_in_use;  /* live allocations, rounded to their size class */
+	size_t peak_bytes;
+	size_t slabs, large_blocks;
+	uint8_t class_of[HEAP_MAX_SMALL / HEAP_ALIGN + 1]; /* (size+15)/16 -> class */
+};
+
+void heap_init(struct heap *h, const struct heap_pages *pages);
+/* malloc semantics; size 0 gives a unique minimum-size block. NULL when out. */
+void *heap_alloc(struct heap *h, size_t size);
+/* alignment: power of two up to HEAP_MAX_ALIGN, else NULL. */
+void *heap_aligned_alloc(struct heap *h, size_t alignment, size_t size);
+void *heap_realloc(struct heap *h, void *p, size_t size);
+void heap_free(struct heap *h, void *p);
+/* Bytes usable at p (>= the size asked for). */
+size_t heap_usable_size(struct heap *h, const void *p);
+
+#endif
