@@ -127,6 +127,13 @@ static int reg_one(void *fdt, uint64_t base, uint64_t size)
 	return fdt_property(fdt, "reg", val, sizeof(val));
 }
 
+/* A property with no value (DTSpec 2.2.4 "<empty>"). Not a NULL value:
+ * libfdt would memcpy from it. */
+static int empty_prop(void *fdt, const char *name)
+{
+	return fdt_property(fdt, name, "", 0);
+}
+
 /* A /reserved-memory child with one range. */
 static int reserved_child(void *fdt, const char *prefix, uint64_t base,
                           uint64_t size, int no_map)
@@ -139,7 +146,7 @@ static int reserved_child(void *fdt, const char *prefix, uint64_t base,
 		return err;
 	if ((err = reg_one(fdt, base, size)))
 		return err;
-	if (no_map && (err = fdt_property(fdt, "no-map", NULL, 0)))
+	if (no_map && (err = empty_prop(fdt, "no-map")))
 		return err;
 	return fdt_end_node(fdt);
 }
@@ -208,7 +215,7 @@ static int build_reserved(void *fdt, const struct fdtbuild_info *in,
 	/* "reserved-memory" is BOOTINFO_RESERVED without its leading '/'. */
 	if ((err = fdt_begin_node(fdt, BOOTINFO_RESERVED + 1)) ||
 	    (err = cells(fdt)) ||
-	    (err = fdt_property(fdt, "ranges", NULL, 0)))
+	    (err = empty_prop(fdt, "ranges")))
 		return err;
 	if ((err = reserved_child(fdt, "image", in->image_base,
 	                          in->image_size, 0)) ||
