@@ -232,6 +232,78 @@ def _menuconfig(layers, dot):
     click.echo(f"saved {dot} ({len(reqs)} value(s) differ from board and manifest)")
 
 
+@cli.command("flash")
+@click.argument("device", required=False)
+@project_option
+@board_option
+@click.option("--image", "image_path", type=click.Path(), default=None,
+              help="Write this image instead of the project's build/<board>/unicycle.img.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask to type the device name.")
+@click.option("--force", is_flag=True,
+              help="Allow a non-removable disk (internal disk, loop device).")
+def flash_cmd(device, project_dir, board, image_path, yes, force):
+    """Write the image to a USB stick (Linux), then read it back and verify it."""
+    from . import flash, imageexport
+    image = (Path(image_path) if image_path else
+             imageexport.built_image(build_mod.open_project(project_dir, board)))
+    size = flash.check_image(image)
+    if device and flash.regular_file_allowed() and Path(device).is_file():
+        disk = flash.file_target(device)
+    else:
+        host = flash.host()
+        disk = host.resolve(device or _choose_disk(host, force))
+        host.check(disk, size, force)
+    click.echo(f"image {image} ({flash.format_size(size)})")
+    for line in flash.overwrite_summary(disk):
+        click.echo(line)
+    if not yes:
+        typed = click.prompt(f"type {disk.name} to overwrite it", default="", show_default=False)
+        if not flash.confirmed(disk, typed):
+            raise errors.UnicycleError(f"aborted: typed {typed!r}, not {disk.name!r}; "
+                                       f"nothing was written")
+    result = flash.write_and_verify(image, disk)
+    click.echo(f"verified: {disk.path} reads back sha256 {result.sha256} "
+               f"({flash.format_size(result.size)}) in {result.seconds:.1f} s; "
+               f"the stick is ready to boot")
+
+
+def _choose_disk(host, force) -> str:
+    """Ask which disk to write when none was given; list them when we cannot ask."""
+    from . import flash
+    disks = host.candidates(include_fixed=force)
+    kind = "disks" if force else "removable disks"
+    if not disks:
+        raise errors.InputError(f"no {kind} found; plug in the USB stick "
+                                f"(or name the device)")
+    if not flash.stdin_is_terminal():
+        raise errors.InputError(f"no device given and no terminal to ask; {kind}: " + "; ".join(
+            f"{d.path} ({d.description}, {flash.format_size(d.size)})" for d in disks))
+    click.echo(f"{kind}:")
+    for i, line in enumerate(flash.table(disks), 1):
+        click.echo(f"  [{i}] {line}")
+    choices = [str(i) for i in range(1, len(disks) + 1)] + [d.name for d in disks] + \
+        [d.path for d in disks]
+    picked = click.prompt("write to which disk (number or name)", type=click.Choice(choices),
+                          show_choices=False)
+    return disks[int(picked) - 1].path if picked.isdigit() else picked
+
+
+@cli.command("image")
+@project_option
+@board_option
+@click.option("--format", "fmt", type=click.Choice(["raw", "qcow2", "vmdk"]), required=True,
+              help="Disk image format to export to.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Output file (default: build/<board>/unicycle.<format>).")
+def image_cmd(project_dir, board, fmt, output):
+    """Export the built image as raw, qcow2 or vmdk (qemu-img convert)."""
+    from . import imageexport
+    src = imageexport.built_image(build_mod.open_project(project_dir, board))
+    out = imageexport.export(src, fmt, Path(output) if output else
+                             imageexport.default_output(src, fmt))
+    click.echo(f"wrote {out} ({fmt}, {out.stat().st_size // 1024} KiB)")
+
+
 @cli.command("boards")
 def boards_cmd():
     """List the boards with a one-line description."""
