@@ -1,20 +1,69 @@
 """What `unicycle flash` is for, end to end: the image boots under OVMF as a USB
-mass-storage stick, and flashing a real block device (a loop device we create)
-writes and verifies it."""
+mass-storage stick, and flashing a real block device (a loop device we create
+ourselves, never a real disk) writes and verifies it, reading the real /sys and /proc."""
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from helpers import new_project, unicycle
 
-pytestmark = pytest.mark.qemu
+MIB = 1 << 20
 
 
+@pytest.mark.qemu
 def test_boots_as_usb_stick(tmp_path):
     proj = new_project(tmp_path, "usbstick")
     r = unicycle("run", "-C", proj, "--usb", "--timeout", "120", timeout=400)
     assert "Hello from usbstick" in r.stdout, r.stdout + r.stderr
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.fixture
+def loop_device(tmp_path):
+    """A 64 MiB loop device over a temp file, detached afterwards; skips with the reason."""
+    if os.geteuid() != 0:
+        pytest.skip("loop devices need root (losetup); the regular-file tests cover the rest")
+    losetup = shutil.which("losetup") or "/usr/sbin/losetup"
+    backing = tmp_path / "backing.bin"
+    with open(backing, "wb") as f:
+        f.truncate(64 * MIB)
+    proc = subprocess.run([losetup, "-f", "--show", str(backing)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"losetup -f --show failed here: {proc.stderr.strip()}")
+    dev = proc.stdout.strip()
+    try:
+        yield dev
+    finally:
+        subprocess.run([losetup, "-d", dev], check=False)
+
+
+@pytest.fixture
+def real_image(tmp_path):
+    """A genuine GPT + FAT32 unicycle.img, packaged from stand-in files (no toolchain)."""
+    from unicycle import image
+    parts = {}
+    for name in ("BOOTX64.EFI", "app.elf", "boot.cfg"):
+        parts[name] = tmp_path / name
+        parts[name].write_bytes(os.urandom(64 * 1024) if name != "boot.cfg" else b"cmdline=\n")
+    return image.package(parts["BOOTX64.EFI"], parts["app.elf"], parts["boot.cfg"],
+                         tmp_path / "unicycle.img")
+
+
+def test_flash_to_a_loop_device_writes_and_verifies(loop_device, real_image):
+    refused = unicycle("flash", loop_device, "--image", real_image, "--yes")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "is not removable (virtual disk" in refused.stderr and "--force" in refused.stderr
+
+    r = unicycle("flash", loop_device, "--image", real_image, "--yes", "--force", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"about to overwrite {loop_device}" in r.stdout
+    assert "verified:" in r.stdout and "ready to boot" in r.stdout
+    size = real_image.stat().st_size
+    with open(loop_device, "rb") as dev:
+        assert dev.read(size) == real_image.read_bytes()
+    listing = subprocess.run(["mdir", "-b", "-i", f"{loop_device}@@{MIB}", "::/unicycle"],
+                             capture_output=True, text=True,
+                             env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    assert "app.elf" in listing.stdout and "boot.cfg" in listing.stdout, listing
