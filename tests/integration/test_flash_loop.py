@@ -20,8 +20,7 @@ def test_boots_as_usb_stick(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.fixture
-def loop_device(tmp_path):
+def attach_loop(tmp_path, *flags):
     """A 64 MiB loop device over a temp file, detached afterwards; skips with the reason."""
     if os.geteuid() != 0:
         pytest.skip("loop devices need root (losetup); the regular-file tests cover the rest")
@@ -29,7 +28,8 @@ def loop_device(tmp_path):
     backing = tmp_path / "backing.bin"
     with open(backing, "wb") as f:
         f.truncate(64 * MIB)
-    proc = subprocess.run([losetup, "-f", "--show", str(backing)], capture_output=True, text=True)
+    proc = subprocess.run([losetup, *flags, "-f", "--show", str(backing)], capture_output=True,
+                          text=True)
     if proc.returncode != 0:
         pytest.skip(f"losetup -f --show failed here: {proc.stderr.strip()}")
     dev = proc.stdout.strip()
@@ -37,6 +37,16 @@ def loop_device(tmp_path):
         yield dev
     finally:
         subprocess.run([losetup, "-d", dev], check=False)
+
+
+@pytest.fixture
+def loop_device(tmp_path):
+    yield from attach_loop(tmp_path)
+
+
+@pytest.fixture
+def read_only_loop_device(tmp_path):
+    yield from attach_loop(tmp_path, "--read-only")
 
 
 @pytest.fixture
@@ -67,3 +77,21 @@ def test_flash_to_a_loop_device_writes_and_verifies(loop_device, real_image):
                              capture_output=True, text=True,
                              env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
     assert "app.elf" in listing.stdout and "boot.cfg" in listing.stdout, listing
+
+
+def test_unaligned_image_to_a_loop_device(loop_device, tmp_path):
+    """An image whose size is not a multiple of 4 KiB: the tail leaves O_DIRECT."""
+    img = tmp_path / "odd.img"
+    data = bytearray(os.urandom(3 * MIB + 1536))
+    data[512:520] = b"EFI PART"
+    img.write_bytes(bytes(data))
+    r = unicycle("flash", loop_device, "--image", img, "--yes", "--force", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(loop_device, "rb") as dev:
+        assert dev.read(len(data)) == bytes(data)
+
+
+def test_read_only_loop_device_is_refused(read_only_loop_device, real_image):
+    r = unicycle("flash", read_only_loop_device, "--image", real_image, "--yes", "--force")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"refusing to write: {read_only_loop_device} is read-only" in r.stderr
