@@ -97,6 +97,7 @@ void mem_get_stats(struct mem_stats *out);
 void time_init(void);
 uint64_t time_ns(void);          /* nanoseconds since boot, monotonic */
 void time_delay_us(uint64_t us); /* busy wait */
+uint64_t time_tsc_hz(void);      /* TSC ticks per second */
 
 /* loop.c: the run-to-completion event loop */
 typedef void (*loop_fn)(void *arg);
@@ -106,6 +107,15 @@ int loop_add_poller(loop_fn fn, void *arg);
 int loop_defer(loop_fn fn, void *arg);
 /* Runs until uc_exit(); never returns. */
 __attribute__((noreturn)) void loop_run(void);
+struct loop_stats {
+	uint64_t iterations; /* passes over pollers + deferred work */
+	uint64_t events;     /* deferred items run + events pollers reported */
+	uint64_t idle;       /* passes in which nothing happened */
+};
+/* A poller that did work says so (counts toward events, keeps the pass
+ * from counting as idle). */
+void loop_note_events(unsigned n);
+void loop_get_stats(struct loop_stats *out);
 
 /* pci.c: enumeration and the driver table (linker section .pci_drivers) */
 struct pci_dev {

@@ -1,5 +1,8 @@
 /* main.c: kernel_main, entered from start.S: brings the runtime up in order, then runs the app. */
 #include "kernel/kernel.h"
+#ifdef CONFIG_NET
+#include "net/net.h"
+#endif
 
 void kernel_main(uint64_t bootinfo_phys)
 {
@@ -9,6 +12,13 @@ void kernel_main(uint64_t bootinfo_phys)
 	/* Exceptions next, so a fault while reading the boot info is reported. */
 	idt_init();
 	bootinfo_init(bootinfo_phys);
-
+	mem_init();
+	time_init();
+#ifdef CONFIG_PCI
+	pci_init();
+#endif
+#ifdef CONFIG_NET
+	net_init();
+#endif
 	uc_exit(app_main());
 }

@@ -1,7 +1,12 @@
 /* start.S: ELF entry point: own stack, own GDT, clean RFLAGS, then kernel_main(fdt). */
+#include "config.h"
 #include "arch/x86_64/gdt.h"
 
+#ifdef CONFIG_STACK_SIZE_KIB
+#define START_STACK_SIZE (CONFIG_STACK_SIZE_KIB * 1024)
+#else
 #define START_STACK_SIZE (64 * 1024)
+#endif
 
 /*
  * Entry contract (runtime/include/unicycle/bootinfo.h): long mode, firmware

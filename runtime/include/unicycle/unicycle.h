@@ -19,6 +19,13 @@ int uc_vprintf(const char *fmt, va_list ap);
  * QEMU's exit status through isa-debug-exit; elsewhere the CPU halts. */
 __attribute__((noreturn)) void uc_exit(int status);
 
+/* Hands the CPU to the runtime's event loop (network, timers, deferred
+ * work) for good; end the app from a callback with uc_exit(). */
+__attribute__((noreturn)) void uc_run(void);
+
+/* Nanoseconds since the bootloader started (monotonic, TSC based). */
+uint64_t uc_time_ns(void);
+
 /* The kernel command line from the boot info ("" when none). */
 const char *uc_cmdline(void);
 

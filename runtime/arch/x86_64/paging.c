@@ -1,0 +1,122 @@
+/* paging.c: the runtime's own identity-mapped page tables (replacing the firmware's). */
+#include "kernel/kernel.h"
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/paging.h"
+
+/*
+ * Why our own tables this early: the firmware's map protects its own code
+ * pages read-only (OVMF's DXE memory protection), and after
+ * ExitBootServices those pages are RAM we own (bootinfo.h). Layout:
+ *
+ *   0 - 2 MiB      4 KiB pages, page 0 not present (NULL dereferences fault)
+ *   2 MiB - 4 GiB  2 MiB pages
+ *   4 GiB - 512 GiB  1 GiB pages (2 MiB pages up to the end of RAM when the
+ *                  CPU lacks 1 GiB pages)
+ *
+ * Everything is read/write, executable, supervisor. A region that holds
+ * no RAM listed in the boot info (usable or reserved) is mapped uncached
+ * (PCD|PWT): that is where MMIO lives, so mem_map_mmio() can hand out the
+ * physical address. RAM is write-back. The tables sit in .bss, inside the
+ * image the bootloader reserved.
+ */
+#define PAGING_LOW_PDS  4  /* page directories covering 0 - 4 GiB */
+#define PAGING_POOL     (2 + PAGING_LOW_PDS + 1 + 32) /* PML4, PDPT, PDs, PT, spare PDs */
+#define PAGING_4G       (4 * PAGE_SIZE_1G)
+
+static uint64_t paging_pool[PAGING_POOL][PTE_ENTRIES] __attribute__((aligned(4096)));
+static unsigned paging_used;
+
+static uint64_t *paging_table(void)
+{
+	if (paging_used == PAGING_POOL)
+		panic("page-table pool exhausted (%d pages)", PAGING_POOL);
+	return paging_pool[paging_used++];
+}
+
+static bool paging_overlaps(const struct bootinfo_range *r, size_t n, uint64_t base, uint64_t size)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].base < base + size && base < r[i].base + r[i].size)
+			return true;
+	return false;
+}
+
+/* RAM (write-back) or not (uncached) for the region [base, base + size).
+ * The first MiB counts as RAM: legacy areas stay cached as firmware has them. */
+static uint64_t paging_cache_bits(uint64_t base, uint64_t size)
+{
+	if (base < PAGE_SIZE_2M)
+		return 0;
+	if (paging_overlaps(bootinfo.mem, bootinfo.nmem, base, size) ||
+	    paging_overlaps(bootinfo.reserved, bootinfo.nreserved, base, size))
+		return 0;
+	return PTE_CACHE_UC;
+}
+
+static uint64_t paging_ram_end(void)
+{
+	uint64_t end = 0;
+
+	for (size_t i = 0; i < bootinfo.nmem; i++)
+		if (bootinfo.mem[i].base + bootinfo.mem[i].size > end)
+			end = bootinfo.mem[i].base + bootinfo.mem[i].size;
+	for (size_t i = 0; i < bootinfo.nreserved; i++)
+		if (bootinfo.reserved[i].base + bootinfo.reserved[i].size > end)
+			end = bootinfo.reserved[i].base + bootinfo.reserved[i].size;
+	return end;
+}
+
+static void paging_fill_pd(uint64_t *pd, uint64_t base)
+{
+	for (int i = 0; i < PTE_ENTRIES; i++) {
+		uint64_t a = base + (uint64_t)i * PAGE_SIZE_2M;
+
+		pd[i] = a | PTE_PRESENT | PTE_WRITE | PTE_PS | paging_cache_bits(a, PAGE_SIZE_2M);
+	}
+}
+
+void paging_init(void)
+{
+	uint32_t a, b, c, d;
+	bool has_1g = false;
+	uint64_t *pml4, *pdpt, *pt;
+	uint64_t ram_end = paging_ram_end();
+
+	if (read_cr4() & CR4_LA57)
+		panic("5-level paging is on; the runtime builds 4-level tables only");
+	cpuid(CPUID_EXT_FEATURES & 0x80000000u, 0, &a, &b, &c, &d);
+	if (a >= CPUID_EXT_FEATURES) {
+		cpuid(CPUID_EXT_FEATURES, 0, &a, &b, &c, &d);
+		has_1g = d & CPUID_EXT_EDX_PAGE1GB;
+	}
+	if (ram_end > PAGE_SIZE_512G)
+		panic("RAM above 512 GiB is not mapped yet");
+
+	pml4 = paging_table();
+	pdpt = paging_table();
+	pml4[0] = (uint64_t)(uintptr_t)pdpt | PTE_PRESENT | PTE_WRITE;
+
+	for (uint64_t g = 0; g < PTE_ENTRIES; g++) {
+		uint64_t base = g * PAGE_SIZE_1G;
+
+		if (base < PAGING_4G || (!has_1g && base < ram_end)) {
+			uint64_t *pd = paging_table();
+
+			paging_fill_pd(pd, base);
+			pdpt[g] = (uint64_t)(uintptr_t)pd | PTE_PRESENT | PTE_WRITE;
+			if (g == 0) {
+				/* First 2 MiB in 4 KiB pages, page 0 left out. */
+				pt = paging_table();
+				for (int i = 1; i < PTE_ENTRIES; i++)
+					pt[i] = (uint64_t)i * PAGE_SIZE_4K | PTE_PRESENT | PTE_WRITE;
+				pd[0] = (uint64_t)(uintptr_t)pt | PTE_PRESENT | PTE_WRITE;
+			}
+		} else if (has_1g) {
+			pdpt[g] = base | PTE_PRESENT | PTE_WRITE | PTE_PS |
+				  paging_cache_bits(base, PAGE_SIZE_1G);
+		}
+	}
+	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)(uintptr_t)pml4) : "memory");
+	console_printf("unicycle: own page tables: %u pages, %s above 4 GiB, page 0 unmapped\n",
+		       paging_used, has_1g ? "1 GiB pages" : "2 MiB pages up to RAM end");
+}

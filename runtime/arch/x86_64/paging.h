@@ -1,0 +1,29 @@
+/* paging.h: x86_64 4-level paging structures (Intel SDM Vol. 3A sec 4.5, Tables 4-14..4-20). */
+#ifndef UNICYCLE_ARCH_PAGING_H
+#define UNICYCLE_ARCH_PAGING_H
+
+/* Entry bits common to every level */
+#define PTE_PRESENT   (1ULL << 0)
+#define PTE_WRITE     (1ULL << 1)
+#define PTE_PWT       (1ULL << 3)  /* write-through */
+#define PTE_PCD       (1ULL << 4)  /* cache disable */
+#define PTE_PS        (1ULL << 7)  /* 1 GiB page in a PDPTE, 2 MiB page in a PDE */
+#define PTE_ADDR_MASK 0x000ffffffffff000ULL
+#define PTE_ENTRIES   512
+
+#define PAGE_SIZE_4K  0x1000ULL
+#define PAGE_SIZE_2M  0x200000ULL
+#define PAGE_SIZE_1G  0x40000000ULL
+#define PAGE_SIZE_512G 0x8000000000ULL /* one PML4 entry */
+
+/* With the default PAT, PCD|PWT selects entry 3: UC (SDM sec 11.12.3). */
+#define PTE_CACHE_UC  (PTE_PCD | PTE_PWT)
+
+#define CR4_LA57      (1ULL << 12)  /* 5-level paging active (SDM sec 2.5) */
+#define CPUID_EXT_FEATURES 0x80000001
+#define CPUID_EXT_EDX_PAGE1GB (1u << 26)
+
+/* Builds the runtime's identity map and switches CR3 to it. */
+void paging_init(void);
+
+#endif

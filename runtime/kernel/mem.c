@@ -1,0 +1,172 @@
+/* mem.c: physical memory: the buddy page allocator over the boot info's RAM, malloc & co., MMIO mappings. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/kernel.h"
+#include "kernel/buddy.h"
+#include "lib/heap.h"
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/paging.h"
+
+static struct buddy mem_buddy;
+static struct heap mem_heap;
+
+/* Adds [base, end) to the buddy, minus the metadata block [hole_lo, hole_hi). */
+static void mem_add_range(uint64_t base, uint64_t end, uint64_t hole_lo, uint64_t hole_hi)
+{
+	if (hole_lo >= end || hole_hi <= base) {
+		buddy_add(&mem_buddy, base, (end - base) / BUDDY_PAGE_SIZE);
+		return;
+	}
+	if (hole_lo > base)
+		buddy_add(&mem_buddy, base, (hole_lo - base) / BUDDY_PAGE_SIZE);
+	if (hole_hi < end)
+		buddy_add(&mem_buddy, hole_hi, (end - hole_hi) / BUDDY_PAGE_SIZE);
+}
+
+static void mem_buddy_fail(const char *what, uintptr_t addr)
+{
+	panic("page allocator: %s at %#lx", what, (unsigned long)addr);
+}
+
+static void *mem_heap_pages(void *ctx, size_t npages)
+{
+	(void)ctx;
+	return (void *)buddy_alloc_pages(&mem_buddy, npages);
+}
+
+static void mem_heap_free_pages(void *ctx, void *p, size_t npages)
+{
+	(void)ctx;
+	buddy_free_pages(&mem_buddy, (uintptr_t)p, npages);
+}
+
+static void mem_heap_fail(const char *what, const void *p)
+{
+	panic("malloc: %s at %p", what, p);
+}
+
+void mem_init(void)
+{
+	uint64_t lowest, end, meta_size, meta_base;
+	struct heap_pages pages = {
+		.alloc = mem_heap_pages,
+		.free = mem_heap_free_pages,
+		.fail = mem_heap_fail,
+		.ctx = NULL,
+	};
+
+	if (bootinfo.nmem == 0)
+		panic("no usable RAM in the boot info");
+	/* Off the firmware's page tables first: they write-protect pages
+	 * that are ours now, and they live in RAM we are about to hand out. */
+	paging_init();
+
+	lowest = bootinfo.mem[0].base;
+	end = bootinfo.mem[bootinfo.nmem - 1].base + bootinfo.mem[bootinfo.nmem - 1].size;
+	meta_size = (buddy_meta_size(lowest, end) + BUDDY_PAGE_SIZE - 1) & ~(BUDDY_PAGE_SIZE - 1);
+	/* The metadata goes at the top of the first range big enough. */
+	meta_base = 0;
+	for (size_t i = 0; i < bootinfo.nmem && !meta_base; i++)
+		if (bootinfo.mem[i].size >= meta_size)
+			meta_base = bootinfo.mem[i].base + bootinfo.mem[i].size - meta_size;
+	if (!meta_base)
+		panic("no room for %lu bytes of page metadata", (unsigned long)meta_size);
+
+	buddy_init(&mem_buddy, lowest, end, (uint8_t *)(uintptr_t)meta_base, mem_buddy_fail);
+	for (size_t i = 0; i < bootinfo.nmem; i++)
+		mem_add_range(bootinfo.mem[i].base, bootinfo.mem[i].base + bootinfo.mem[i].size,
+			      meta_base, meta_base + meta_size);
+	heap_init(&mem_heap, &pages);
+	console_printf("unicycle: memory: %lu MiB in the page allocator, %lu KiB page metadata\n",
+		       (unsigned long)(mem_buddy.pages_free * BUDDY_PAGE_SIZE >> 20),
+		       (unsigned long)(meta_size >> 10));
+}
+
+void *mem_alloc_pages(size_t npages)
+{
+	void *p = (void *)buddy_alloc_pages(&mem_buddy, npages);
+
+	if (p)
+		memset(p, 0, npages * BUDDY_PAGE_SIZE);
+	return p;
+}
+
+void mem_free_pages(void *p, size_t npages)
+{
+	if (p)
+		buddy_free_pages(&mem_buddy, (uintptr_t)p, npages);
+}
+
+/*
+ * Device memory is reached through the identity map paging_init() built:
+ * every 2 MiB / 1 GiB region below 512 GiB that holds no RAM is mapped
+ * uncached, so the physical address is usable as is. A BAR sharing a
+ * 2 MiB region with RAM would be cached: none does on PC layouts, where
+ * MMIO windows are at least 2 MiB aligned.
+ */
+volatile void *mem_map_mmio(uint64_t phys, size_t size)
+{
+	if (phys + size < phys || phys + size > PAGE_SIZE_512G)
+		panic("MMIO %#lx+%#lx is outside the identity map", (unsigned long)phys,
+		      (unsigned long)size);
+	return (volatile void *)(uintptr_t)phys;
+}
+
+void mem_get_stats(struct mem_stats *out)
+{
+	out->bytes_in_use = mem_heap.bytes_in_use;
+	out->peak_bytes = mem_heap.peak_bytes;
+	out->pages_free = mem_buddy.pages_free;
+	out->pages_total = mem_buddy.pages_total;
+}
+
+/* <stdlib.h> allocation functions (C11 7.22.3). */
+
+void *malloc(size_t size)
+{
+	void *p = heap_alloc(&mem_heap, size);
+
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+void *calloc(size_t nmemb, size_t size)
+{
+	size_t total;
+	void *p;
+
+	if (__builtin_mul_overflow(nmemb, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = malloc(total);
+	if (p)
+		memset(p, 0, total);
+	return p;
+}
+
+void *realloc(void *ptr, size_t size)
+{
+	void *p = heap_realloc(&mem_heap, ptr, size);
+
+	if (!p && size)
+		errno = ENOMEM;
+	return p;
+}
+
+void free(void *ptr)
+{
+	heap_free(&mem_heap, ptr);
+}
+
+void *aligned_alloc(size_t alignment, size_t size)
+{
+	void *p = heap_aligned_alloc(&mem_heap, alignment, size);
+
+	if (!p)
+		errno = alignment > HEAP_MAX_ALIGN ? EINVAL : ENOMEM;
+	return p;
+}
