@@ -81,7 +81,8 @@ def test_host_reads_disks_from_the_fake_tree(host):
     assert host.disk("sda").bus == "ata"
     assert host.root_disks() == ["sda"]
     assert [d.name for d in host.candidates()] == ["sdb", "sdc", "sdd", "sde", "sdf", "sdg"]
-    assert "nvme0n1" in [d.name for d in host.candidates(include_fixed=True)]
+    fixed = [d.name for d in host.candidates(include_fixed=True)]
+    assert "nvme0n1" in fixed and "sda" not in fixed     # the system disk is never offered
     assert "loop0" not in [d.name for d in host.candidates(include_fixed=True)]  # empty
 
 
@@ -91,7 +92,8 @@ def test_no_device_without_a_terminal_lists_the_removable_disks(runner, host, im
     assert "no device given and no terminal" in line
     for name in ("sdb", "sdc", "sdd", "sde", "sdf", "sdg"):
         assert f"{DEV}/{name} (" in line
-    assert "SanDisk Cruzer Blade, 14.9 GiB" in line
+    assert f"{DEV}/sdb (SanDisk Cruzer Blade, 14.9 GiB)" in line
+    assert f"{DEV}/sdc (Kingston DataTraveler 3.0, 7.4 GiB; cannot: {DEV}/sdc is mounted" in line
     assert "sda" not in line.replace(str(DEV), "") and "nvme0n1" not in line
 
 
@@ -104,6 +106,9 @@ def test_no_device_on_a_terminal_shows_a_table_and_asks(runner, host, image, mon
     row = next(l for l in out.splitlines() if "[1]" in l)
     for cell in (f"{DEV}/sdb", "SanDisk Cruzer Blade", "14.9 GiB", "4C530001230812345678", "usb"):
         assert cell in row, row
+    refused = next(l for l in out.splitlines() if f"{DEV}/sdd" in l)
+    assert "[-]" in refused and "(cannot: " in refused and "is too small" in refused
+    assert "[2]" not in out                               # sdb is the only safe choice
     assert "write to which disk" in out
     assert f"about to overwrite {DEV}/sdb" in out
     assert "aborted: typed 'nope', not 'sdb'; nothing was written" in result.stderr

@@ -251,7 +251,7 @@ def flash_cmd(device, project_dir, board, image_path, yes, force):
         disk = flash.file_target(device)
     else:
         host = flash.host()
-        disk = host.resolve(device or _choose_disk(host, force))
+        disk = host.resolve(device or _choose_disk(host, size, force))
         host.check(disk, size, force)
     click.echo(f"image {image} ({flash.format_size(size)})")
     for line in flash.overwrite_summary(disk):
@@ -267,25 +267,31 @@ def flash_cmd(device, project_dir, board, image_path, yes, force):
                f"the stick is ready to boot")
 
 
-def _choose_disk(host, force) -> str:
+def _choose_disk(host, image_size, force) -> str:
     """Ask which disk to write when none was given; list them when we cannot ask."""
     from . import flash
     disks = host.candidates(include_fixed=force)
     kind = "disks" if force else "removable disks"
+    why = {d.name: host.refusal(d, image_size, force) for d in disks}
+    safe = [d for d in disks if not why[d.name]]
     if not disks:
         raise errors.InputError(f"no {kind} found; plug in the USB stick "
                                 f"(or name the device)")
     if not flash.stdin_is_terminal():
         raise errors.InputError(f"no device given and no terminal to ask; {kind}: " + "; ".join(
-            f"{d.path} ({d.description}, {flash.format_size(d.size)})" for d in disks))
+            f"{d.path} ({d.description}, {flash.format_size(d.size)}"
+            + (f"; cannot: {why[d.name]})" if why[d.name] else ")") for d in disks))
     click.echo(f"{kind}:")
-    for i, line in enumerate(flash.table(disks), 1):
-        click.echo(f"  [{i}] {line}")
-    choices = [str(i) for i in range(1, len(disks) + 1)] + [d.name for d in disks] + \
-        [d.path for d in disks]
+    for d, line in zip(disks, flash.table(disks, why)):
+        mark = f"[{safe.index(d) + 1}]" if d in safe else "[-]"
+        click.echo(f"  {mark:<4} {line}")
+    if not safe:
+        raise errors.InputError(f"none of the {kind} can be written (reasons above)")
+    choices = [str(i) for i in range(1, len(safe) + 1)] + [d.name for d in safe] + \
+        [d.path for d in safe]
     picked = click.prompt("write to which disk (number or name)", type=click.Choice(choices),
                           show_choices=False)
-    return disks[int(picked) - 1].path if picked.isdigit() else picked
+    return safe[int(picked) - 1].path if picked.isdigit() else picked
 
 
 @cli.command("image")

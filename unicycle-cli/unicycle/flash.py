@@ -137,9 +137,12 @@ class Host:
         return [self.disk(n) for n in _listdir(self.sys_root / "block")]
 
     def candidates(self, include_fixed: bool = False) -> list:
-        """Disks worth offering: removable (all with --force) and not empty card readers."""
+        """Disks worth offering: removable (all with --force), never the system disk,
+        no empty card readers, no device-mapper volumes."""
+        root = self.root_disks()
         return [d for d in self.disks()
-                if d.size > 0 and (d.removable or include_fixed) and not d.name.startswith("dm-")]
+                if d.size > 0 and (d.removable or include_fixed) and d.name not in root
+                and not d.name.startswith("dm-")]
 
     def _partition(self, path: Path) -> Partition:
         p = Partition(name=path.name, dev=_read(path / "dev"),
@@ -352,10 +355,12 @@ def check_image(path: Path) -> int:
 
 # -- listing and describing -------------------------------------------------
 
-def table(disks: list) -> list:
-    """One line per disk: path, vendor/model, size, serial, bus."""
+def table(disks: list, refusals: dict) -> list:
+    """One line per disk: path, vendor/model, size, serial, bus, and why not if refused."""
     return [f"{d.path:<16} {d.description:<28} {format_size(d.size):>10}  "
-            f"serial {d.serial or '-':<22} {d.bus}" for d in disks]
+            f"serial {d.serial or '-':<22} {d.bus}"
+            + (f"  (cannot: {refusals[d.name]})" if refusals.get(d.name) else "")
+            for d in disks]
 
 
 def overwrite_summary(disk: Disk) -> list:
