@@ -80,7 +80,8 @@ void idt_init(void);
 
 /* mem.c: physical pages and the general allocator (malloc & co. in <stdlib.h>).
  * RAM is identity mapped: a physical address is its virtual address. */
-void mem_init(void);
+/* Named mem_setup, not mem_init: lwIP's core/mem.c defines mem_init. */
+void mem_setup(void);
 void *mem_alloc_pages(size_t npages);            /* 4 KiB pages, zeroed; NULL when out */
 void mem_free_pages(void *p, size_t npages);
 /* Uncached mapping of device memory (BARs); returns the virtual address. */

@@ -12,7 +12,7 @@ void kernel_main(uint64_t bootinfo_phys)
 	/* Exceptions next, so a fault while reading the boot info is reported. */
 	idt_init();
 	bootinfo_init(bootinfo_phys);
-	mem_init();
+	mem_setup();
 	time_init();
 #ifdef CONFIG_PCI
 	pci_init();

@@ -47,7 +47,7 @@ static void mem_heap_fail(const char *what, const void *p)
 	panic("malloc: %s at %p", what, p);
 }
 
-void mem_init(void)
+void mem_setup(void)
 {
 	uint64_t lowest, end, meta_size, meta_base;
 	struct heap_pages pages = {
@@ -102,15 +102,19 @@ void mem_free_pages(void *p, size_t npages)
 /*
  * Device memory is reached through the identity map paging_init() built:
  * every 2 MiB / 1 GiB region below 512 GiB that holds no RAM is mapped
- * uncached, so the physical address is usable as is. A BAR sharing a
+ * uncached, so the physical address is usable as is; above 512 GiB the
+ * region is mapped (uncached) on first use. A BAR sharing a
  * 2 MiB region with RAM would be cached: none does on PC layouts, where
  * MMIO windows are at least 2 MiB aligned.
  */
 volatile void *mem_map_mmio(uint64_t phys, size_t size)
 {
-	if (phys + size < phys || phys + size > PAGE_SIZE_512G)
-		panic("MMIO %#lx+%#lx is outside the identity map", (unsigned long)phys,
-		      (unsigned long)size);
+	if (size == 0)
+		size = 1;
+	if (phys + size < phys)
+		panic("MMIO %#lx+%#lx wraps around", (unsigned long)phys, (unsigned long)size);
+	if (phys + size > PAGE_SIZE_512G)
+		paging_map_mmio(phys, size);
 	return (volatile void *)(uintptr_t)phys;
 }
 

@@ -13,7 +13,9 @@
  *   4 GiB - 512 GiB  1 GiB pages (2 MiB pages up to the end of RAM when the
  *                  CPU lacks 1 GiB pages)
  *
- * Everything is read/write, executable, supervisor. A region that holds
+ * Above 512 GiB (where firmware puts 64-bit BARs, e.g. OVMF on q35 at
+ * 0xe0_0000_0000) paging_map_mmio() adds uncached identity mappings on
+ * demand. Everything is read/write, executable, supervisor. A region that holds
  * no RAM listed in the boot info (usable or reserved) is mapped uncached
  * (PCD|PWT): that is where MMIO lives, so mem_map_mmio() can hand out the
  * physical address. RAM is write-back. The tables sit in .bss, inside the
@@ -25,6 +27,8 @@
 
 static uint64_t paging_pool[PAGING_POOL][PTE_ENTRIES] __attribute__((aligned(4096)));
 static unsigned paging_used;
+static uint64_t *paging_pml4;
+static bool paging_has_1g;
 
 static uint64_t *paging_table(void)
 {
@@ -92,7 +96,8 @@ void paging_init(void)
 	if (ram_end > PAGE_SIZE_512G)
 		panic("RAM above 512 GiB is not mapped yet");
 
-	pml4 = paging_table();
+	paging_has_1g = has_1g;
+	pml4 = paging_pml4 = paging_table();
 	pdpt = paging_table();
 	pml4[0] = (uint64_t)(uintptr_t)pdpt | PTE_PRESENT | PTE_WRITE;
 
@@ -119,4 +124,43 @@ void paging_init(void)
 	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)(uintptr_t)pml4) : "memory");
 	console_printf("unicycle: own page tables: %u pages, %s above 4 GiB, page 0 unmapped\n",
 		       paging_used, has_1g ? "1 GiB pages" : "2 MiB pages up to RAM end");
+}
+
+/* Identity-maps [phys, phys + size) uncached where nothing maps it yet:
+ * 1 GiB pages when the CPU has them, else 2 MiB pages. */
+void paging_map_mmio(uint64_t phys, uint64_t size)
+{
+	uint64_t end = phys + size;
+	bool changed = false;
+
+	if (end > PAGING_MAX_PHYS || end < phys)
+		panic("MMIO %#lx+%#lx beyond 4-level paging's reach", (unsigned long)phys,
+		      (unsigned long)size);
+	for (uint64_t a = phys & ~(PAGE_SIZE_1G - 1); a < end; a += PAGE_SIZE_1G) {
+		unsigned i4 = (unsigned)(a / PAGE_SIZE_512G);
+		unsigned i3 = (unsigned)(a / PAGE_SIZE_1G % PTE_ENTRIES);
+		uint64_t *pdpt, *pd;
+
+		if (!(paging_pml4[i4] & PTE_PRESENT)) {
+			pdpt = paging_table();
+			paging_pml4[i4] = (uint64_t)(uintptr_t)pdpt | PTE_PRESENT | PTE_WRITE;
+		}
+		pdpt = (uint64_t *)(uintptr_t)(paging_pml4[i4] & PTE_ADDR_MASK);
+		if (pdpt[i3] & PTE_PRESENT)
+			continue; /* mapped already (low 512 GiB or an earlier call) */
+		changed = true;
+		if (paging_has_1g) {
+			pdpt[i3] = a | PTE_PRESENT | PTE_WRITE | PTE_PS | PTE_CACHE_UC;
+			continue;
+		}
+		pd = paging_table();
+		for (int i = 0; i < PTE_ENTRIES; i++)
+			pd[i] = (a + (uint64_t)i * PAGE_SIZE_2M) | PTE_PRESENT | PTE_WRITE |
+				PTE_PS | PTE_CACHE_UC;
+		pdpt[i3] = (uint64_t)(uintptr_t)pd | PTE_PRESENT | PTE_WRITE;
+	}
+	/* New entries replace not-present ones, which the TLB does not hold;
+	 * reload CR3 anyway to drop any paging-structure cache entries. */
+	if (changed)
+		__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" : : : "rax", "memory");
 }

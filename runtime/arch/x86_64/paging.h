@@ -23,7 +23,12 @@
 #define CPUID_EXT_FEATURES 0x80000001
 #define CPUID_EXT_EDX_PAGE1GB (1u << 26)
 
+#define PAGING_MAX_PHYS (1ULL << 47) /* what 4-level identity mapping can reach */
+
 /* Builds the runtime's identity map and switches CR3 to it. */
 void paging_init(void);
+/* Adds an uncached identity mapping for device memory anywhere below
+ * PAGING_MAX_PHYS (no-op where a mapping exists). */
+void paging_map_mmio(uint64_t phys, uint64_t size);
 
 #endif
