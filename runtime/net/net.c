@@ -57,9 +57,15 @@ static void net_ext_status(struct netif *netif, netif_nsc_reason_t reason,
 
 		if (ip6_addr_ispreferred(netif_ip6_addr_state(netif, i)) &&
 		    !ip6_addr_ispreferred(args->ipv6_addr_state_changed.old_state)) {
+			char text[IP6ADDR_STRLEN_MAX];
+			char *c;
+
+			ip6addr_ntoa_r(netif_ip6_addr(netif, i), text, sizeof(text));
+			for (c = text; *c; c++)  /* RFC 5952 sec 4.3: lower case */
+				if (*c >= 'A' && *c <= 'F')
+					*c = (char)(*c - 'A' + 'a');
 			console_printf("unicycle: net%u %s/64 %s\n",
-				       netif_get_index(netif) - 1u,
-				       ip6addr_ntoa(netif_ip6_addr(netif, i)),
+				       netif_get_index(netif) - 1u, text,
 				       i == 0 ? "link-local" : "via slaac");
 		}
 	}

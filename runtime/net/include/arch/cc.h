@@ -31,6 +31,14 @@
 #define lwip_htons(x) ((u16_t)__builtin_bswap16((u16_t)(x)))
 #define lwip_htonl(x) ((u32_t)__builtin_bswap32((u32_t)(x)))
 
+/* 64-bit pointers: lwIP's IPv6 reassembly cannot keep its bookkeeping
+ * inside the received fragment header, so it must copy the header
+ * (lwIP asserts this at run time otherwise). A property of the platform,
+ * hence here rather than in lwipopts.h. */
+#ifndef IPV6_FRAG_COPYHEADER
+#define IPV6_FRAG_COPYHEADER 1
+#endif
+
 /* Diagnostics and assertions go to the runtime console and panic path
  * (implemented in runtime/net/sys_arch.c). */
 int sys_arch_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
