@@ -333,6 +333,15 @@ void bootinfo_init(uint64_t fdt_phys)
 	console_printf("unicycle: %lu MiB usable RAM in %zu ranges, boot from %s, cmdline '%s'\n",
 		       (unsigned long)(bootinfo_usable_bytes(&bootinfo) / BOOTINFO_MIB),
 		       bootinfo.nmem, bootinfo.boot_source, bootinfo.cmdline);
+#ifdef CONFIG_DEBUG_VERBOSE
+	for (size_t i = 0; i < bootinfo.nmem; i++)
+		console_printf("    usable   %#012lx-%#012lx\n", (unsigned long)bootinfo.mem[i].base,
+			       (unsigned long)(bootinfo.mem[i].base + bootinfo.mem[i].size));
+	for (size_t i = 0; i < bootinfo.nreserved; i++)
+		console_printf("    reserved %#012lx-%#012lx\n",
+			       (unsigned long)bootinfo.reserved[i].base,
+			       (unsigned long)(bootinfo.reserved[i].base + bootinfo.reserved[i].size));
+#endif
 }
 
 const char *uc_cmdline(void)

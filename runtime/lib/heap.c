@@ -15,6 +15,9 @@ static const uint16_t heap_class_size[HEAP_NCLASSES] = {
 	448, 512, 640, 768, 1024, 1280, 1536, 2048, 2720, 3264, 4096,
 };
 
+/* Free objects link through their first word (objects are HEAP_ALIGN
+ * aligned, so the pointer store is aligned). Plain stores, not memcpy:
+ * with -ffreestanding every memcpy is a real call. */
 struct heap_slab {
 	uint32_t magic;
 	uint16_t cls;
@@ -104,7 +107,7 @@ static struct heap_slab *heap_slab_new(struct heap *h, unsigned cls)
 	for (unsigned i = 0; i < s->capacity; i++) {
 		void *next = i + 1 < s->capacity ? obj + s->stride : NULL;
 
-		memcpy(obj, &next, sizeof(next));
+		*(void **)obj = next;
 		obj += s->stride;
 	}
 	s->freelist = (char *)s + s->first;
@@ -123,7 +126,7 @@ static void *heap_alloc_small(struct heap *h, size_t size)
 	if (!s && !(s = heap_slab_new(h, cls)))
 		return NULL;
 	p = s->freelist;
-	memcpy(&s->freelist, p, sizeof(void *));
+	s->freelist = *(void **)p;
 	idx = (unsigned)(((char *)p - (char *)s - s->first) / s->stride);
 	s->used[idx / 64] |= (uint64_t)1 << (idx % 64);
 	if (--s->nfree == 0)
@@ -182,9 +185,8 @@ void *heap_aligned_alloc(struct heap *h, size_t alignment, size_t size)
 static void *heap_header(struct heap *h, const void *p)
 {
 	void *hdr = (void *)((uintptr_t)p & ~(uintptr_t)(HEAP_SLAB_SIZE - 1));
-	uint32_t magic;
+	uint32_t magic = *(const uint32_t *)hdr;
 
-	memcpy(&magic, hdr, sizeof(magic));
 	if (magic != HEAP_MAGIC_SLAB && magic != HEAP_MAGIC_LARGE)
 		h->pages.fail("pointer not from the heap", p);
 	return hdr;
@@ -215,7 +217,7 @@ void heap_free(struct heap *h, void *p)
 		if (!(s->used[idx / 64] & bit))
 			h->pages.fail("double free", p);
 		s->used[idx / 64] &= ~bit;
-		memcpy(p, &s->freelist, sizeof(void *));
+		*(void **)p = s->freelist;
 		s->freelist = p;
 		heap_account(h, 0, s->stride);
 		if (s->nfree++ == 0)

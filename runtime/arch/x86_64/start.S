@@ -8,6 +8,12 @@
 #define START_STACK_SIZE (64 * 1024)
 #endif
 
+/* Control register bits, SDM Vol. 3A sec 2.5 */
+#define START_CR0_MP         (1 << 1)  /* monitor coprocessor */
+#define START_CR0_EM         (1 << 2)  /* x87 emulation: must be 0 for SSE */
+#define START_CR4_OSFXSR     (1 << 9)  /* FXSAVE/FXRSTOR and SSE enabled */
+#define START_CR4_OSXMMEXCPT (1 << 10) /* unmasked SIMD FP exceptions -> #XM */
+
 /*
  * Entry contract (runtime/include/unicycle/bootinfo.h): long mode, firmware
  * identity map, interrupts off, RDI = physical address of the FDT.
@@ -23,6 +29,15 @@ _start:
 	xorl %ebp, %ebp                 /* frame-pointer chain ends here (backtrace) */
 	pushq $0                        /* clear RFLAGS (IF, DF, AC, ...) */
 	popfq
+	/* SSE on (SDM Vol. 3A sec 13.1.3): the compiler may use it. UEFI
+	 * firmware leaves it on for x64, but do not rely on that. */
+	movq %cr0, %rax
+	andq $~START_CR0_EM, %rax
+	orq $START_CR0_MP, %rax
+	movq %rax, %cr0
+	movq %cr4, %rax
+	orq $(START_CR4_OSFXSR | START_CR4_OSXMMEXCPT), %rax
+	movq %rax, %cr4
 	call gdt_init
 	movq %r12, %rdi
 	call kernel_main
