@@ -1,0 +1,253 @@
+"""The Linux comparison VM: a Debian cloud kernel + an initramfs running nginx, built from Debian packages.
+
+Everything is cached under .cache/bench/linux/: the downloaded .deb files, the
+extracted trees, and the result (vmlinuz + initrd.gz). The initramfs holds
+busybox (busybox-static) as the shell, the virtio-net modules of the kernel
+package, nginx (Debian's nginx package) with the shared libraries ldd finds on
+this host, and an /init that configures 10.0.2.15/24 (QEMU user-net) and starts
+nginx serving the same 48-byte page as examples/http-hello.
+"""
+import gzip
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+PAGE = b"<html><body><h1>Hello, World!</h1></body></html>"
+# The virtio PCI transport and the virtio-net driver (modules in the cloud kernel; deps added).
+NET_MODULES = ["virtio_pci", "virtio_net"]
+MEMINFO_MARK = "bench-meminfo:"
+
+NGINX_CONF = """\
+user root root;
+worker_processes 1;
+daemon on;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    types { text/html html; }
+    default_type text/html;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 100000000;
+    keepalive_timeout 120s;
+    server {
+        listen 80 default_server backlog=1024;
+        root /srv/www;
+        index index.html;
+        location = / { try_files /index.html =404; }
+    }
+}
+"""
+
+INIT = """\
+#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in {modules}; do insmod /lib/modules/$m.ko || echo "bench: insmod $m failed"; done
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+/usr/sbin/nginx -c /etc/nginx/nginx.conf || echo "bench: nginx failed to start"
+echo "bench: nginx started"
+while true; do
+    echo "{mark} $(grep -E '^(MemTotal|MemFree|MemAvailable):' /proc/meminfo | tr -s ' \\n' ' ')"
+    sleep 2
+done
+"""
+
+
+def _run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def _download(pkg: str, dest: Path) -> Path:
+    """apt-get download PKG into dest (once); returns the .deb path."""
+    dest.mkdir(parents=True, exist_ok=True)
+    found = sorted(dest.glob(f"{pkg}_*.deb"))
+    if found:
+        return found[-1]
+    try:
+        _run(["apt-get", "download", pkg], cwd=dest)
+    except subprocess.CalledProcessError:
+        _run(["apt-get", "update", "-q"])
+        _run(["apt-get", "download", pkg], cwd=dest)
+    return sorted(dest.glob(f"{pkg}_*.deb"))[-1]
+
+
+def _kernel_package(debs: Path) -> str:
+    """The versioned kernel package that linux-image-cloud-amd64 depends on."""
+    meta = _download("linux-image-cloud-amd64", debs)
+    depends = _run(["dpkg-deb", "-f", str(meta), "Depends"]).stdout
+    m = re.search(r"(linux-image-[0-9][^\s,(]*-cloud-amd64)", depends)
+    if not m:
+        raise RuntimeError(f"cannot find the kernel in {meta.name}'s Depends: {depends!r}")
+    return m.group(1)
+
+
+def _extract(deb: Path, into: Path) -> Path:
+    if not into.exists():
+        tmp = into.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        _run(["dpkg-deb", "-x", str(deb), str(tmp)])
+        tmp.rename(into)
+    return into
+
+
+def _module_deps(ko: Path) -> list[str]:
+    """The depends= field of a kernel module's .modinfo section."""
+    m = re.search(rb"\x00depends=([^\x00]*)\x00", b"\x00" + ko.read_bytes())
+    return [d for d in (m.group(1).decode().split(",") if m else []) if d]
+
+
+def _module_order(moddir: Path, wanted: list[str]) -> list[tuple[str, Path]]:
+    """Modules in load order (dependencies first), found under moddir."""
+    index = {p.stem: p for p in moddir.rglob("*.ko")}
+    order: list[tuple[str, Path]] = []
+
+    def visit(name):
+        if name in (n for n, _ in order):
+            return
+        if name not in index:
+            raise RuntimeError(f"module {name} not found in the kernel package")
+        for dep in _module_deps(index[name]):
+            visit(dep)
+        order.append((name, index[name]))
+
+    for w in wanted:
+        visit(w)
+    return order
+
+
+def _builtin(config: Path, option: str) -> bool:
+    return f"CONFIG_{option}=y\n" in config.read_text()
+
+
+def _libraries(binary: Path) -> list[Path]:
+    """Shared libraries of binary as ldd resolves them on this host (plus the loader)."""
+    out = _run(["ldd", str(binary)]).stdout
+    libs = []
+    for line in out.splitlines():
+        m = re.search(r"(/\S+)\s+\(0x", line)
+        if m:
+            libs.append(Path(m.group(1)))
+    return libs
+
+
+def _copy(src: Path, root: Path, dest: str | None = None, mode: int | None = None):
+    target = root / (dest or str(src).lstrip("/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src.resolve(), target)
+    os.chmod(target, mode if mode is not None else (src.stat().st_mode & 0o777))
+
+
+def _write(root: Path, rel: str, text, mode=0o644):
+    p = root / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    os.chmod(p, mode)
+
+
+def _newc_entry(name: str, mode: int, data: bytes, ino: int) -> bytes:
+    nb = name.encode() + b"\x00"
+    hdr = "070701" + "".join(f"{v:08x}" for v in (
+        ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0))
+    out = hdr.encode() + nb
+    out += b"\x00" * (-len(out) % 4)
+    out += data + b"\x00" * (-len(data) % 4)
+    return out
+
+
+def write_cpio(root: Path, out: Path):
+    """root as a gzip'd cpio archive in the newc format (what the kernel unpacks)."""
+    chunks = []
+    ino = 1
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in [*sorted(dirnames), *sorted(filenames)]:
+            p = Path(dirpath) / name
+            rel = str(p.relative_to(root))
+            st = p.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                data = os.readlink(p).encode()
+            elif stat.S_ISREG(st.st_mode):
+                data = p.read_bytes()
+            else:
+                data = b""
+            chunks.append(_newc_entry(rel, st.st_mode, data, ino))
+            ino += 1
+    chunks.append(_newc_entry("TRAILER!!!", 0, b"", 0))
+    with gzip.open(out, "wb", compresslevel=6) as f:
+        f.write(b"".join(chunks))
+
+
+def _rootfs(root: Path, kernel_tree: Path, nginx_tree: Path, busybox_tree: Path):
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    _copy(busybox_tree / "bin/busybox", root, "bin/busybox", 0o755)
+    config = next((kernel_tree / "boot").glob("config-*"))
+    modules = [] if _builtin(config, "VIRTIO_NET") else \
+        _module_order(kernel_tree / "lib/modules", NET_MODULES)
+    for name, ko in modules:
+        _copy(ko, root, f"lib/modules/{name}.ko", 0o644)
+    nginx = nginx_tree / "usr/sbin/nginx"
+    _copy(nginx, root, "usr/sbin/nginx", 0o755)
+    for lib in _libraries(nginx):
+        _copy(lib, root, None, 0o755)
+    _write(root, "etc/nginx/nginx.conf", NGINX_CONF)
+    _write(root, "srv/www/index.html", PAGE)
+    _write(root, "etc/passwd", "root:x:0:0:root:/:/bin/sh\n")
+    _write(root, "etc/group", "root:x:0:\n")
+    for d in ("var/log/nginx", "var/lib/nginx", "run", "tmp", "proc", "sys", "dev"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    _write(root, "init", INIT.format(modules=" ".join(n for n, _ in modules),
+                                     mark=MEMINFO_MARK), 0o755)
+
+
+def build(cache: Path, log=print) -> dict:
+    """Builds (or reuses) the VM; returns {'kernel': Path, 'initrd': Path, 'version': str}."""
+    debs, trees = cache / "debs", cache / "trees"
+    kpkg = _kernel_package(debs)
+    out = cache / kpkg
+    kernel, initrd = out / "vmlinuz", out / "initrd.gz"
+    if kernel.is_file() and initrd.is_file():
+        return {"kernel": kernel, "initrd": initrd, "version": kpkg}
+    log(f"bench: building the Linux VM ({kpkg} + busybox + nginx) in {out}")
+    trees.mkdir(parents=True, exist_ok=True)
+    ktree = _extract(_download(kpkg, debs), trees / kpkg)
+    ntree = _extract(_download("nginx", debs), trees / "nginx")
+    btree = _extract(_download("busybox-static", debs), trees / "busybox-static")
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(next((ktree / "boot").glob("vmlinuz-*")), kernel)
+    root = cache / "rootfs"
+    _rootfs(root, ktree, ntree, btree)
+    write_cpio(root, initrd.with_suffix(".tmp"))
+    initrd.with_suffix(".tmp").rename(initrd)
+    return {"kernel": kernel, "initrd": initrd, "version": kpkg}
+
+
+def command(vm: dict, netdev: str, serial_log: Path, memory_mib=512, cpu="max") -> list[str]:
+    """QEMU command line for the VM: the same machine, CPU, memory and NIC as the unikernel."""
+    return ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", cpu,
+            "-m", str(memory_mib), "-smp", "1", "-kernel", str(vm["kernel"]),
+            "-initrd", str(vm["initrd"]), "-append", "console=ttyS0 quiet panic=-1",
+            "-display", "none", "-monitor", "none", "-no-reboot",
+            "-serial", f"file:{serial_log}",
+            "-netdev", netdev, "-device", "virtio-net-pci,netdev=net0"]
+
+
+def parse_meminfo(serial_text: str) -> dict | None:
+    """The last meminfo sample the VM's /init printed: {'MemTotal': kB, ...}."""
+    lines = [l for l in serial_text.splitlines() if l.startswith(MEMINFO_MARK)]
+    if not lines:
+        return None
+    return {k: int(v) for k, v in re.findall(r"(\w+):\s*(\d+)\s*kB", lines[-1])}
