@@ -8,7 +8,7 @@ void kernel_main(uint64_t bootinfo_phys)
 {
 	/* The console first: everything after it can report failure. */
 	console_init();
-	console_printf("unicycle: runtime starting on %s\n", CONFIG_BOARD_NAME);
+	console_printf("unicycle: %s starting on %s\n", CONFIG_APP_NAME, CONFIG_BOARD_NAME);
 	/* Exceptions next, so a fault while reading the boot info is reported. */
 	idt_init();
 	bootinfo_init(bootinfo_phys);
