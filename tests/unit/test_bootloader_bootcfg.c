@@ -1,4 +1,5 @@
 /* test_bootloader_bootcfg.c: bootloader/bootcfg.c on good and bad files. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,10 +140,65 @@ static void test_errors(void)
 		CHECK(strcmp(bootcfg_strerror(e), "unknown error") != 0);
 }
 
+/* Random files built from the format's own pieces: parsing never reads
+ * out of bounds (ASan), and an accepted file is always consistent. */
+static void test_random(void)
+{
+	static const char *const pieces[] = {
+		"cmdline", "net", "address", "gateway", "=", " = ", " ", "\t",
+		"\n", "\r\n", "#", "dhcp", "static", "10.0.2.15/24", "10.0.2.2",
+		"1.2.3.4", "/", ".", "256", "x", "\xef\xbb\xbf", "\0",
+	};
+	uint64_t state = 0x2545f4914f6cdd1dULL;
+	int accepted = 0, bad = 0;
+
+	for (int iter = 0; iter < 50000; iter++) {
+		char text[256];
+		size_t len = 0;
+		int n = (int)(state % 24);
+		struct bootcfg cfg;
+		struct bootcfg_fault f;
+
+		for (int i = 0; i < n; i++) {
+			const char *p;
+			size_t plen;
+
+			state ^= state << 13;
+			state ^= state >> 7;
+			state ^= state << 17;
+			p = pieces[state % (sizeof(pieces) / sizeof(pieces[0]))];
+			plen = *p ? strlen(p) : 1;       /* "\0" is one NUL byte */
+			if (len + plen > sizeof(text))
+				break;
+			memcpy(text + len, p, plen);
+			len += plen;
+		}
+		char *copy = malloc(len ? len : 1);
+		memcpy(copy, text, len);
+		if (bootcfg_parse(copy, len, &cfg, &f) == BOOTCFG_OK) {
+			accepted++;
+			if (memchr(cfg.cmdline, 0, sizeof(cfg.cmdline)) == NULL ||
+			    memchr(cfg.address, 0, sizeof(cfg.address)) == NULL ||
+			    memchr(cfg.gateway, 0, sizeof(cfg.gateway)) == NULL ||
+			    (cfg.net == BOOTCFG_NET_STATIC) != (cfg.address[0] != 0) ||
+			    (cfg.gateway[0] && cfg.net != BOOTCFG_NET_STATIC) ||
+			    strchr(cfg.cmdline, '#') || strchr(cfg.cmdline, '\n'))
+				bad++;
+		} else if (memchr(f.key, 0, sizeof(f.key)) == NULL) {
+			bad++;
+		}
+		free(copy);
+		state += (uint64_t)iter * 0x9e3779b97f4a7c15ULL;
+	}
+	CHECK(bad == 0);
+	CHECK(accepted > 0);
+}
+
 int main(void)
 {
 	test_good();
 	test_errors();
+	test_random();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

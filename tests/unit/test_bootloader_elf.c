@@ -362,6 +362,80 @@ static void test_truncations(void)
 	}
 }
 
+/* Random header damage: whatever elf_check accepts must keep its promises
+ * (every accepted segment inside the file and the window, no overlaps,
+ * entry in executable file bytes), and placing it must stay in bounds. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void test_random_damage(void)
+{
+	int accepted = 0, bad = 0;
+
+	for (int iter = 0; iter < 50000; iter++) {
+		struct image im;
+		struct elf_image img;
+		struct elf_fault f;
+		uint64_t size = FILE_SIZE;
+		int flips = 1 + (int)(rng() % 4);
+
+		make_good(&im);
+		/* Damage the header and program headers (first 232 bytes). */
+		for (int i = 0; i < flips; i++) {
+			size_t at = rng() % (sizeof(struct elf64_ehdr) +
+			                     3 * sizeof(struct elf64_phdr));
+			im.bytes[at] = (uint8_t)rng();
+		}
+		if (rng() % 8 == 0)
+			size = rng() % FILE_SIZE;
+		uint8_t *copy = malloc(size ? size : 1);
+		memcpy(copy, im.bytes, size);
+		if (elf_check(copy, size, &img, &f) != ELF_OK) {
+			free(copy);
+			continue;
+		}
+		accepted++;
+		int entry_ok = 0;
+		for (unsigned a = 0; a < img.nload; a++) {
+			const struct elf_segment *s = &img.load[a];
+
+			if (s->offset > size || s->filesz > size - s->offset ||
+			    s->filesz > s->memsz || s->paddr < ELF_LOAD_MIN ||
+			    s->paddr + s->memsz > ELF_LOAD_MAX ||
+			    s->paddr < img.base || s->paddr + s->memsz > img.end)
+				bad++;
+			for (unsigned b = a + 1; b < img.nload; b++) {
+				const struct elf_segment *t = &img.load[b];
+
+				if (s->memsz && t->memsz && s->paddr < t->paddr + t->memsz &&
+				    t->paddr < s->paddr + s->memsz)
+					bad++;
+			}
+			if ((s->flags & ELF_PF_X) && img.entry >= s->paddr &&
+			    img.entry < s->paddr + s->filesz)
+				entry_ok = 1;
+		}
+		if (!entry_ok || img.base % ELF_PAGE_SIZE || img.end % ELF_PAGE_SIZE)
+			bad++;
+		if (img.end - img.base <= (1u << 20)) {
+			uint8_t *mem = malloc(img.end - img.base);
+
+			elf_place(&img, copy, mem);
+			free(mem);
+		}
+		free(copy);
+	}
+	CHECK(bad == 0);
+	CHECK(accepted > 0);   /* some damage (unused fields) is harmless */
+}
+
 int main(void)
 {
 	test_good();
@@ -372,6 +446,7 @@ int main(void)
 	test_entry();
 	test_strerror();
 	test_truncations();
+	test_random_damage();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
