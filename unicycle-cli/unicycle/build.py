@@ -77,11 +77,15 @@ def flags(project: Project, gen: Path) -> dict:
     home = paths.home()
     tp = paths.third_party_dir()
     gccinc = _gcc_include()
+    net_includes = []
+    if project.resolved.enabled("NET"):
+        net_includes += [f"-I{home}/runtime/net/include", f"-I{tp}/lwip/src/include"]
+    if project.resolved.enabled("HTTP"):
+        net_includes.append(f"-I{tp}/http-parser")
     base = ["-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-ffreestanding", "-nostdinc",
             "-isystem", gccinc, "-isystem", f"{home}/runtime/lib/include",
-            f"-I{home}/runtime/include", f"-I{home}/runtime", f"-I{gen}",
-            f"-I{home}/runtime/net/include", f"-I{tp}/lwip/src/include",
-            f"-I{tp}/http-parser", f"-I{tp}/libfdt",
+            f"-I{home}/runtime/include", f"-I{home}/runtime", f"-I{gen}", f"-I{tp}/libfdt",
+            *net_includes,
             "-fno-pic", "-fno-pie", "-fno-stack-protector", "-mno-red-zone",
             "-mcmodel=small", "-fno-omit-frame-pointer", "-ffunction-sections",
             "-fdata-sections"]
