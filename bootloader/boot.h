@@ -17,7 +17,8 @@
 /* gnu-efi has EFI_SIZE_TO_PAGES but not the way back. */
 #define BOOT_PAGES_TO_SIZE(pages) ((UINT64)(pages) << EFI_PAGE_SHIFT)
 
-/* Seconds an error stays on screen before control goes back to firmware. */
+/* How long (microseconds) an error stays on screen before control goes back
+ * to the firmware. */
 #define BOOT_ERROR_PAUSE_US (5 * 1000 * 1000)
 
 static inline UINT64 boot_rdtsc(void)

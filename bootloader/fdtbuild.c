@@ -70,7 +70,8 @@ static void unit_name(char *buf, size_t cap, const char *prefix, uint64_t addr)
 	char digits[16];
 	size_t len = strlen(prefix), nd = 0;
 
-	/* cap is always >= 64 here: prefix is short and a u64 has 16 digits. */
+	/* Callers pass 64 bytes and a short prefix: '@', 16 digits and the
+	 * NUL always fit. Keep the digits if a prefix ever does not. */
 	if (len + 1 + 16 + 1 > cap)
 		len = 0;
 	memcpy(buf, prefix, len);
