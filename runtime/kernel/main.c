@@ -1,5 +1,6 @@
 /* main.c: kernel_main, entered from start.S: brings the runtime up in order, then runs the app. */
 #include "kernel/kernel.h"
+#include "kernel/acpi.h"
 #ifdef CONFIG_NET
 #include "net/net.h"
 #endif
@@ -13,6 +14,7 @@ void kernel_main(uint64_t bootinfo_phys)
 	idt_init();
 	bootinfo_init(bootinfo_phys);
 	mem_setup();
+	acpi_init();
 	time_init();
 #ifdef CONFIG_PCI
 	pci_init();
