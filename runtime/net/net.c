@@ -13,6 +13,13 @@
 #include "lwip/timeouts.h"
 
 #define NET_TIMEOUT_CHECK_NS (1000ull * 1000) /* lwIP timers have 1 ms resolution */
+#define NET_DHCP_WARN_MS     10000  /* say so when DHCP has no answer by then */
+
+#ifdef CONFIG_APP_NAME
+#define NET_HOSTNAME CONFIG_APP_NAME   /* DHCP option 12 */
+#else
+#define NET_HOSTNAME "unicycle"
+#endif
 
 static bool net_running;
 static uint64_t net_next_timeouts;
@@ -101,6 +108,20 @@ static int net_config_static(struct netif *netif)
 	return 0;
 }
 
+#if LWIP_DHCP
+/* One note on the console when DHCP is slow; lwIP keeps trying. */
+static void net_dhcp_check(void *arg)
+{
+	struct netif *netif = arg;
+
+	if (!dhcp_supplied_address(netif))
+		console_printf("net: net%u: no DHCP answer after %u s, still "
+			       "trying (link %s)\n", netif_get_index(netif) - 1u,
+			       NET_DHCP_WARN_MS / 1000,
+			       netif_is_link_up(netif) ? "up" : "down");
+}
+#endif
+
 static void net_config_dhcp(struct netif *netif)
 {
 #if LWIP_DHCP
@@ -108,9 +129,12 @@ static void net_config_dhcp(struct netif *netif)
 
 	net_method[netif_get_index(netif) - 1] = "dhcp";
 	err = dhcp_start(netif);
-	if (err != ERR_OK)
-		console_printf("net: %c%c: dhcp_start failed (%d)\n",
-			       netif->name[0], netif->name[1], err);
+	if (err != ERR_OK) {
+		console_printf("net: net%u: dhcp_start failed (%d)\n",
+			       netif_get_index(netif) - 1u, err);
+		return;
+	}
+	sys_timeout(NET_DHCP_WARN_MS, net_dhcp_check, netif);
 #else
 	console_printf("net: net%u: no address (DHCP is disabled, boot.cfg "
 		       "gives no static address)\n", netif_get_index(netif) - 1u);
@@ -136,7 +160,7 @@ void net_init(void)
 			continue;
 		if (i == 0)
 			netif_set_default(netif);
-		netif->hostname = "unicycle";
+		netif->hostname = NET_HOSTNAME;
 		/* boot.cfg holds one setting: it applies to net0. */
 		if (i == 0 && want_static && net_config_static(netif) == 0)
 			continue;
