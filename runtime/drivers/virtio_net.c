@@ -146,7 +146,7 @@ static unsigned vnet_poll(struct netdev *dev, unsigned budget)
 		 * device may hand over a partial checksum (NEEDS_CSUM); finish
 		 * it here so the stack can verify as usual. */
 		if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			if (netdev_csum_complete(frame, flen, hdr->csum_start,
+			if (netframe_csum_complete(frame, flen, hdr->csum_start,
 						 hdr->csum_offset) < 0) {
 				dev->stats.rx_dropped++;
 				vnet_rx_give(v, (uint16_t)id);

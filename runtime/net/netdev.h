@@ -99,10 +99,12 @@ struct netdev {
 int netdev_register(struct netdev *dev);
 #define NETDEV_MAX 4
 
+/* ---- frame helpers for drivers (netframe.c) ---- */
+
 /* Completes a partial TCP/UDP checksum in place (virtio NEEDS_CSUM frames,
  * VIRTIO 1.1 sec 5.1.6.4): sums frame[start..len) and stores the folded
  * result at frame[start + offset]. Returns 0, -EINVAL when out of bounds. */
-int netdev_csum_complete(void *frame, size_t len, size_t start, size_t offset);
+int netframe_csum_complete(void *frame, size_t len, size_t start, size_t offset);
 
 /* ---- what the stack calls (netdev.c) ---- */
 

@@ -11,3 +11,4 @@ runtime_mem_SRCS = runtime/kernel/buddy.c runtime/lib/heap.c
 bootloader_fdtbuild_SRCS = bootloader/fdtbuild.c .cache/third_party/libfdt/fdt.c .cache/third_party/libfdt/fdt_ro.c .cache/third_party/libfdt/fdt_sw.c .cache/third_party/libfdt/fdt_wip.c .cache/third_party/libfdt/fdt_strerror.c .cache/third_party/libfdt/fdt_addresses.c .cache/third_party/libfdt/fdt_rw.c
 runtime_acpi_SRCS = runtime/kernel/acpi.c
 $(OUT)/runtime_acpi: CFLAGS += -DUNICYCLE_HOST_TEST
+net_frame_SRCS = runtime/net/netframe.c
