@@ -50,3 +50,33 @@ def test_bad_elf_is_refused_by_the_bootloader(tmp_path):
     assert r.returncode == 124, r.stdout + r.stderr   # never jumped, never exited
     assert "unicycle-boot" in r.stdout and "machine" in r.stdout.lower(), r.stdout
     assert "unicycle: exit" not in r.stdout
+
+
+CRASH_APP = """/* main.c: writes through a wild pointer on purpose. */
+#include <unicycle/unicycle.h>
+
+static volatile unsigned long *wild = (unsigned long *)0x700000000000UL;
+
+__attribute__((noinline)) static void poke(void)
+{
+	*wild = 1;  /* line 8 */
+}
+
+int app_main(void)
+{
+	poke();
+	return 0;
+}
+"""
+
+
+def test_page_fault_is_reported_and_symbolized(tmp_path):
+    proj = new_project(tmp_path, "crashy")
+    (proj / "src" / "main.c").write_text(CRASH_APP)
+    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    out = r.stdout
+    assert "CPU exception 14" in out and "page fault" in out, out
+    assert "CR2 0x700000000000" in out and "write" in out, out
+    assert "poke at " in out and "src/main.c:8" in out, out        # symbolized RIP
+    assert "app_main at " in out and "kernel_main at " in out, out  # symbolized backtrace
+    assert r.returncode != 0 and "app exited with status 0" not in r.stderr

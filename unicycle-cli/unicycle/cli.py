@@ -128,7 +128,7 @@ def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kv
         click.echo(response)
         click.echo("unicycle: guest shut down", err=True)
         return
-    out = qemu.run(spec, timeout=timeout)
+    out = qemu.run(spec, timeout=timeout, elf=proj.build_dir / "app.elf")
     if out.timed_out:
         click.echo(f"unicycle: timed out after {timeout:g} s; QEMU stopped", err=True)
         ctx.exit(124)
@@ -334,6 +334,17 @@ def package_cmd(efi, elf, cfg, out):
     """(internal, run by ninja) Package the bootloader and app into a disk image."""
     from . import image
     image.package(Path(efi), Path(elf), Path(cfg), Path(out))
+
+
+@cli.command("_netboot", hidden=True)
+@click.option("--efi", required=True, type=click.Path())
+@click.option("--elf", required=True, type=click.Path())
+@click.option("--cfg", required=True, type=click.Path())
+@click.option("--build-dir", required=True, type=click.Path(file_okay=False))
+def netboot_cmd(efi, elf, cfg, build_dir):
+    """(internal, run by ninja) Write build/<board>/netboot/ for a TFTP server."""
+    from . import netboot
+    netboot.package(Path(efi), Path(elf), Path(cfg), Path(build_dir))
 
 
 def main():

@@ -88,23 +88,57 @@ def decode_status(qemu_status: int, has_exit_device: bool) -> int | None:
     return None
 
 
-def run(spec: RunSpec, timeout: float | None = None, stdout=None) -> Outcome:
-    """Run QEMU with serial on stdout (or `stdout`); stops it at `timeout`."""
+def _pump(src, dst, symbolizer):
+    """Copy the guest's console to `dst`, adding symbolized lines after fault
+    reports. Reads in chunks so prompts without a newline show at once."""
+    pending = b""
+    while True:
+        chunk = os.read(src.fileno(), 4096)
+        if not chunk:
+            break
+        dst.write(chunk)
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        extra = []
+        for line in lines:
+            extra += symbolizer.annotate(line.decode(errors="replace"))
+        if extra:
+            dst.write(("\n".join(extra) + "\n").encode())
+        dst.flush()
+        pending = pending[-4096:]
+
+
+def run(spec: RunSpec, timeout: float | None = None, stdout=None, elf: Path | None = None) -> Outcome:
+    """Run QEMU with serial on stdout (or `stdout`); stops it at `timeout`.
+    With `elf`, code addresses in fault reports are printed as function and file:line."""
+    import threading
+    from .symbolize import Symbolizer
     cmd = command(spec)
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    pipe = elf is not None and Path(elf).is_file()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if pipe else stdout,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    pump = None
+    if pipe:
+        import sys
+        dst = stdout if stdout is not None else sys.stdout.buffer
+        pump = threading.Thread(target=_pump, args=(proc.stdout, dst, Symbolizer(elf)),
+                                daemon=True)
+        pump.start()
     timed_out = False
     try:
-        _, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         _stop(proc)
-        _, err = proc.communicate()
     except KeyboardInterrupt:
         _stop(proc)
-        proc.communicate()
         raise
+    finally:
+        if pump:
+            pump.join(timeout=5)
+    err = proc.stderr.read() if proc.stderr else b""
     seconds = time.monotonic() - start
     status = proc.returncode
     if not timed_out and status not in (0, None) and not (spec.exit_device and status & 1):

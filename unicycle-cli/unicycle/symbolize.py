@@ -1,0 +1,65 @@
+"""Turning code addresses on the guest's console into function and file:line.
+
+Fault reports and panics print lines such as
+  unicycle: CPU exception 14 (page fault), error 0x2, RIP 0x4001234
+  backtrace: 0x4001234 0x4005678
+After each such line, `unicycle run` prints one line per address that lies in
+app.elf's code, resolved by binutils' addr2line.
+"""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+TRIGGER = re.compile(r"(backtrace|RIP|\bat 0x|#\d+\s+0x)")
+ADDRESS = re.compile(r"0x([0-9a-fA-F]{6,16})\b")
+
+
+class Symbolizer:
+    def __init__(self, elf: Path):
+        self.elf = Path(elf)
+        self.addr2line = shutil.which("addr2line")
+        self.ranges = self._code_ranges()
+
+    def _code_ranges(self):
+        """Executable sections of the ELF as (start, end) pairs."""
+        try:
+            out = subprocess.run(["objdump", "-h", str(self.elf)], capture_output=True,
+                                 text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            return []
+        ranges, lines = [], out.splitlines()
+        for i, line in enumerate(lines):
+            parts = line.split()
+            if len(parts) >= 7 and parts[0].isdigit() and i + 1 < len(lines) \
+                    and "CODE" in lines[i + 1]:
+                size, vma = int(parts[2], 16), int(parts[3], 16)
+                ranges.append((vma, vma + size))
+        return ranges
+
+    def in_code(self, addr: int) -> bool:
+        return any(lo <= addr < hi for lo, hi in self.ranges)
+
+    def resolve(self, addrs: list[int]) -> list[str]:
+        """'0x4001234 func at file.c:12' for each address, in order."""
+        if not self.addr2line or not addrs:
+            return []
+        proc = subprocess.run([self.addr2line, "-f", "-C", "-e", str(self.elf),
+                               *[hex(a) for a in addrs]], capture_output=True, text=True)
+        lines = proc.stdout.splitlines()
+        out = []
+        for i, addr in enumerate(addrs):
+            func = lines[2 * i] if 2 * i < len(lines) else "??"
+            where = lines[2 * i + 1] if 2 * i + 1 < len(lines) else "??:0"
+            where = re.sub(r" \(discriminator \d+\)", "", where)
+            out.append(f"    {addr:#x} {func} at {where}")
+        return out
+
+    def annotate(self, line: str) -> list[str]:
+        """Extra lines to print after `line` (empty for ordinary output)."""
+        if not TRIGGER.search(line):
+            return []
+        addrs = [int(m.group(1), 16) for m in ADDRESS.finditer(line)]
+        # Return addresses point after the call: look up addr-1 for frames.
+        addrs = [a for a in addrs if self.in_code(a)]
+        return self.resolve(addrs)
