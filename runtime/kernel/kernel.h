@@ -11,12 +11,15 @@
 #include "config.h" /* generated per board into build/<board>/gen/ */
 #endif
 #include <unicycle/unicycle.h>
+#include <unicycle/timer.h>
 
 /*
  * Conventions: a function's prefix is its file's name (console_* in
  * console.c). Errors are negative errno values (<errno.h>). Public app API
  * is uc_* in runtime/include/unicycle/ only.
  */
+
+typedef void (*loop_fn)(void *arg); /* work run from the event loop */
 
 /* main.c: entry from start.S, bring-up order */
 __attribute__((noreturn)) void kernel_main(uint64_t bootinfo_phys);
@@ -76,6 +79,35 @@ __attribute__((noreturn)) void exit_machine(int status);
 /* idt.c (arch/x86_64): CPU exceptions report registers + backtrace, exit 255 */
 void idt_init(void);
 
+/* lapic.c (arch/x86_64): this CPU's local APIC */
+void lapic_init(void);            /* BSP: picks x2APIC/xAPIC, calibrates the timer */
+void lapic_enable_cpu(void);      /* any CPU: APIC on in the BSP's mode, timer masked */
+bool lapic_is_x2apic(void);
+uint32_t lapic_id(void);
+void lapic_eoi(void);
+void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
+void lapic_timer_arm(uint64_t deadline_ns); /* time_ns() clock; 0 disarms */
+
+/* ioapic.c (arch/x86_64): IOAPIC pins, masked until routed */
+void ioapic_init(void);
+int ioapic_route(uint32_t gsi, uint8_t vector, uint16_t flags, uint32_t dest_apic_id);
+void ioapic_mask(uint32_t gsi);
+
+/* irq.c (arch/x86_64): vectors; handlers run from the event loop, not in
+ * interrupt context (an interrupt only sets a pending bit). */
+void irq_init(void);              /* 8259s masked, LAPIC, IOAPICs */
+/* A free device vector whose interrupts run fn(arg) from the loop; the
+ * vector (48..239), or -ENOSPC. */
+int irq_alloc_vector(loop_fn fn, void *arg);
+void irq_free_vector(int vector);
+void irq_set_handler(int vector, loop_fn fn, void *arg);
+void irq_interrupt(unsigned vector);  /* from trap_handler */
+bool irq_any_pending(void);
+unsigned irq_run_pending(void);
+uint64_t irq_count(int vector);
+/* The MSI address/data pair that delivers `vector` to APIC id `dest`. */
+void irq_msi_message(int vector, uint32_t dest, uint64_t *addr, uint32_t *data);
+
 /* io.h (arch/x86_64): port I/O, MSRs, rdtsc, cpu_relax -- inline */
 
 /* mem.c: physical pages and the general allocator (malloc & co. in <stdlib.h>).
@@ -99,9 +131,17 @@ void time_init(void);
 uint64_t time_ns(void);          /* nanoseconds since boot, monotonic */
 void time_delay_us(uint64_t us); /* busy wait */
 uint64_t time_tsc_hz(void);      /* TSC ticks per second */
+uint64_t time_ns_to_tsc(uint64_t ns); /* the TSC value at time_ns() == ns */
+
+/* timer.c: one-shot timers in a binary min-heap, fired from the loop
+ * (public API: unicycle/timer.h) */
+/* Runs every timer due at `now`; returns how many ran. */
+unsigned timer_run(uint64_t now);
+/* Deadline of the earliest timer, UINT64_MAX when none. */
+uint64_t timer_next(void);
+size_t timer_count(void);
 
 /* loop.c: the run-to-completion event loop */
-typedef void (*loop_fn)(void *arg);
 /* A poller runs on every loop iteration (NIC RX/TX reclaim, lwIP timers). */
 int loop_add_poller(loop_fn fn, void *arg);
 /* Deferred work: runs once, from the loop, in FIFO order. Safe from IRQs. */
@@ -112,6 +152,7 @@ struct loop_stats {
 	uint64_t iterations; /* passes over pollers + deferred work */
 	uint64_t events;     /* deferred items run + events pollers reported */
 	uint64_t idle;       /* passes in which nothing happened */
+	uint64_t idle_ns;    /* time spent halted (CONFIG_POLL off) */
 };
 /* A poller that did work says so (counts toward events, keeps the pass
  * from counting as idle). */

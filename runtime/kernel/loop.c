@@ -3,6 +3,7 @@
 
 #include "kernel/kernel.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/apic.h"
 
 #define LOOP_MAX_POLLERS 16
 #define LOOP_DEFER_SLOTS 256 /* power of two */
@@ -77,14 +78,18 @@ void loop_get_stats(struct loop_stats *out)
 	*out = loop_stats;
 }
 
-/* One pass: every poller, then the deferred work queued before this pass
- * began (work deferred by that work waits for the next pass, so a
- * self-requeueing item cannot starve the pollers). */
-static bool loop_pass(void)
+/* One pass: pending interrupts' handlers, due timers, every poller, then
+ * the deferred work queued before this pass began (work deferred by that
+ * work waits for the next pass, so a self-requeueing item cannot starve the
+ * pollers). */
+static void loop_pass(void)
 {
 	unsigned end = loop_tail;
-	bool did = false;
+	unsigned n;
 
+	n = irq_run_pending();
+	n += timer_run(time_ns());
+	loop_stats.events += n;
 	for (unsigned i = 0; i < loop_npollers; i++)
 		loop_pollers[i].fn(loop_pollers[i].arg);
 	while (loop_head != end) {
@@ -93,18 +98,49 @@ static bool loop_pass(void)
 		loop_head++;
 		w.fn(w.arg);
 		loop_stats.events++;
-		did = true;
 	}
-	return did;
 }
 
+/* The timer interrupt's work is done by loop_pass (timer_run); the
+ * interrupt only has to wake the CPU. */
+static void loop_timer_irq(void *arg)
+{
+	(void)arg;
+}
+
+#ifndef CONFIG_POLL
 /*
- * No interrupt sources are enabled yet, so there is nothing to halt for:
- * without CONFIG_POLL the loop still spins, with PAUSE between idle passes.
- * Once NIC interrupts exist, idle passes in non-polling mode will HLT.
+ * Nothing to do: arm the one-shot timer for the next deadline and halt
+ * until an interrupt. The check runs with interrupts off and "sti; hlt"
+ * are back to back: STI's interrupt shadow (SDM Vol. 2B, STI) holds any
+ * interrupt until HLT has started, so one that became pending after the
+ * check wakes the HLT instead of being missed.
  */
+static void loop_idle(void)
+{
+	uint64_t t0, next;
+
+	cpu_cli();
+	if (irq_any_pending() || loop_head != loop_tail) {
+		__asm__ volatile("sti" ::: "memory");
+		return;
+	}
+	next = timer_next();
+	t0 = time_ns();
+	if (next <= t0) {
+		__asm__ volatile("sti" ::: "memory");
+		return;
+	}
+	lapic_timer_arm(next == UINT64_MAX ? 0 : next);
+	__asm__ volatile("sti; hlt" ::: "memory");
+	loop_stats.idle_ns += time_ns() - t0;
+}
+#endif
+
 void loop_run(void)
 {
+	irq_set_handler(IRQ_VEC_TIMER, loop_timer_irq, NULL);
+	__asm__ volatile("sti" ::: "memory");
 	for (;;) {
 		uint64_t events_before = loop_stats.events;
 
@@ -112,13 +148,14 @@ void loop_run(void)
 		loop_pass();
 		if (loop_stats.events == events_before) {
 			loop_stats.idle++;
-#ifndef CONFIG_POLL
+#ifdef CONFIG_POLL
 			cpu_relax();
+#else
+			loop_idle();
 #endif
 		}
 	}
 }
-
 void uc_run(void)
 {
 	loop_run();

@@ -16,6 +16,9 @@ void kernel_main(uint64_t bootinfo_phys)
 	mem_setup();
 	acpi_init();
 	time_init();
+	irq_init();
+	/* Interrupts on: handlers only set pending bits the loop reads. */
+	__asm__ volatile("sti" ::: "memory");
 #ifdef CONFIG_PCI
 	pci_init();
 #endif

@@ -150,6 +150,11 @@ uint64_t time_ns(void)
 	return (uint64_t)(((unsigned __int128)ticks * time_mult) >> TIME_MULT_SHIFT);
 }
 
+uint64_t time_ns_to_tsc(uint64_t ns)
+{
+	return time_tsc_base + (uint64_t)((unsigned __int128)ns * time_tsc_hz_value / TIME_NS_PER_SEC);
+}
+
 void time_delay_us(uint64_t us)
 {
 	uint64_t end = rdtsc() + us * time_tsc_hz_value / TIME_MHZ;

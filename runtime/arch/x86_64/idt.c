@@ -117,13 +117,18 @@ static void idt_dump(const struct trap_frame *f)
 }
 
 /*
- * Every vector lands here. No interrupt source is enabled yet (interrupts
- * stay off), so anything arriving is a CPU exception or a bug: report it
- * and end the run with status 255 so a crash never hangs a test.
+ * Every vector lands here. Vectors from 32 up are interrupts (irq.c);
+ * below that a CPU exception is a bug: report it and end the run with
+ * status 255 so a crash never hangs a test.
  */
 void trap_handler(struct trap_frame *f)
 {
 	static int idt_nested;
+
+	if (f->vector >= IDT_NUM_EXCEPTIONS) {
+		irq_interrupt((unsigned)f->vector);
+		return;
+	}
 	const char *name = f->vector < IDT_NUM_EXCEPTIONS && idt_names[f->vector]
 				   ? idt_names[f->vector]
 				   : "unexpected interrupt";

@@ -5,6 +5,7 @@
 /* Every vector has a 16-byte stub at trap_stubs + vector * TRAP_STUB_SIZE. */
 #define TRAP_STUB_SIZE 16
 #define TRAP_VECTORS   256
+#define TRAP_FXSAVE_SIZE 512 /* FXSAVE area, SDM Vol. 1 sec 10.5.1 */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

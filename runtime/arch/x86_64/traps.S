@@ -46,8 +46,15 @@ trap_common:
 	pushq %r14
 	pushq %r15
 	movq %rsp, %rdi
+	/* SSE state too: C code anywhere (interrupt handlers included) may be
+	 * compiled with SSE, and the interrupted code's XMM registers are live.
+	 * RSP is 16-aligned here, as FXSAVE needs. */
+	subq $TRAP_FXSAVE_SIZE, %rsp
+	fxsave64 (%rsp)
 	cld
 	call trap_handler
+	fxrstor64 (%rsp)
+	addq $TRAP_FXSAVE_SIZE, %rsp
 	popq %r15
 	popq %r14
 	popq %r13

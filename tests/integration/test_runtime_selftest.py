@@ -1,0 +1,28 @@
+"""The runtime's in-QEMU self-test (examples/selftest): timers, page protections.
+Its exit status names the failed check (see examples/selftest/src/main.c)."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, unicycle
+
+pytestmark = pytest.mark.qemu
+
+
+def _project(tmp_path, cmdline=""):
+    proj = tmp_path / "selftest"
+    shutil.copytree(ROOT / "examples" / "selftest", proj, ignore=shutil.ignore_patterns("build"))
+    toml = proj / "unicycle.toml"
+    toml.write_text(toml.read_text().replace('cmdline = ""', f'cmdline = "{cmdline}"'))
+    return proj
+
+
+def test_selftest_passes(tmp_path):
+    proj = _project(tmp_path)
+    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    out = r.stdout + r.stderr
+    assert "selftest: all checks passed" in r.stdout, out
+    assert r.returncode == 0, out
+    assert re.search(r"selftest: timers: \d+ fired, \d+ cancelled", r.stdout), out
