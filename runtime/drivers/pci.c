@@ -108,6 +108,89 @@ unsigned pci_find_cap(const struct pci_dev *d, uint8_t id, unsigned start)
 }
 
 /*
+ * Sec 6.8.1: one MSI message (MME = 0) to `vector` (from irq_alloc_vector)
+ * on this CPU; INTx is disabled since the function now signals by MSI.
+ */
+int pci_msi_enable(struct pci_dev *d, int vector)
+{
+	unsigned cap = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
+	uint16_t ctrl;
+	uint64_t addr;
+	uint32_t data;
+
+	if (!cap)
+		return -ENOTSUP;
+	irq_msi_message(vector, lapic_id(), &addr, &data);
+	ctrl = pci_read16(d, cap + PCI_MSI_CTRL);
+	pci_write32(d, cap + PCI_MSI_ADDR_LO, (uint32_t)addr);
+	if (ctrl & PCI_MSI_CTRL_64BIT) {
+		pci_write32(d, cap + PCI_MSI_ADDR_HI, (uint32_t)(addr >> 32));
+		pci_write16(d, cap + PCI_MSI_DATA_64, (uint16_t)data);
+	} else {
+		pci_write16(d, cap + PCI_MSI_DATA_32, (uint16_t)data);
+	}
+	ctrl = (uint16_t)((ctrl & ~PCI_MSI_CTRL_MME) | PCI_MSI_CTRL_ENABLE);
+	pci_write16(d, cap + PCI_MSI_CTRL, ctrl);
+	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | PCI_COMMAND_INTX_DISABLE);
+	return 0;
+}
+
+int pci_msix_count(struct pci_dev *d)
+{
+	unsigned cap = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
+
+	if (!cap)
+		return -ENOTSUP;
+	return (pci_read16(d, cap + PCI_MSIX_CTRL) & PCI_MSIX_CTRL_SIZE) + 1;
+}
+
+/*
+ * Sec 6.8.2: table entry `index` sends `vector` to this CPU. The table
+ * lives in the BAR the capability names (BIR) at its offset; entries are
+ * written while masked, then unmasked. The first call enables MSI-X for
+ * the function (and clears its function mask); INTx is disabled.
+ */
+int pci_msix_enable(struct pci_dev *d, unsigned index, int vector)
+{
+	unsigned cap = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
+	uint16_t ctrl;
+	uint32_t table;
+	unsigned bir;
+	volatile uint32_t *e;
+	uint64_t addr;
+	uint32_t data;
+
+	if (!cap)
+		return -ENOTSUP;
+	ctrl = pci_read16(d, cap + PCI_MSIX_CTRL);
+	if (index > (ctrl & PCI_MSIX_CTRL_SIZE))
+		return -EINVAL;
+	table = pci_read32(d, cap + PCI_MSIX_TABLE);
+	bir = table & PCI_MSIX_BIR_MASK;
+	if (bir >= 6 || !d->bar_size[bir] || d->bar_is_io[bir]) {
+		console_printf("pci %02x:%02x.%x: MSI-X table in BAR %u, which is not memory\n",
+			       d->bus, d->slot, d->func, bir);
+		return -EINVAL;
+	}
+	e = (volatile uint32_t *)mem_map_mmio(d->bar[bir] + (table & ~PCI_MSIX_BIR_MASK) +
+						      (uint64_t)index * PCI_MSIX_ENTRY_SIZE,
+					      PCI_MSIX_ENTRY_SIZE);
+	irq_msi_message(vector, lapic_id(), &addr, &data);
+	e[PCI_MSIX_ENTRY_CTRL / 4] = PCI_MSIX_ENTRY_MASKED;
+	e[PCI_MSIX_ENTRY_ADDR_LO / 4] = (uint32_t)addr;
+	e[PCI_MSIX_ENTRY_ADDR_HI / 4] = (uint32_t)(addr >> 32);
+	e[PCI_MSIX_ENTRY_DATA / 4] = data;
+	e[PCI_MSIX_ENTRY_CTRL / 4] = 0;
+	if (!(ctrl & PCI_MSIX_CTRL_ENABLE) || (ctrl & PCI_MSIX_CTRL_MASK)) {
+		pci_write16(d, cap + PCI_MSIX_CTRL,
+			    (uint16_t)((ctrl | PCI_MSIX_CTRL_ENABLE) & ~PCI_MSIX_CTRL_MASK));
+		pci_write16(d, PCI_COMMAND,
+			    pci_read16(d, PCI_COMMAND) | PCI_COMMAND_INTX_DISABLE);
+	}
+	return 0;
+}
+
+/*
  * Sec 6.2.5.1: a BAR's size is found by writing all ones and reading back
  * which address bits stick. Decoding is turned off meanwhile so the
  * temporary address cannot claim cycles (Implementation Note in 6.2.5.1).

@@ -63,4 +63,30 @@
 #define PCI_CAP_PTR_MASK 0xfc
 #define PCI_CAP_MAX     48 /* (256 - 64) / 4: more links means a loop */
 
+/* MSI capability, PCI Local Bus 3.0 sec 6.8.1 (offsets from the capability) */
+#define PCI_CAP_ID_MSI       0x05
+#define PCI_MSI_CTRL         0x02 /* 16-bit r/w message control */
+#define   PCI_MSI_CTRL_ENABLE  (1u << 0)
+#define   PCI_MSI_CTRL_MME     (7u << 4) /* multiple message enable: 0 = one */
+#define   PCI_MSI_CTRL_64BIT   (1u << 7)
+#define PCI_MSI_ADDR_LO      0x04 /* 32-bit r/w */
+#define PCI_MSI_ADDR_HI      0x08 /* 32-bit r/w, 64-bit capable only */
+#define PCI_MSI_DATA_32      0x08 /* 16-bit r/w */
+#define PCI_MSI_DATA_64      0x0c /* 16-bit r/w */
+
+/* MSI-X capability, PCI Local Bus 3.0 sec 6.8.2 */
+#define PCI_CAP_ID_MSIX      0x11
+#define PCI_MSIX_CTRL        0x02 /* 16-bit r/w message control */
+#define   PCI_MSIX_CTRL_SIZE   0x07ffu   /* table size - 1 */
+#define   PCI_MSIX_CTRL_MASK   (1u << 14) /* function mask */
+#define   PCI_MSIX_CTRL_ENABLE (1u << 15)
+#define PCI_MSIX_TABLE       0x04 /* 32-bit r: BIR in bits 2:0, offset in 31:3 */
+#define   PCI_MSIX_BIR_MASK    0x7u
+#define PCI_MSIX_ENTRY_SIZE  16   /* table entry, sec 6.8.2.6 */
+#define PCI_MSIX_ENTRY_ADDR_LO 0x0 /* 32-bit r/w */
+#define PCI_MSIX_ENTRY_ADDR_HI 0x4 /* 32-bit r/w */
+#define PCI_MSIX_ENTRY_DATA    0x8 /* 32-bit r/w */
+#define PCI_MSIX_ENTRY_CTRL    0xc /* 32-bit r/w */
+#define   PCI_MSIX_ENTRY_MASKED (1u << 0)
+
 #endif

@@ -186,6 +186,12 @@ struct pci_driver {
 		__attribute__((used, section(".pci_drivers"))) = &var;   \
 	static const struct pci_driver var
 void pci_init(void);   /* enumerates every bus and probes matching drivers */
+/* Interrupts by message, to a vector from irq_alloc_vector(); 0 or
+ * -ENOTSUP (no such capability) / -EINVAL. pci_msix_enable() programs and
+ * unmasks table entry `index` and turns MSI-X on for the function. */
+int pci_msi_enable(struct pci_dev *d, int vector);
+int pci_msix_count(struct pci_dev *d);  /* table entries, or -ENOTSUP */
+int pci_msix_enable(struct pci_dev *d, unsigned index, int vector);
 uint32_t pci_read32(const struct pci_dev *d, unsigned off);
 uint16_t pci_read16(const struct pci_dev *d, unsigned off);
 uint8_t pci_read8(const struct pci_dev *d, unsigned off);
