@@ -54,6 +54,8 @@ struct filesrc_ops {
 struct filesrc {
 	const struct filesrc_ops *ops;
 	const char *boot_source;     /* /chosen/unicycle,boot-source */
+	const char *boot_server;     /* "a.b.c.d" (net), NULL (disk); lives on
+	                                after release */
 	void *priv;
 };
 
@@ -67,6 +69,13 @@ EFI_STATUS filesrc_load(struct filesrc *src, const CHAR16 *path, UINT64 max,
 
 /* filesrc_disk.c: files on the partition BOOTX64.EFI was loaded from. */
 EFI_STATUS filesrc_disk_init(EFI_HANDLE image, struct filesrc *src);
+
+/* filesrc_net.c: files from the PXE boot server over TFTP, each fetched
+ * whole (size, then contents) with retries and back-off. */
+
+/* TRUE when the firmware loaded BOOTX64.EFI over the network. */
+BOOLEAN filesrc_net_booted(EFI_HANDLE image);
+EFI_STATUS filesrc_net_init(EFI_HANDLE image, struct filesrc *src);
 
 /* firmware.c: what the firmware tells us about the machine. */
 

@@ -87,6 +87,8 @@ enum bootcfg_key {
 	KEY_NET,
 	KEY_ADDRESS,
 	KEY_GATEWAY,
+	KEY_SOURCE,
+	KEY_FALLBACK,
 	KEY_COUNT,
 };
 
@@ -95,6 +97,8 @@ static const char *const bootcfg_keys[KEY_COUNT] = {
 	[KEY_NET]     = "net",
 	[KEY_ADDRESS] = "address",
 	[KEY_GATEWAY] = "gateway",
+	[KEY_SOURCE]  = "source",
+	[KEY_FALLBACK] = "fallback",
 };
 
 static enum bootcfg_error fail(struct bootcfg *cfg, struct bootcfg_fault *f,
@@ -178,6 +182,22 @@ static enum bootcfg_error parse_line(struct bootcfg *cfg,
 		    set_field(cfg->gateway, sizeof(cfg->gateway), v, vlen) < 0)
 			return fail(cfg, f, BOOTCFG_ERR_GATEWAY, line, k, klen);
 		break;
+	case KEY_SOURCE:
+		if (vlen == 4 && memcmp(v, "disk", 4) == 0)
+			cfg->source = BOOTCFG_SOURCE_DISK;
+		else if (vlen == 3 && memcmp(v, "net", 3) == 0)
+			cfg->source = BOOTCFG_SOURCE_NET;
+		else
+			return fail(cfg, f, BOOTCFG_ERR_SOURCE, line, k, klen);
+		break;
+	case KEY_FALLBACK:
+		if (vlen == 4 && memcmp(v, "none", 4) == 0)
+			cfg->fallback = BOOTCFG_FALLBACK_NONE;
+		else if (vlen == 4 && memcmp(v, "disk", 4) == 0)
+			cfg->fallback = BOOTCFG_FALLBACK_DISK;
+		else
+			return fail(cfg, f, BOOTCFG_ERR_FALLBACK, line, k, klen);
+		break;
 	}
 	return BOOTCFG_OK;
 }
@@ -247,6 +267,8 @@ const char *bootcfg_strerror(enum bootcfg_error err)
 	case BOOTCFG_ERR_GATEWAY:    return "gateway must be a.b.c.d";
 	case BOOTCFG_ERR_NOT_STATIC: return "only allowed with net = static";
 	case BOOTCFG_ERR_NO_ADDRESS: return "net = static needs address";
+	case BOOTCFG_ERR_SOURCE:     return "source must be disk or net";
+	case BOOTCFG_ERR_FALLBACK:   return "fallback must be none or disk";
 	}
 	return "unknown error";
 }

@@ -17,11 +17,24 @@ enum bootcfg_net {
 	BOOTCFG_NET_STATIC,
 };
 
+enum bootcfg_source {
+	BOOTCFG_SOURCE_AUTO = 0, /* net when the loader came over PXE, else disk */
+	BOOTCFG_SOURCE_DISK,
+	BOOTCFG_SOURCE_NET,      /* fetch the payload from the boot server */
+};
+
+enum bootcfg_fallback {
+	BOOTCFG_FALLBACK_NONE = 0,
+	BOOTCFG_FALLBACK_DISK,   /* net failed: boot the disk payload */
+};
+
 struct bootcfg {
 	char cmdline[BOOTCFG_CMDLINE_MAX];   /* "" when not given */
 	enum bootcfg_net net;
 	char address[BOOTCFG_ADDR_MAX];      /* "a.b.c.d/len", static only */
 	char gateway[BOOTCFG_IP_MAX];        /* "a.b.c.d" or "" */
+	enum bootcfg_source source;
+	enum bootcfg_fallback fallback;
 };
 
 enum bootcfg_error {
@@ -38,6 +51,8 @@ enum bootcfg_error {
 	BOOTCFG_ERR_GATEWAY,         /* gateway not a.b.c.d */
 	BOOTCFG_ERR_NOT_STATIC,      /* address/gateway without net = static */
 	BOOTCFG_ERR_NO_ADDRESS,      /* net = static without address */
+	BOOTCFG_ERR_SOURCE,          /* source not "disk" or "net" */
+	BOOTCFG_ERR_FALLBACK,        /* fallback not "none" or "disk" */
 };
 
 struct bootcfg_fault {

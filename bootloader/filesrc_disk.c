@@ -112,6 +112,7 @@ EFI_STATUS filesrc_disk_init(EFI_HANDLE image, struct filesrc *src)
 	}
 	src->ops = &disk_ops;
 	src->boot_source = "disk";
+	src->boot_server = NULL;
 	src->priv = root;
 	return EFI_SUCCESS;
 }

@@ -6,10 +6,15 @@
 #include "boot.h"
 #include "bootcfg.h"
 #include "elf.h"
+#include "payload.h"
 #include "sha256.h"
 
 #define BOOT_APP_PATH  L"\\unicycle\\app.elf"
 #define BOOT_CFG_PATH  L"\\unicycle\\boot.cfg"
+#define BOOT_PAYLOAD_PATH L"\\unicycle\\payload.cfg"
+/* Fetches of payload.cfg + app.elf when they disagree (a build may have
+ * replaced the server's files between the two). */
+#define BOOT_NET_VERIFY_TRIES 2
 #define BOOT_APP_MAX   (1ULL << 30)   /* a unikernel image over 1 GiB is a mistake */
 
 /* Everything efi_main may have to give back on an early return. */
@@ -18,6 +23,8 @@ struct boot {
 	UINT64 tsc_start;
 	struct filesrc src;
 	struct bootcfg cfg;
+	BOOLEAN have_payload;         /* net: app.elf must match payload */
+	struct payload payload;
 	void *app;
 	UINTN app_size;
 	struct elf_image elf;
@@ -88,21 +95,91 @@ static void log_elf_fault(enum elf_error err, const struct elf_fault *f)
 		         elf_strerror(err), f->value);
 }
 
+/* net: unicycle/payload.cfg, the size and SHA-256 app.elf must have. */
+static EFI_STATUS load_payload(struct boot *b)
+{
+	enum payload_error err;
+	EFI_STATUS status;
+	unsigned line;
+	void *text;
+	UINTN size;
+
+	b->have_payload = FALSE;
+	status = filesrc_load(&b->src, BOOT_PAYLOAD_PATH, PAYLOAD_FILE_MAX,
+	                      &text, &size);
+	if (status == EFI_NOT_FOUND) {
+		boot_log(L"%s not found on the boot server: refusing an "
+		         L"unverified app.elf", BOOT_PAYLOAD_PATH);
+		return status;
+	}
+	if (EFI_ERROR(status))
+		return status;
+	err = payload_parse(text, size, &b->payload, &line);
+	BS->FreePool(text);
+	if (err != PAYLOAD_OK) {
+		boot_log(L"%s line %d: %a", BOOT_PAYLOAD_PATH, line,
+		         payload_strerror(err));
+		return EFI_LOAD_ERROR;
+	}
+	b->have_payload = TRUE;
+	return EFI_SUCCESS;
+}
+
+/* Read app.elf and, for a net payload, check it against payload.cfg. */
+static EFI_STATUS fetch_app(struct boot *b)
+{
+	enum payload_error err = PAYLOAD_OK;
+	char want[65], got[65];
+	EFI_STATUS status;
+
+	for (int attempt = 1; ; attempt++) {
+		status = filesrc_load(&b->src, BOOT_APP_PATH, BOOT_APP_MAX,
+		                      &b->app, &b->app_size);
+		if (status == EFI_NOT_FOUND)
+			boot_log(L"%s not found on the boot %a", BOOT_APP_PATH,
+			         b->have_payload ? "server" : "partition");
+		if (EFI_ERROR(status))
+			return status;
+		sha256(b->app, b->app_size, b->digest);
+		if (!b->have_payload)
+			return EFI_SUCCESS;
+		err = payload_check(&b->payload, b->app_size, b->digest);
+		if (err == PAYLOAD_OK) {
+			boot_log(L"%s: size and SHA-256 match %s", BOOT_APP_PATH,
+			         BOOT_PAYLOAD_PATH);
+			return EFI_SUCCESS;
+		}
+		payload_hex(b->payload.sha256, want);
+		payload_hex(b->digest, got);
+		boot_log(L"%s: %a against %s: %ld bytes, sha256 %a; expected "
+		         L"%ld bytes, sha256 %a", BOOT_APP_PATH, payload_strerror(err),
+		         BOOT_PAYLOAD_PATH, (UINT64)b->app_size, got,
+		         b->payload.size, want);
+		BS->FreePool(b->app);
+		b->app = NULL;
+		if (attempt == BOOT_NET_VERIFY_TRIES)
+			break;
+		boot_log(L"fetching %s and %s again", BOOT_PAYLOAD_PATH,
+		         BOOT_APP_PATH);
+		BS->Stall(1000 * 1000);
+		status = load_payload(b);
+		if (EFI_ERROR(status))
+			return status;
+	}
+	boot_log(L"refusing %s: it does not match %s (not jumping)",
+	         BOOT_APP_PATH, BOOT_PAYLOAD_PATH);
+	return EFI_SECURITY_VIOLATION;
+}
+
 static EFI_STATUS load_app(struct boot *b)
 {
 	struct elf_fault fault;
 	enum elf_error err;
 	EFI_STATUS status;
 
-	status = filesrc_load(&b->src, BOOT_APP_PATH, BOOT_APP_MAX, &b->app,
-	                      &b->app_size);
-	if (status == EFI_NOT_FOUND) {
-		boot_log(L"%s not found on the boot partition", BOOT_APP_PATH);
-		return status;
-	}
+	status = fetch_app(b);
 	if (EFI_ERROR(status))
 		return status;
-	sha256(b->app, b->app_size, b->digest);
 
 	err = elf_check(b->app, b->app_size, &b->elf, &fault);
 	if (err != ELF_OK) {
@@ -143,7 +220,7 @@ static void fill_info(struct boot *b)
 	in->bootargs = b->cfg.cmdline;
 	in->boot_source = b->src.boot_source;
 	in->bootloader = BOOT_NAME;
-	in->boot_server = NULL;
+	in->boot_server = b->src.boot_server;
 	in->net_mode = b->cfg.net == BOOTCFG_NET_DHCP ? "dhcp" :
 	               b->cfg.net == BOOTCFG_NET_STATIC ? "static" : NULL;
 	in->net_address = b->cfg.address[0] ? b->cfg.address : NULL;
@@ -164,17 +241,81 @@ static void fill_info(struct boot *b)
 		         b->fb.height, b->fb.base);
 }
 
-static EFI_STATUS boot_run(struct boot *b)
+/* payload.cfg, boot.cfg and app.elf from the boot server. */
+static EFI_STATUS load_from_net(struct boot *b)
 {
 	EFI_STATUS status;
 
+	status = filesrc_net_init(b->image, &b->src);
+	if (EFI_ERROR(status))
+		return status;
+	status = load_payload(b);
+	if (EFI_ERROR(status))
+		return status;
+	status = load_config(b);
+	if (EFI_ERROR(status))
+		return status;
+	return load_app(b);
+}
+
+static void drop_source(struct boot *b)
+{
+	if (b->app)
+		BS->FreePool(b->app);
+	b->app = NULL;
+	if (b->src.ops)
+		b->src.ops->release(&b->src);
+	b->src.ops = NULL;
+	b->have_payload = FALSE;
+}
+
+/*
+ * Where the payload comes from: the boot server when the firmware
+ * PXE-booted us, or when the disk's boot.cfg says source = net (then
+ * fallback = disk boots the disk's app.elf if the network fails).
+ */
+static EFI_STATUS load_payload_source(struct boot *b)
+{
+	enum bootcfg_fallback fallback;
+	EFI_STATUS status;
+
+	if (filesrc_net_booted(b->image))
+		return load_from_net(b);
 	status = filesrc_disk_init(b->image, &b->src);
 	if (EFI_ERROR(status))
 		return status;
 	status = load_config(b);
 	if (EFI_ERROR(status))
 		return status;
-	status = load_app(b);
+	if (b->cfg.source != BOOTCFG_SOURCE_NET)
+		return load_app(b);
+
+	fallback = b->cfg.fallback;
+	b->src.ops->release(&b->src);
+	b->src.ops = NULL;
+	status = load_from_net(b);
+	if (!EFI_ERROR(status) || fallback != BOOTCFG_FALLBACK_DISK)
+		return status;
+	boot_log(L"network boot failed (%r); fallback = disk: booting the "
+	         L"disk payload", status);
+	drop_source(b);
+	if (b->image_pages)
+		BS->FreePages(b->image_base, b->image_pages);
+	b->image_pages = 0;
+	status = filesrc_disk_init(b->image, &b->src);
+	if (EFI_ERROR(status))
+		return status;
+	status = load_config(b);
+	if (EFI_ERROR(status))
+		return status;
+	return load_app(b);
+}
+
+static EFI_STATUS boot_run(struct boot *b)
+{
+	EFI_STATUS status;
+
+	status = load_payload_source(b);
 	if (EFI_ERROR(status))
 		return status;
 	fill_info(b);

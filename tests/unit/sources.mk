@@ -12,5 +12,6 @@ bootloader_fdtbuild_SRCS = bootloader/fdtbuild.c .cache/third_party/libfdt/fdt.c
 runtime_acpi_SRCS = runtime/kernel/acpi.c
 $(OUT)/runtime_acpi: CFLAGS += -DUNICYCLE_HOST_TEST
 net_frame_SRCS = runtime/net/netframe.c
+bootloader_payload_SRCS = bootloader/payload.c bootloader/sha256.c bootloader/bootcfg.c
 runtime_timer_SRCS = runtime/kernel/timer.c
 $(OUT)/runtime_timer: CFLAGS += -DUNICYCLE_HOST_TEST

@@ -70,6 +70,14 @@
  *   net = dhcp | static      -> /chosen/unicycle,net-mode
  *   address = a.b.c.d/len    -> /chosen/unicycle,net-address
  *   gateway = a.b.c.d        -> /chosen/unicycle,net-gateway
+ *   source = disk | net      where app.elf and boot.cfg come from (default:
+ *                            net when BOOTX64.EFI itself was PXE-booted,
+ *                            else disk); net fetches unicycle/payload.cfg,
+ *                            app.elf and boot.cfg from the boot server over
+ *                            TFTP and checks app.elf's size and SHA-256
+ *                            against payload.cfg -> boot-source, boot-server
+ *   fallback = none | disk   when the net fetch fails: stop (none, the
+ *                            default) or boot the disk's app.elf (disk)
  */
 
 #define BOOTINFO_COMPATIBLE      "unicycle,bootinfo-v1"

@@ -1,0 +1,185 @@
+/* payload.c: parser and check for the netboot payload manifest. */
+#include <string.h>
+
+#include "payload.h"
+
+enum { KEY_VERSION, KEY_SIZE, KEY_SHA256, KEY_COUNT };
+
+static const char *const payload_keys[KEY_COUNT] = {
+	[KEY_VERSION] = "version",
+	[KEY_SIZE]    = "size",
+	[KEY_SHA256]  = "sha256",
+};
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decimal without sign or leading zeros, no overflow. */
+static int parse_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || (n > 1 && s[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static enum payload_error parse_line(struct payload *p, const char *s,
+                                     const char *end, unsigned *seen)
+{
+	const char *eq, *kend, *v;
+	size_t klen, vlen;
+	uint64_t num;
+	int key;
+
+	while (s < end && is_blank(*s))
+		s++;
+	while (end > s && is_blank(end[-1]))
+		end--;
+	if (s == end)
+		return PAYLOAD_OK;
+	eq = memchr(s, '=', (size_t)(end - s));
+	if (!eq)
+		return PAYLOAD_ERR_SYNTAX;
+	kend = eq;
+	while (kend > s && is_blank(kend[-1]))
+		kend--;
+	v = eq + 1;
+	while (v < end && is_blank(*v))
+		v++;
+	klen = (size_t)(kend - s);
+	vlen = (size_t)(end - v);
+	if (klen == 0)
+		return PAYLOAD_ERR_SYNTAX;
+	for (key = 0; key < KEY_COUNT; key++)
+		if (strlen(payload_keys[key]) == klen &&
+		    memcmp(payload_keys[key], s, klen) == 0)
+			break;
+	if (key == KEY_COUNT)
+		return PAYLOAD_ERR_UNKNOWN_KEY;
+	if (*seen & (1u << key))
+		return PAYLOAD_ERR_DUPLICATE;
+	*seen |= 1u << key;
+
+	switch (key) {
+	case KEY_VERSION:
+		if (parse_u64(v, vlen, &num) < 0 || num != PAYLOAD_VERSION)
+			return PAYLOAD_ERR_VERSION;
+		p->version = (unsigned)num;
+		break;
+	case KEY_SIZE:
+		if (parse_u64(v, vlen, &num) < 0)
+			return PAYLOAD_ERR_SIZE;
+		p->size = num;
+		break;
+	case KEY_SHA256:
+		if (vlen != 2 * PAYLOAD_SHA_SIZE)
+			return PAYLOAD_ERR_SHA256;
+		for (size_t i = 0; i < PAYLOAD_SHA_SIZE; i++) {
+			int hi = hex_digit(v[2 * i]), lo = hex_digit(v[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return PAYLOAD_ERR_SHA256;
+			p->sha256[i] = (uint8_t)(hi << 4 | lo);
+		}
+		break;
+	}
+	return PAYLOAD_OK;
+}
+
+enum payload_error payload_parse(const char *text, size_t len,
+                                 struct payload *p, unsigned *line)
+{
+	const char *s = text, *end = text + len;
+	unsigned seen = 0;
+
+	memset(p, 0, sizeof(*p));
+	*line = 0;
+	if (len > PAYLOAD_FILE_MAX)
+		return PAYLOAD_ERR_TOO_BIG;
+	if (len && memchr(text, '\0', len))
+		return PAYLOAD_ERR_NUL;
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *eol = nl ? nl : end;
+		const char *hash = memchr(s, '#', (size_t)(eol - s));
+		enum payload_error err;
+
+		++*line;
+		err = parse_line(p, s, hash ? hash : eol, &seen);
+		if (err != PAYLOAD_OK) {
+			memset(p, 0, sizeof(*p));
+			return err;
+		}
+		s = nl ? nl + 1 : end;
+	}
+	*line = 0;
+	if (seen != (1u << KEY_COUNT) - 1) {
+		memset(p, 0, sizeof(*p));
+		return PAYLOAD_ERR_MISSING;
+	}
+	return PAYLOAD_OK;
+}
+
+enum payload_error payload_check(const struct payload *p, uint64_t size,
+                                 const uint8_t digest[PAYLOAD_SHA_SIZE])
+{
+	if (size != p->size)
+		return PAYLOAD_ERR_SIZE_MISMATCH;
+	if (memcmp(digest, p->sha256, PAYLOAD_SHA_SIZE) != 0)
+		return PAYLOAD_ERR_SHA_MISMATCH;
+	return PAYLOAD_OK;
+}
+
+void payload_hex(const uint8_t digest[PAYLOAD_SHA_SIZE], char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < PAYLOAD_SHA_SIZE; i++) {
+		out[2 * i] = digits[digest[i] >> 4];
+		out[2 * i + 1] = digits[digest[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+const char *payload_strerror(enum payload_error err)
+{
+	switch (err) {
+	case PAYLOAD_OK:                 return "no error";
+	case PAYLOAD_ERR_TOO_BIG:        return "file too big";
+	case PAYLOAD_ERR_NUL:            return "NUL byte in file (not text)";
+	case PAYLOAD_ERR_SYNTAX:         return "expected key = value";
+	case PAYLOAD_ERR_UNKNOWN_KEY:    return "unknown key";
+	case PAYLOAD_ERR_DUPLICATE:      return "key given twice";
+	case PAYLOAD_ERR_VERSION:        return "unsupported manifest version (want 1)";
+	case PAYLOAD_ERR_SIZE:           return "size must be a decimal byte count";
+	case PAYLOAD_ERR_SHA256:         return "sha256 must be 64 hex digits";
+	case PAYLOAD_ERR_MISSING:        return "version, size and sha256 are all required";
+	case PAYLOAD_ERR_SIZE_MISMATCH:  return "size mismatch";
+	case PAYLOAD_ERR_SHA_MISMATCH:   return "SHA-256 mismatch";
+	}
+	return "unknown error";
+}

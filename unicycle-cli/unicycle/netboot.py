@@ -1,0 +1,94 @@
+"""build/<board>/netboot/: the directory a TFTP server serves as its root.
+
+Layout (paths as the bootloader asks for them):
+
+    BOOTX64.EFI              what the PXE firmware loads (DHCP boot file)
+    unicycle/app.elf
+    unicycle/boot.cfg
+    unicycle/payload.cfg     version = 1, size = <bytes>, sha256 = <hex> of app.elf
+
+`netboot` is a symlink to `netboot.<n>/`. A build writes a complete new
+`netboot.<n+1>/` and then renames a new symlink over the old one (rename(2)
+is atomic), so a server resolving paths through the link sees one build or
+the other, never a mix or a half-written file. Trees older than the previous
+one are removed (a transfer in flight keeps its open file).
+"""
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+from .errors import BuildError
+
+PAYLOAD_VERSION = 1
+LINK = "netboot"
+_TREE = re.compile(r"^netboot\.(\d+)$")
+
+
+def payload_manifest(elf: Path) -> str:
+    """The text of unicycle/payload.cfg for app.elf (boot.cfg's key = value format)."""
+    data = Path(elf).read_bytes()
+    return (f"# unicycle netboot payload manifest: checked by the bootloader before it\n"
+            f"# uses app.elf fetched over the network.\n"
+            f"version = {PAYLOAD_VERSION}\n"
+            f"size = {len(data)}\n"
+            f"sha256 = {hashlib.sha256(data).hexdigest()}\n")
+
+
+def parse_manifest(text: str) -> dict:
+    """key -> value of a payload.cfg (for tests and `unicycle serve`)."""
+    out = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            k, _, v = line.partition("=")
+            out[k.strip()] = v.strip()
+    return out
+
+
+def _trees(build_dir: Path) -> list[tuple[int, Path]]:
+    found = []
+    for p in build_dir.iterdir():
+        m = _TREE.match(p.name)
+        if m and p.is_dir() and not p.is_symlink():
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def current(build_dir: Path) -> Path:
+    """The netboot root of the latest build (the symlink, not its target)."""
+    return Path(build_dir) / LINK
+
+
+def package(efi: Path, elf: Path, cfg: Path, build_dir: Path) -> Path:
+    """Write build_dir/netboot.<n+1>/ and switch build_dir/netboot to it."""
+    build_dir = Path(build_dir)
+    files = {"BOOTX64.EFI": Path(efi), "unicycle/app.elf": Path(elf),
+             "unicycle/boot.cfg": Path(cfg)}
+    for dest, src in files.items():
+        if not src.is_file():
+            raise BuildError(f"{src}: missing (needed for netboot/{dest})")
+    link = build_dir / LINK
+    if link.exists() and not link.is_symlink():
+        # An older layout (a plain directory): move it aside once.
+        shutil.rmtree(link)
+    trees = _trees(build_dir)
+    n = trees[-1][0] + 1 if trees else 1
+    tree = build_dir / f"netboot.{n}"
+    tmp_tree = build_dir / f".netboot.{n}.tmp"
+    shutil.rmtree(tmp_tree, ignore_errors=True)
+    (tmp_tree / "unicycle").mkdir(parents=True)
+    for dest, src in files.items():
+        shutil.copyfile(src, tmp_tree / dest)
+    (tmp_tree / "unicycle" / "payload.cfg").write_text(payload_manifest(files["unicycle/app.elf"]))
+    os.replace(tmp_tree, tree)
+    tmp_link = build_dir / f".{LINK}.tmp"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(tree.name, tmp_link)
+    os.replace(tmp_link, link)
+    # Keep the tree just replaced (a client may be mid-transfer); drop older ones.
+    for num, old in trees[:-1]:
+        shutil.rmtree(old, ignore_errors=True)
+    return link
