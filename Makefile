@@ -55,7 +55,7 @@ test-unit: deps
 	$(MAKE) -C tests/unit
 
 bench: deps
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build examples/*/build tests/*/build

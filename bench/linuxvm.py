@@ -4,10 +4,12 @@ Everything is cached under .cache/bench/linux/: the downloaded .deb files, the
 extracted trees, and the result (vmlinuz + initrd.gz). The initramfs holds
 busybox (busybox-static) as the shell, the virtio-net modules of the kernel
 package, nginx (Debian's nginx package) with the shared libraries ldd finds on
-this host, and an /init that configures 10.0.2.15/24 (QEMU user-net) and starts
+this host, and an /init that configures 10.0.2.15/24 via 10.0.2.2 (QEMU user-net; the
+kernel command line's bench.ip= and bench.gw= override them) and starts
 nginx serving the same 48-byte page as examples/http-hello.
 """
 import gzip
+import hashlib
 import os
 import re
 import shutil
@@ -53,10 +55,14 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in {modules}; do insmod /lib/modules/$m.ko || echo "bench: insmod $m failed"; done
+addr=10.0.2.15/24 gw=10.0.2.2
+for a in $(cat /proc/cmdline); do
+    case "$a" in bench.ip=*) addr="${{a#bench.ip=}}";; bench.gw=*) gw="${{a#bench.gw=}}";; esac
+done
 ip link set lo up
 ip link set eth0 up
-ip addr add 10.0.2.15/24 dev eth0
-ip route add default via 10.0.2.2
+ip addr add "$addr" dev eth0
+ip route add default via "$gw"
 /usr/sbin/nginx -c /etc/nginx/nginx.conf || echo "bench: nginx failed to start"
 echo "bench: nginx started"
 while true; do
@@ -217,7 +223,8 @@ def build(cache: Path, log=print) -> dict:
     """Builds (or reuses) the VM; returns {'kernel': Path, 'initrd': Path, 'version': str}."""
     debs, trees = cache / "debs", cache / "trees"
     kpkg = _kernel_package(debs)
-    out = cache / kpkg
+    recipe = hashlib.sha256((INIT + NGINX_CONF + repr(NET_MODULES)).encode() + PAGE)
+    out = cache / f"{kpkg}-{recipe.hexdigest()[:12]}"      # a changed recipe rebuilds
     kernel, initrd = out / "vmlinuz", out / "initrd.gz"
     if kernel.is_file() and initrd.is_file():
         return {"kernel": kernel, "initrd": initrd, "version": kpkg}
@@ -235,11 +242,17 @@ def build(cache: Path, log=print) -> dict:
     return {"kernel": kernel, "initrd": initrd, "version": kpkg}
 
 
-def command(vm: dict, netdev: str, serial_log: Path, memory_mib=512, cpu="max") -> list[str]:
+def command(vm: dict, netdev: str, serial_log: Path, memory_mib=512, cpu="max",
+            address: str | None = None, gateway: str | None = None) -> list[str]:
     """QEMU command line for the VM: the same machine, CPU, memory and NIC as the unikernel."""
+    append = "console=ttyS0 quiet panic=-1"
+    if address:
+        append += f" bench.ip={address}"
+    if gateway:
+        append += f" bench.gw={gateway}"
     return ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", cpu,
             "-m", str(memory_mib), "-smp", "1", "-kernel", str(vm["kernel"]),
-            "-initrd", str(vm["initrd"]), "-append", "console=ttyS0 quiet panic=-1",
+            "-initrd", str(vm["initrd"]), "-append", append,
             "-display", "none", "-monitor", "none", "-no-reboot",
             "-serial", f"file:{serial_log}",
             "-netdev", netdev, "-device", "virtio-net-pci,netdev=net0"]

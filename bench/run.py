@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import linuxvm  # noqa: E402
+import netns  # noqa: E402
 
 APP_DIR = REPO / "examples" / "http-hello"
 CACHE = REPO / ".cache" / "bench"
@@ -78,14 +79,47 @@ def build_unicycle(no_build: bool) -> dict:
 
 # ---------------------------------------------------------------- guests
 
-def unicycle_command(uc: dict, port: int) -> list[str]:
+def esp_offset(img: Path) -> int:
+    """Byte offset of the first GPT partition (the EFI System Partition) in img."""
+    with open(img, "rb") as f:
+        f.seek(512)
+        header = f.read(92)
+        if header[:8] != b"EFI PART":
+            raise RuntimeError(f"{img}: no GPT header")
+        f.seek(int.from_bytes(header[72:80], "little") * 512 + 32)
+        return int.from_bytes(f.read(8), "little") * 512
+
+
+def static_image(uc: dict, address: str, gateway: str) -> Path:
+    """A copy of the image whose boot.cfg sets a static address (for --tap: no DHCP there)."""
+    img = uc["work"] / "unicycle-static.img"
+    shutil.copyfile(uc["image"], img)
+    cfg = uc["work"] / "boot.cfg"
+    original = (uc["project"].build_dir / "boot.cfg").read_text()
+    kept = [l for l in original.splitlines() if not re.match(r"\s*(net|address|gateway)\s*=", l)]
+    cfg.write_text("\n".join(kept + ["net = static", f"address = {address}",
+                                     f"gateway = {gateway}"]) + "\n")
+    subprocess.run(["mcopy", "-o", "-i", f"{img}@@{esp_offset(img)}", str(cfg),
+                    "::/unicycle/boot.cfg"], check=True)
+    return img
+
+
+def unicycle_command(uc: dict, port: int, net) -> list[str]:
     from unicycle import qemu
-    spec = qemu.spec_for_board(uc["project"].board, uc["image"], uc["work"],
-                               forwards=[(port, 80)])
+    if net:
+        spec = qemu.spec_for_board(uc["project"].board, uc["image_static"], uc["work"],
+                                   netdev=net.netdev("unicycle"))
+    else:
+        spec = qemu.spec_for_board(uc["project"].board, uc["image"], uc["work"],
+                                   forwards=[(port, 80)])
     return qemu.command(spec)
 
 
-def linux_command(vm: dict, port: int, serial: Path) -> list[str]:
+def linux_command(vm: dict, port: int, serial: Path, net) -> list[str]:
+    if net:
+        return linuxvm.command(vm, net.netdev("linux"), serial,
+                               address=f"{net.address('linux')}/{netns.PREFIX}",
+                               gateway=netns.BRIDGE_ADDR)
     return linuxvm.command(vm, f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:80", serial)
 
 
@@ -123,11 +157,11 @@ class Guest:
         self.proc.communicate()
 
 
-def first_response(guest: Guest, url: str, timeout: float) -> float | None:
+def first_response(guest: Guest, url: str, timeout: float, wrap) -> float | None:
     """Seconds from QEMU's start to the first HTTP 200 with the 48-byte page (None: none)."""
     while time.monotonic() - guest.started < timeout and guest.alive():
-        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                            "--max-time", "2", url], capture_output=True, text=True)
+        r = subprocess.run(wrap(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                            "--max-time", "2", url]), capture_output=True, text=True)
         if r.stdout.strip() == f"200 {PAGE_LEN}":
             return time.monotonic() - guest.started
         time.sleep(0.05)
@@ -164,8 +198,8 @@ def parse_wrk(out: str) -> dict:
     return res
 
 
-def run_wrk(url: str, load: str, seconds: int) -> dict:
-    cmd = ["wrk", *LOADS[load], f"-d{seconds}s", "--timeout", "5s", "--latency", url]
+def run_wrk(url: str, load: str, seconds: int, wrap) -> dict:
+    cmd = wrap(["wrk", *LOADS[load], f"-d{seconds}s", "--timeout", "5s", "--latency", url])
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
     res = parse_wrk(r.stdout)
     if res["rps"] is None:
@@ -191,14 +225,37 @@ def linux_memory(console: str) -> dict:
             "note": "MemTotal - MemAvailable after the load"}
 
 
+# ---------------------------------------------------------------- host load
+
+def host_busy(interval=1.0) -> float:
+    """Fraction of all host CPU time spent busy over `interval` seconds (/proc/stat)."""
+    def sample():
+        f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return sum(f), f[3] + f[4]                      # total, idle + iowait
+    t0, i0 = sample()
+    time.sleep(interval)
+    t1, i1 = sample()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(limit_s: float, threshold=0.25) -> float:
+    """Waits (at most limit_s) until the host is mostly idle; returns the last busy fraction."""
+    deadline = time.monotonic() + limit_s
+    busy = host_busy()
+    while busy > threshold and time.monotonic() < deadline:
+        busy = host_busy(2.0)
+    if busy > threshold:
+        log(f"  warning: host {busy:.0%} busy with other work; numbers will be low")
+    return busy
+
+
 # ---------------------------------------------------------------- one round
 
-def measure(side: str, cmd: list[str], port: int, args, serial_to_stdout: bool) -> dict:
+def measure(side: str, cmd: list[str], url: str, wrap, args) -> dict:
     serial = CACHE / f"{side}.serial.log"
-    url = f"http://127.0.0.1:{port}/"
-    guest = Guest(cmd, serial, serial_to_stdout)
+    guest = Guest(cmd, serial, serial_to_stdout=side == "unicycle")
     try:
-        boot = first_response(guest, url, args.boot_timeout)
+        boot = first_response(guest, url, args.boot_timeout, wrap)
         res = {"boot_s": boot, "loads": {}}
         if boot is None:
             res["error"] = (f"no HTTP 200 with the {PAGE_LEN}-byte page on / within "
@@ -206,9 +263,9 @@ def measure(side: str, cmd: list[str], port: int, args, serial_to_stdout: bool) 
                                                          " (QEMU exited)"))
             res["console_tail"] = guest.console()[-600:]
             return res
-        run_wrk(url, "c1", args.warmup)                 # warm TCG's translation cache
+        run_wrk(url, "c1", args.warmup, wrap)           # warm TCG's translation cache
         for load in LOADS:
-            res["loads"][load] = run_wrk(url, load, args.duration)
+            res["loads"][load] = run_wrk(url, load, args.duration, wrap)
         time.sleep(2.5 if side == "linux" else 0.5)     # let the next meminfo sample land
         console = guest.console()
         res["memory"] = (linux_memory if side == "linux" else unicycle_memory)(console)
@@ -219,13 +276,14 @@ def measure(side: str, cmd: list[str], port: int, args, serial_to_stdout: bool) 
 
 def one(side, ctx, args):
     from unicycle import qemu
-    port = qemu.free_port()
+    net = ctx.get("net")
+    host, port = (net.address(side), 80) if net else ("127.0.0.1", qemu.free_port())
     if side == "unicycle":
-        cmd = unicycle_command(ctx["unicycle"], port)
-        return measure(side, cmd, port, args, serial_to_stdout=True)
-    serial = CACHE / "linux.serial.log"
-    return measure(side, linux_command(ctx["linux"], port, serial), port, args,
-                   serial_to_stdout=False)
+        cmd = unicycle_command(ctx["unicycle"], port, net)
+    else:
+        cmd = linux_command(ctx["linux"], port, CACHE / "linux.serial.log", net)
+    wrap = net.wrap if net else (lambda c: c)
+    return measure(side, wrap(cmd), f"http://{host}:{port}/", wrap, args)
 
 
 # ---------------------------------------------------------------- summary
@@ -278,7 +336,7 @@ def table(summary: dict, sizes: dict) -> str:
                 f"{summary.get(s, {}).get(f'{load}_non_2xx', 0)} non-2xx" for s in SIDES]
         lines.append(f"{load + ' errors':<{w}}" + "; ".join(errs))
     lines.append(f"{'image size [bytes]':<{w}}" + "".join(
-        f"{', '.join(f'{k} {v:,}' for k, v in sizes[s].items() if v is not None) or 'n/a':<40}"
+        f"{', '.join(f'{k} {v:,}' for k, v in sizes[s].items() if v is not None) or 'n/a':<44}"
         for s in SIDES))
     return "\n".join(lines)
 
@@ -310,15 +368,20 @@ def parse_args(argv):
     p.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     p.add_argument("--warmup", type=int, default=2, help="seconds of unrecorded load after boot")
     p.add_argument("--boot-timeout", type=float, default=60.0)
+    p.add_argument("--wait-idle", type=float, default=30.0,
+                   help="wait up to S seconds before each boot for other host load to settle")
     p.add_argument("--no-build", action="store_true", help="use the existing http-hello image")
     p.add_argument("--only", choices=SIDES, help="measure one side only")
+    p.add_argument("--tap", action="store_true",
+                   help="tap devices in a network namespace instead of user-net hostfwd "
+                        "(root; no backlog-of-1 limit on new connections)")
     p.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    ensure_packages(["wrk", "curl", "qemu-system-x86", "ovmf"])
+    ensure_packages(["wrk", "curl", "qemu-system-x86", "ovmf", "iproute2", "mtools"])
     CACHE.mkdir(parents=True, exist_ok=True)
     sides = [args.only] if args.only else list(SIDES)
     ctx, sizes = {}, {"unicycle": {}, "linux": {}}
@@ -333,6 +396,23 @@ def main(argv=None):
     if info["loadavg_at_start"][0] > 0.5:
         log(f"bench: warning: load average {info['loadavg_at_start'][0]:.1f} at start; "
             "other work on this machine skews TCG numbers")
+    if args.tap:
+        if "unicycle" in sides:
+            ctx["unicycle"]["image_static"] = static_image(
+                ctx["unicycle"], f"{netns.Netns.address('unicycle')}/{netns.PREFIX}",
+                netns.BRIDGE_ADDR)
+        with netns.Netns() as ctx["net"]:
+            rounds = run_rounds(sides, ctx, args)
+    else:
+        rounds = run_rounds(sides, ctx, args)
+    summary = summarize(rounds)
+    log("\n" + table(summary, sizes))
+    write_results(args, info, sizes, rounds, summary)
+    return 0
+
+
+def run_rounds(sides, ctx, args) -> dict:
+    """Alternates the sides for args.rounds rounds; a side that never answers is dropped."""
     rounds = {s: [] for s in sides}
     dead = set()
     for n in range(1, args.rounds + 1):
@@ -340,17 +420,16 @@ def main(argv=None):
             if side in dead:
                 continue
             log(f"bench: round {n}/{args.rounds}: {side}")
+            busy = wait_quiet(args.wait_idle)
             res = one(side, ctx, args)
+            res["host_busy_before"] = round(busy, 3)
             rounds[side].append(res)
             log("  " + describe(res))
             if res["boot_s"] is None:
                 dead.add(side)
                 log(f"bench: {side} did not answer; not booting it again. Console tail:\n"
                     + res.get("console_tail", ""))
-    summary = summarize(rounds)
-    log("\n" + table(summary, sizes))
-    write_results(args, info, sizes, rounds, summary)
-    return 0
+    return rounds
 
 
 def describe(res) -> str:
@@ -371,8 +450,9 @@ def write_results(args, info, sizes, rounds, summary):
     doc = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": info,
            "config": {"rounds": args.rounds, "duration_s": args.duration,
                       "warmup_s": args.warmup, "loads": {k: " ".join(v) for k, v in LOADS.items()},
-                      "qemu": "tcg, q35, -cpu max, 512 MiB, 1 CPU, virtio-net-pci, user-net "
-                              "hostfwd on 127.0.0.1"},
+                      "qemu": "tcg, q35, -cpu max, 512 MiB, 1 CPU, virtio-net-pci",
+                      "network": ("tap devices on a bridge in netns " + netns.NAME) if args.tap
+                      else "user-net hostfwd on 127.0.0.1"},
            "sizes": sizes, "summary": summary,
            "rounds": {s: [{k: v for k, v in r.items() if k != "console_tail"} for r in rs]
                       for s, rs in rounds.items()},
