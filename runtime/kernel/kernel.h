@@ -39,8 +39,10 @@ void panic_at(const char *file, int line, const char *fmt, ...);
 			panic_at(__FILE__, __LINE__, "assertion failed: %s", \
 				 #cond);                                     \
 	} while (0)
-/* Prints the return addresses of the frame-pointer chain starting at rbp. */
-void panic_backtrace(uint64_t rbp);
+/* Prints "backtrace:" then one "  #<n> 0x<16 hex>" line per frame: `pc`
+ * first when not 0, then the return addresses of the frame-pointer chain
+ * starting at rbp. */
+void panic_backtrace(uint64_t rbp, uint64_t pc);
 
 /* bootinfo.c: reading the FDT the bootloader passed (see unicycle/bootinfo.h) */
 struct bootinfo_range {

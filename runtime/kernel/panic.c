@@ -16,14 +16,19 @@ static int panic_depth;
  * Walks the frame-pointer chain (we build with -fno-omit-frame-pointer):
  * [rbp] = caller's rbp, [rbp+8] = return address. Stops at the zero rbp
  * start.S plants, or at anything outside the stack or misaligned, so a
- * corrupt chain cannot fault in here.
+ * corrupt chain cannot fault in here. One line per frame,
+ * "  #<n> 0x<16 hex digits>", which `unicycle run` symbolizes; `pc`, when
+ * not 0, is frame #0 (the faulting instruction).
  */
-void panic_backtrace(uint64_t rbp)
+void panic_backtrace(uint64_t rbp, uint64_t pc)
 {
 	uint64_t lo = (uint64_t)(uintptr_t)start_stack_bottom;
 	uint64_t hi = (uint64_t)(uintptr_t)start_stack_top;
+	int n = 0;
 
-	console_printf("backtrace:");
+	console_printf("backtrace:\n");
+	if (pc)
+		console_printf("  #%d 0x%016lx\n", n++, (unsigned long)pc);
 	for (int i = 0; i < PANIC_BACKTRACE_DEPTH; i++) {
 		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
 
@@ -31,12 +36,11 @@ void panic_backtrace(uint64_t rbp)
 			break;
 		if (frame[1] == 0)
 			break;
-		console_printf(" %#lx", (unsigned long)frame[1]);
+		console_printf("  #%d 0x%016lx\n", n++, (unsigned long)frame[1]);
 		if (frame[0] <= rbp) /* the chain must move up the stack */
 			break;
 		rbp = frame[0];
 	}
-	console_printf("\n");
 }
 
 void panic_at(const char *file, int line, const char *fmt, ...)
@@ -52,7 +56,7 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 	uc_vprintf(fmt, ap);
 	va_end(ap);
 	console_printf("\n");
-	panic_backtrace((uint64_t)(uintptr_t)__builtin_frame_address(0));
+	panic_backtrace((uint64_t)(uintptr_t)__builtin_frame_address(0), 0);
 	exit_machine(PANIC_EXIT_STATUS);
 }
 

@@ -26,3 +26,18 @@ def test_selftest_passes(tmp_path):
     assert "selftest: all checks passed" in r.stdout, out
     assert r.returncode == 0, out
     assert re.search(r"selftest: timers: \d+ fired, \d+ cancelled", r.stdout), out
+
+
+@pytest.mark.parametrize("mode,expect", [
+    ("wprotect", "protection violation, write"),
+    ("nxexec", "protection violation, instruction fetch"),
+])
+def test_page_protections_fault(tmp_path, mode, expect):
+    proj = _project(tmp_path, mode)
+    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    out = r.stdout + r.stderr
+    assert "CPU exception 14 (#PF page fault)" in r.stdout, out
+    assert expect in r.stdout, out
+    assert "FAIL" not in r.stdout, out
+    assert re.search(r"^  #0 0x[0-9a-f]{16}", r.stdout, re.M), out
+    assert r.returncode != 0, out

@@ -12,8 +12,8 @@
  *  12 a cancelled timer fired          13 timers fired out of deadline order
  *  14 a timer fired too late           15 cancel of a stale handle succeeded
  *  16 not every timer fired
- * Command line "wprotect" instead writes to .text: the run must end in a
- * page-fault report (status 255).
+ * Command line "wprotect" instead writes to .text, "nxexec" jumps into
+ * .data: either run must end in a page-fault report (status 255).
  */
 #define ST_TIMERS        200
 #define ST_SPREAD_NS     200000000ULL /* deadlines 0..200 ms ahead */
@@ -97,6 +97,18 @@ static void st_write_text(void)
 	uc_exit(20);
 }
 
+static void st_exec_data(void)
+{
+	/* .data is no-execute: fetching this `ret` must fault. */
+	static uint8_t ret_insn[16] = { 0xc3 };
+	void (*fn)(void) = (void (*)(void))(uintptr_t)ret_insn;
+
+	uc_printf("selftest: calling into .data at %p\n", (void *)ret_insn);
+	fn();
+	uc_printf("selftest: FAIL: executing .data did not fault\n");
+	uc_exit(21);
+}
+
 int app_main(void)
 {
 	const char *cmd = uc_cmdline();
@@ -104,6 +116,8 @@ int app_main(void)
 
 	if (strcmp(cmd, "wprotect") == 0)
 		st_write_text();
+	if (strcmp(cmd, "nxexec") == 0)
+		st_exec_data();
 
 	now = uc_time_ns();
 	for (int i = 0; i < ST_TIMERS; i++) {

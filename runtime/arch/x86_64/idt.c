@@ -151,7 +151,6 @@ void trap_handler(struct trap_frame *f)
 			       e & IDT_PF_RSVD ? ", reserved bit set" : "", "");
 	}
 	idt_dump(f);
-	console_printf("  at %#lx, ", f->rip);
-	panic_backtrace(f->rbp);
+	panic_backtrace(f->rbp, f->rip);
 	exit_machine(IDT_EXIT_STATUS);
 }

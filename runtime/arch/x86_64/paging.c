@@ -15,20 +15,32 @@
  *
  * Above 512 GiB (where firmware puts 64-bit BARs, e.g. OVMF on q35 at
  * 0xe0_0000_0000) paging_map_mmio() adds uncached identity mappings on
- * demand. Everything is read/write, executable, supervisor. A region that holds
+ * demand. Protections (SDM Vol. 3A sec 4.6): the image (64 MiB, linker.ld)
+ * is mapped in 4 KiB pages: .text read-only and executable, .rodata
+ * read-only and no-execute, .data/.bss read/write and no-execute, the boot
+ * stack's guard page not present. Everything else is read/write and
+ * no-execute (when the CPU has NX); CR0.WP makes ring 0 honour read-only.
+ * A region that holds
  * no RAM listed in the boot info (usable or reserved) is mapped uncached
  * (PCD|PWT): that is where MMIO lives, so mem_map_mmio() can hand out the
  * physical address. RAM is write-back. The tables sit in .bss, inside the
  * image the bootloader reserved.
  */
 #define PAGING_LOW_PDS  4  /* page directories covering 0 - 4 GiB */
-#define PAGING_POOL     (2 + PAGING_LOW_PDS + 1 + 32) /* PML4, PDPT, PDs, PT, spare PDs */
+#define PAGING_IMAGE_PTS 8 /* 4 KiB tables for up to 16 MiB of image */
+#define PAGING_POOL     (2 + PAGING_LOW_PDS + 1 + PAGING_IMAGE_PTS + 32) /* PML4, PDPT, PDs, PTs, spare PDs */
 #define PAGING_4G       (4 * PAGE_SIZE_1G)
 
 static uint64_t paging_pool[PAGING_POOL][PTE_ENTRIES] __attribute__((aligned(4096)));
 static unsigned paging_used;
 static uint64_t *paging_pml4;
 static bool paging_has_1g;
+static uint64_t paging_nx;      /* PTE_NX when EFER.NXE is on, else 0 */
+static uint64_t *paging_low_pt; /* 4 KiB pages of 0 - 2 MiB */
+
+/* Section bounds from linker.ld and the stack guard from start.S. */
+extern char __image_start[], __text_start[], __rodata_start[], __data_start[], __image_end[];
+extern char start_stack_guard[];
 
 static uint64_t *paging_table(void)
 {
@@ -75,7 +87,45 @@ static void paging_fill_pd(uint64_t *pd, uint64_t base)
 	for (int i = 0; i < PTE_ENTRIES; i++) {
 		uint64_t a = base + (uint64_t)i * PAGE_SIZE_2M;
 
-		pd[i] = a | PTE_PRESENT | PTE_WRITE | PTE_PS | paging_cache_bits(a, PAGE_SIZE_2M);
+		pd[i] = a | PTE_PRESENT | PTE_WRITE | PTE_PS | paging_nx |
+			paging_cache_bits(a, PAGE_SIZE_2M);
+	}
+}
+
+static uint64_t paging_addr(const char *sym)
+{
+	return (uint64_t)(uintptr_t)sym;
+}
+
+/* The protection of the image page at `a`. */
+static uint64_t paging_image_bits(uint64_t a)
+{
+	if (a == paging_addr(start_stack_guard))
+		return 0; /* not present */
+	if (a >= paging_addr(__text_start) && a < paging_addr(__rodata_start))
+		return PTE_PRESENT;
+	if (a >= paging_addr(__rodata_start) && a < paging_addr(__data_start))
+		return PTE_PRESENT | paging_nx;
+	return PTE_PRESENT | PTE_WRITE | paging_nx;
+}
+
+/* Splits the 2 MiB pages holding the image (pdpt covers 0 - 512 GiB) into
+ * 4 KiB pages carrying the section protections. */
+static void paging_protect_image(uint64_t *pdpt)
+{
+	uint64_t lo = paging_addr(__image_start) & ~(PAGE_SIZE_2M - 1);
+	uint64_t hi = paging_addr(__image_end);
+
+	for (uint64_t base = lo; base < hi; base += PAGE_SIZE_2M) {
+		uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[base / PAGE_SIZE_1G] & PTE_ADDR_MASK);
+		uint64_t *pt = paging_table();
+
+		for (int i = 0; i < PTE_ENTRIES; i++) {
+			uint64_t a = base + (uint64_t)i * PAGE_SIZE_4K;
+
+			pt[i] = a | paging_image_bits(a);
+		}
+		pd[base / PAGE_SIZE_2M % PTE_ENTRIES] = (uint64_t)(uintptr_t)pt | PTE_PRESENT | PTE_WRITE;
 	}
 }
 
@@ -92,9 +142,17 @@ void paging_init(void)
 	if (a >= CPUID_EXT_FEATURES) {
 		cpuid(CPUID_EXT_FEATURES, 0, &a, &b, &c, &d);
 		has_1g = d & CPUID_EXT_EDX_PAGE1GB;
+	} else {
+		d = 0;
 	}
 	if (ram_end > PAGE_SIZE_512G)
 		panic("RAM above 512 GiB is not mapped yet");
+	if (d & CPUID_EXT_EDX_NX) {
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+		paging_nx = PTE_NX;
+	}
+	if (paging_addr(__image_start) >= PAGING_4G)
+		panic("image above 4 GiB: the runtime maps its sections below 4 GiB only");
 
 	paging_has_1g = has_1g;
 	pml4 = paging_pml4 = paging_table();
@@ -111,19 +169,32 @@ void paging_init(void)
 			pdpt[g] = (uint64_t)(uintptr_t)pd | PTE_PRESENT | PTE_WRITE;
 			if (g == 0) {
 				/* First 2 MiB in 4 KiB pages, page 0 left out. */
-				pt = paging_table();
+				pt = paging_low_pt = paging_table();
 				for (int i = 1; i < PTE_ENTRIES; i++)
-					pt[i] = (uint64_t)i * PAGE_SIZE_4K | PTE_PRESENT | PTE_WRITE;
+					pt[i] = (uint64_t)i * PAGE_SIZE_4K | PTE_PRESENT |
+						PTE_WRITE | paging_nx;
 				pd[0] = (uint64_t)(uintptr_t)pt | PTE_PRESENT | PTE_WRITE;
 			}
 		} else if (has_1g) {
-			pdpt[g] = base | PTE_PRESENT | PTE_WRITE | PTE_PS |
+			pdpt[g] = base | PTE_PRESENT | PTE_WRITE | PTE_PS | paging_nx |
 				  paging_cache_bits(base, PAGE_SIZE_1G);
 		}
 	}
+	paging_protect_image(pdpt);
 	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)(uintptr_t)pml4) : "memory");
-	console_printf("unicycle: own page tables: %u pages, %s above 4 GiB, page 0 unmapped\n",
-		       paging_used, has_1g ? "1 GiB pages" : "2 MiB pages up to RAM end");
+	__asm__ volatile("mov %%cr0, %%rax; or %0, %%rax; mov %%rax, %%cr0"
+			 : : "i"(CR0_WP) : "rax", "memory");
+	console_printf("unicycle: own page tables: %u pages, %s above 4 GiB, page 0 and stack "
+		       "guard unmapped, text read-only, %s\n",
+		       paging_used, has_1g ? "1 GiB pages" : "2 MiB pages up to RAM end",
+		       paging_nx ? "data no-execute" : "no NX on this CPU");
+}
+
+void paging_allow_exec_low(uint64_t phys)
+{
+	kassert(phys < PAGE_SIZE_2M && phys >= PAGE_SIZE_4K);
+	paging_low_pt[phys / PAGE_SIZE_4K] &= ~PTE_NX;
+	__asm__ volatile("invlpg (%0)" : : "r"(phys) : "memory");
 }
 
 /* Identity-maps [phys, phys + size) uncached where nothing maps it yet:
@@ -150,13 +221,13 @@ void paging_map_mmio(uint64_t phys, uint64_t size)
 			continue; /* mapped already (low 512 GiB or an earlier call) */
 		changed = true;
 		if (paging_has_1g) {
-			pdpt[i3] = a | PTE_PRESENT | PTE_WRITE | PTE_PS | PTE_CACHE_UC;
+			pdpt[i3] = a | PTE_PRESENT | PTE_WRITE | PTE_PS | PTE_CACHE_UC | paging_nx;
 			continue;
 		}
 		pd = paging_table();
 		for (int i = 0; i < PTE_ENTRIES; i++)
 			pd[i] = (a + (uint64_t)i * PAGE_SIZE_2M) | PTE_PRESENT | PTE_WRITE |
-				PTE_PS | PTE_CACHE_UC;
+				PTE_PS | PTE_CACHE_UC | paging_nx;
 		pdpt[i3] = (uint64_t)(uintptr_t)pd | PTE_PRESENT | PTE_WRITE;
 	}
 	/* New entries replace not-present ones, which the TLB does not hold;

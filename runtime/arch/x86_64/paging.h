@@ -8,6 +8,7 @@
 #define PTE_PWT       (1ULL << 3)  /* write-through */
 #define PTE_PCD       (1ULL << 4)  /* cache disable */
 #define PTE_PS        (1ULL << 7)  /* 1 GiB page in a PDPTE, 2 MiB page in a PDE */
+#define PTE_NX        (1ULL << 63) /* no execute; needs EFER.NXE (SDM sec 4.6) */
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
 #define PTE_ENTRIES   512
 
@@ -22,11 +23,18 @@
 #define CR4_LA57      (1ULL << 12)  /* 5-level paging active (SDM sec 2.5) */
 #define CPUID_EXT_FEATURES 0x80000001
 #define CPUID_EXT_EDX_PAGE1GB (1u << 26)
+#define CPUID_EXT_EDX_NX      (1u << 20)
+#define MSR_EFER      0xc0000080
+#define EFER_NXE      (1ULL << 11)
+#define CR0_WP        (1ULL << 16)  /* supervisor writes honour read-only pages */
 
 #define PAGING_MAX_PHYS (1ULL << 47) /* what 4-level identity mapping can reach */
 
 /* Builds the runtime's identity map and switches CR3 to it. */
 void paging_init(void);
+/* Makes the 4 KiB page at `phys` (below 2 MiB) executable: the SMP
+ * trampoline. */
+void paging_allow_exec_low(uint64_t phys);
 /* Adds an uncached identity mapping for device memory anywhere below
  * PAGING_MAX_PHYS (no-op where a mapping exists). */
 void paging_map_mmio(uint64_t phys, uint64_t size);

@@ -48,7 +48,12 @@ _start:
 	.size _start, . - _start
 
 	.section .bss.start_stack, "aw", @nobits
-	.balign 16
+	/* An unmapped guard page below the stack (paging.c): an overflow
+	 * faults instead of overwriting .bss. */
+	.balign 4096
+	.globl start_stack_guard
+start_stack_guard:
+	.skip 4096
 	.globl start_stack_bottom
 start_stack_bottom:
 	.skip START_STACK_SIZE
