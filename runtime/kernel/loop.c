@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "kernel/kernel.h"
+#include <unicycle/stats.h>
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/apic.h"
 
@@ -159,4 +160,12 @@ void loop_run(void)
 void uc_run(void)
 {
 	loop_run();
+}
+
+void uc_loop_stats(struct uc_loop_stats *out)
+{
+	out->iterations = loop_stats.iterations;
+	out->events = loop_stats.events;
+	out->idle_passes = loop_stats.idle;
+	out->idle_ns = loop_stats.idle_ns;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include <unicycle/stats.h>
 #include "kernel/buddy.h"
 #include "lib/heap.h"
 #include "arch/x86_64/io.h"
@@ -173,4 +174,23 @@ void *aligned_alloc(size_t alignment, size_t size)
 	if (!p)
 		errno = alignment > HEAP_MAX_ALIGN ? EINVAL : ENOMEM;
 	return p;
+}
+
+void uc_mem_stats(struct uc_mem_stats *out)
+{
+	struct mem_stats m;
+
+	_Static_assert(UC_MEM_CLASSES == HEAP_NCLASSES, "stats.h and heap.h disagree");
+	mem_get_stats(&m);
+	memset(out, 0, sizeof(*out));
+	out->bytes_in_use = m.bytes_in_use;
+	out->peak_bytes = m.peak_bytes;
+	out->pages_free = m.pages_free;
+	out->pages_total = m.pages_total;
+	out->large_blocks = mem_heap.large_blocks;
+	out->nclasses = HEAP_NCLASSES;
+	for (unsigned i = 0; i < HEAP_NCLASSES; i++) {
+		out->classes[i].size = heap_class_bytes(i);
+		out->classes[i].in_use = mem_heap.class_objs[i];
+	}
 }

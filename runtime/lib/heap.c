@@ -59,6 +59,11 @@ void heap_init(struct heap *h, const struct heap_pages *pages)
 	}
 }
 
+size_t heap_class_bytes(unsigned cls)
+{
+	return cls < HEAP_NCLASSES ? heap_class_size[cls] : 0;
+}
+
 static void heap_account(struct heap *h, size_t add, size_t sub)
 {
 	h->bytes_in_use = h->bytes_in_use + add - sub;
@@ -132,6 +137,7 @@ static void *heap_alloc_small(struct heap *h, size_t size)
 	if (--s->nfree == 0)
 		heap_partial_remove(h, s);
 	heap_account(h, s->stride, 0);
+	h->class_objs[s->cls]++;
 	return p;
 }
 
@@ -220,6 +226,7 @@ void heap_free(struct heap *h, void *p)
 		*(void **)p = s->freelist;
 		s->freelist = p;
 		heap_account(h, 0, s->stride);
+		h->class_objs[s->cls]--;
 		if (s->nfree++ == 0)
 			heap_partial_push(h, s);
 		/* An empty slab goes back unless it is the class's only one

@@ -35,6 +35,7 @@ struct heap {
 	size_t bytes_in_use;  /* live allocations, rounded to their size class */
 	size_t peak_bytes;
 	size_t slabs, large_blocks;
+	size_t class_objs[HEAP_NCLASSES]; /* objects in use per size class */
 	uint8_t class_of[HEAP_MAX_SMALL / HEAP_ALIGN + 1]; /* (size+15)/16 -> class */
 };
 
@@ -45,6 +46,8 @@ void *heap_alloc(struct heap *h, size_t size);
 void *heap_aligned_alloc(struct heap *h, size_t alignment, size_t size);
 void *heap_realloc(struct heap *h, void *p, size_t size);
 void heap_free(struct heap *h, void *p);
+/* Object size of size class `cls` (0 past the last class). */
+size_t heap_class_bytes(unsigned cls);
 /* Bytes usable at p (>= the size asked for). */
 size_t heap_usable_size(struct heap *h, const void *p);
 

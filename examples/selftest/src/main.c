@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicycle/atomic.h>
+#include <unicycle/stats.h>
 #include <unicycle/timer.h>
 #include <unicycle/unicycle.h>
 
@@ -11,7 +13,8 @@
  *  10 a timer could not be added       11 a timer fired before its deadline
  *  12 a cancelled timer fired          13 timers fired out of deadline order
  *  14 a timer fired too late           15 cancel of a stale handle succeeded
- *  16 not every timer fired
+ *  16 not every timer fired            17 the loop never halted (POLL off)
+ *  18 malloc not seen in uc_mem_stats   19 spinlock/atomic misbehaved
  * Command line "wprotect" instead writes to .text, "nxexec" jumps into
  * .data: either run must end in a page-fault report (status 255).
  */
@@ -80,6 +83,16 @@ static void st_verdict(void *arg)
 	}
 	if (st_max_late > ST_LATE_NS)
 		st_fail(14, "a timer fired too late");
+	{
+		struct uc_loop_stats ls;
+
+		uc_loop_stats(&ls);
+		uc_printf("selftest: loop: %lu passes, %lu events, %lu idle, %lu ms halted\n",
+			  (unsigned long)ls.iterations, (unsigned long)ls.events,
+			  (unsigned long)ls.idle_passes, (unsigned long)(ls.idle_ns / 1000000));
+		if (ls.idle_ns == 0)
+			st_fail(17, "the loop never halted");
+	}
 	uc_printf("selftest: timers: %d fired, %d cancelled, latest %lu us after its deadline\n",
 		  fired, cancelled, (unsigned long)(st_max_late / 1000));
 	uc_printf("selftest: %s\n", st_status ? "FAILED" : "all checks passed");
@@ -109,6 +122,38 @@ static void st_exec_data(void)
 	uc_exit(21);
 }
 
+static void st_stats_and_locks(void)
+{
+	struct uc_mem_stats before, after;
+	void *p[100];
+	unsigned cls = 0;
+	uc_spinlock_t lock = UC_SPINLOCK_INIT;
+	int v = 5, word = 5, want = 5;
+
+	uc_mem_stats(&before);
+	for (int i = 0; i < 100; i++)
+		p[i] = malloc(64);
+	uc_mem_stats(&after);
+	while (cls < after.nclasses && after.classes[cls].size < 64)
+		cls++;
+	uc_printf("selftest: mem: %lu bytes in use, peak %lu, %lu of %lu pages free, "
+		  "class %lu B: %lu objects\n", (unsigned long)after.bytes_in_use,
+		  (unsigned long)after.peak_bytes, (unsigned long)after.pages_free,
+		  (unsigned long)after.pages_total, (unsigned long)after.classes[cls].size,
+		  (unsigned long)after.classes[cls].in_use);
+	if (cls == after.nclasses ||
+	    after.classes[cls].in_use != before.classes[cls].in_use + 100 ||
+	    after.bytes_in_use < before.bytes_in_use + 6400 || after.peak_bytes < after.bytes_in_use)
+		st_fail(18, "100 mallocs of 64 bytes not seen in uc_mem_stats");
+	for (int i = 0; i < 100; i++)
+		free(p[i]);
+	uc_spin_lock(&lock);
+	if (!uc_atomic_cas(&word, &want, 6) || word != 6 || uc_atomic_cas(&word, &want, 7) ||
+	    want != 6 || uc_atomic_add(&v, 2) != 7)
+		st_fail(19, "atomics");
+	uc_spin_unlock(&lock);
+}
+
 int app_main(void)
 {
 	const char *cmd = uc_cmdline();
@@ -119,6 +164,7 @@ int app_main(void)
 	if (strcmp(cmd, "nxexec") == 0)
 		st_exec_data();
 
+	st_stats_and_locks();
 	now = uc_time_ns();
 	for (int i = 0; i < ST_TIMERS; i++) {
 		struct st_timer *t = &st_timers[i];
