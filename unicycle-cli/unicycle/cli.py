@@ -310,6 +310,35 @@ def image_cmd(project_dir, board, fmt, output):
     click.echo(f"wrote {out} ({fmt}, {out.stat().st_size // 1024} KiB)")
 
 
+@cli.command("serve")
+@project_option
+@board_option
+@click.option("--interface", "-i", default=None,
+              help="Network interface to serve PXE/TFTP on (required; without it the "
+                   "interfaces are listed).")
+@click.option("--watch", is_flag=True, help="Rebuild when the app's sources change.")
+@click.pass_context
+def serve_cmd(ctx, project_dir, board, interface, watch):
+    """Netboot server: proxy DHCP + PXE + TFTP (dnsmasq) for build/<board>/netboot/."""
+    import time
+    from . import serve
+    if not interface:
+        for line in serve.interface_table(serve.interfaces()):
+            click.echo(line, err=True)
+        raise click.UsageError("name the interface to serve on with --interface "
+                               "(never answering DHCP on an unnamed network); see the list above")
+    proj = build_mod.open_project(project_dir, board)
+
+    def rebuild():
+        build_mod.generate(proj)
+        build_mod.run_ninja(proj, verbose=ctx.obj["verbose"])
+
+    def log(line):
+        click.echo(f"{time.strftime('%H:%M:%S')} {line}")
+
+    serve.serve(proj, interface, watch, rebuild, log)
+
+
 @cli.command("boards")
 def boards_cmd():
     """List the boards with a one-line description."""

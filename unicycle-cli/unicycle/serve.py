@@ -1,0 +1,337 @@
+"""`unicycle serve`: a PXE boot server for build/<board>/netboot/ on one interface.
+
+The server is Debian's dnsmasq (package dnsmasq-base), started and supervised
+here: proxy DHCP (it only adds PXE options; the LAN's DHCP server still hands
+out addresses), the PXE boot menu entry for x86-64 UEFI clients and TFTP from
+the netboot directory, all bound to the one interface named, DNS off. Its log
+(stderr) is parsed into a table of devices: MAC, IP, last file, bytes, state.
+"""
+import getpass
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError, RunError, SetupError
+
+PXE_MENU = "Unicycle"
+BOOT_FILE = "BOOTX64.EFI"
+# RFC 4578 client system architectures for x86-64 UEFI: 7 (named X86-64_EFI
+# by dnsmasq) and 9 (BC_EFI in dnsmasq; what many x86-64 firmwares send).
+PXE_CSA = ("X86-64_EFI", "BC_EFI")
+
+
+# --- host interfaces -------------------------------------------------------
+
+@dataclass
+class Interface:
+    name: str
+    state: str                    # "UP", "DOWN", "UNKNOWN"
+    mac: str
+    addresses: list[str]          # "a.b.c.d/len" and IPv6 "x::y/len"
+
+    def ipv4(self) -> list[ipaddress.IPv4Interface]:
+        return [ipaddress.IPv4Interface(a) for a in self.addresses if ":" not in a]
+
+
+def parse_ip_json(text: str) -> list[Interface]:
+    """Interfaces from `ip -json addr show`."""
+    out = []
+    for link in json.loads(text or "[]"):
+        addrs = [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", [])
+                 if "local" in a]
+        out.append(Interface(link["ifname"], link.get("operstate", "UNKNOWN"),
+                             link.get("address", ""), addrs))
+    return out
+
+
+def interfaces() -> list[Interface]:
+    ip = shutil.which("ip") or "/usr/sbin/ip"
+    try:
+        proc = subprocess.run([ip, "-json", "addr", "show"], capture_output=True, text=True,
+                              check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SetupError(f"cannot list network interfaces (ip, package iproute2): {e}") from None
+    return parse_ip_json(proc.stdout)
+
+
+def interface_table(ifaces: list[Interface]) -> list[str]:
+    lines = [f"{'INTERFACE':<16} {'STATE':<8} ADDRESSES"]
+    for i in ifaces:
+        lines.append(f"{i.name:<16} {i.state:<8} {', '.join(i.addresses) or '-'}")
+    return lines
+
+
+def proxy_subnet(iface: Interface) -> ipaddress.IPv4Network:
+    """The IPv4 network dnsmasq answers proxy DHCP on (the interface's first)."""
+    v4 = iface.ipv4()
+    if not v4:
+        raise InputError(f"interface {iface.name} has no IPv4 address; PXE needs one "
+                         f"(e.g. ip addr add 192.168.50.1/24 dev {iface.name})")
+    return v4[0].network
+
+
+# --- dnsmasq ---------------------------------------------------------------
+
+def dnsmasq_binary() -> str:
+    path = shutil.which("dnsmasq") or ("/usr/sbin/dnsmasq"
+                                       if os.path.exists("/usr/sbin/dnsmasq") else None)
+    if not path:
+        raise SetupError("dnsmasq not found: install the Debian package dnsmasq-base "
+                         "(make deps)")
+    return path
+
+
+def dnsmasq_args(interface: str, subnet: ipaddress.IPv4Network, tftp_root: Path,
+                 user: str | None = None, binary: str = "dnsmasq") -> list[str]:
+    """The whole dnsmasq command line; nothing is read from /etc/dnsmasq.conf."""
+    args = [binary,
+            "--keep-in-foreground", "--conf-file=/dev/null", "--pid-file",
+            "--log-facility=-", "--log-dhcp",
+            "--port=0",                                   # no DNS at all
+            f"--interface={interface}", "--bind-interfaces", "--except-interface=lo",
+            f"--dhcp-range={subnet.network_address},proxy,{subnet.netmask}",
+            "--dhcp-leasefile=/dev/null",
+            f"--pxe-prompt={PXE_MENU},0"]
+    args += [f"--pxe-service={csa},{PXE_MENU},{BOOT_FILE}" for csa in PXE_CSA]
+    args += ["--enable-tftp", f"--tftp-root={tftp_root}", "--tftp-no-fail"]
+    if user:
+        args.append(f"--user={user}")
+    return args
+
+
+# --- log parsing -----------------------------------------------------------
+
+@dataclass
+class Device:
+    mac: str
+    ip: str = ""
+    file: str = ""
+    bytes: int = 0
+    state: str = "seen"
+    time: float = field(default_factory=time.time)
+    boots: int = 0
+
+
+_MAC = r"(?P<mac>[0-9a-f]{2}(?::[0-9a-f]{2}){5})"
+_IP = r"(?P<ip>\d+\.\d+\.\d+\.\d+)"
+_RE = [
+    # dnsmasq-dhcp[9]: 3948393 PXE(br0) 10.0.0.15 52:54:00:12:34:56 BOOTX64.EFI
+    ("boot-file", re.compile(r"dnsmasq-dhcp\S*: (?:\d+ )?PXE\(\S+\) " + _IP + " " + _MAC +
+                             r" (?P<file>\S+)", re.I)),
+    # dnsmasq-dhcp[9]: 3948393 PXE(br0) 52:54:00:12:34:56 proxy
+    ("pxe-offer", re.compile(r"dnsmasq-dhcp\S*: (?:\d+ )?PXE\(\S+\) " + _MAC + r" proxy", re.I)),
+    # dnsmasq-dhcp[9]: 3948393 client MAC address: 52:54:00:12:34:56
+    ("dhcp", re.compile(r"dnsmasq-dhcp\S*: (?:\d+ )?client MAC address: " + _MAC, re.I)),
+    # dnsmasq-tftp[9]: sent /srv/netboot/unicycle/app.elf to 10.0.0.15
+    ("sent", re.compile(r"dnsmasq-tftp\S*: sent (?P<path>\S+) to " + _IP)),
+    # dnsmasq-tftp[9]: file /srv/netboot/x not found for 10.0.0.15
+    ("missing", re.compile(r"dnsmasq-tftp\S*: file (?P<path>\S+) not found(?: for " + _IP +
+                           ")?")),
+    # dnsmasq-tftp[9]: error 8 ... received from 10.0.0.15
+    ("tftp-error", re.compile(r"dnsmasq-tftp\S*: error \d+ (?P<msg>.*) received from " + _IP)),
+]
+
+
+class DeviceTable:
+    """Devices by MAC, fed one dnsmasq log line at a time."""
+
+    def __init__(self, tftp_root: Path | None = None):
+        self.root = tftp_root
+        self.devices: dict[str, Device] = {}
+        self._by_ip: dict[str, str] = {}
+
+    def _device(self, mac=None, ip=None) -> Device:
+        if mac is None:
+            mac = self._by_ip.get(ip, f"?{ip}")
+        mac = mac.lower()
+        dev = self.devices.setdefault(mac, Device(mac))
+        if ip:
+            dev.ip = ip
+            self._by_ip[ip] = mac
+        dev.time = time.time()
+        return dev
+
+    def _rel(self, path: str) -> str:
+        if self.root:
+            root = str(self.root)
+            for prefix in (root, os.path.realpath(root)):
+                if path.startswith(prefix.rstrip("/") + "/"):
+                    return path[len(prefix.rstrip("/")) + 1:]
+        return path
+
+    def feed(self, line: str) -> Device | None:
+        """Update the table from one log line; the device it changed, if any."""
+        for kind, rx in _RE:
+            m = rx.search(line)
+            if not m:
+                continue
+            g = m.groupdict()
+            if kind == "dhcp":
+                dev = self._device(g["mac"])
+                dev.state = "dhcp"
+            elif kind == "pxe-offer":
+                dev = self._device(g["mac"])
+                dev.state = "pxe offer"
+            elif kind == "boot-file":
+                dev = self._device(g["mac"], g["ip"])
+                dev.file, dev.state = g["file"], "pxe boot"
+            elif kind == "sent":
+                dev = self._device(ip=g["ip"])
+                dev.file = self._rel(g["path"])
+                try:
+                    dev.bytes = os.path.getsize(g["path"])
+                except OSError:
+                    dev.bytes = 0
+                dev.state = {"BOOTX64.EFI": "loader sent",
+                             "unicycle/payload.cfg": "fetching",
+                             "unicycle/boot.cfg": "fetching",
+                             "unicycle/app.elf": "booted"}.get(dev.file, "sent")
+                if dev.file == "unicycle/app.elf":
+                    dev.boots += 1
+            elif kind == "missing":
+                if not g.get("ip"):
+                    return None
+                dev = self._device(ip=g["ip"])
+                dev.file, dev.state = self._rel(g["path"]), "not found"
+            else:
+                dev = self._device(ip=g["ip"])
+                dev.state = f"tftp error: {g['msg'].strip()}"
+            return dev
+        return None
+
+    def rows(self) -> list[str]:
+        lines = [f"{'MAC':<17} {'IP':<15} {'FILE':<22} {'BYTES':>9} {'STATE':<12} TIME"]
+        for d in sorted(self.devices.values(), key=lambda d: d.mac):
+            lines.append(format_row(d))
+        return lines
+
+
+def format_row(d: Device) -> str:
+    return (f"{d.mac:<17} {d.ip or '-':<15} {d.file or '-':<22} {d.bytes:>9} "
+            f"{d.state:<12} {time.strftime('%H:%M:%S', time.localtime(d.time))}")
+
+
+# --- supervision -------------------------------------------------------------
+
+class Server:
+    """dnsmasq running in its own process group; stop() ends it."""
+
+    def __init__(self, args: list[str]):
+        self.args = args
+        self.proc: subprocess.Popen | None = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True, bufsize=1, start_new_session=True)
+        return self.proc
+
+    def lines(self):
+        for line in self.proc.stderr:
+            yield line.rstrip("\n")
+
+    def stop(self):
+        p = self.proc
+        if p and p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            except ProcessLookupError:
+                pass
+
+
+def source_mtimes(paths) -> dict:
+    out = {}
+    for p in paths:
+        try:
+            out[str(p)] = os.stat(p).st_mtime_ns
+        except OSError:
+            out[str(p)] = None
+    return out
+
+
+def watched_paths(project) -> list[Path]:
+    """What --watch polls: the manifest, .config and the app's sources and headers."""
+    from . import config
+    m = project.manifest
+    paths = [m.path, m.root / config.DOTCONFIG, *m.sources]
+    for d in [m.root / "src", *m.include_dirs]:
+        if Path(d).is_dir():
+            paths += sorted(Path(d).rglob("*.h"))
+    return sorted(set(paths))
+
+
+def serve(project, interface: str, watch: bool, build, log) -> None:
+    """Build, then serve build/<board>/netboot on `interface` until Ctrl-C.
+    `build()` rebuilds (raises on failure); `log(str)` prints one line."""
+    import threading
+    from . import netboot
+    ifaces = {i.name: i for i in interfaces()}
+    if interface not in ifaces:
+        raise InputError(f"no interface {interface!r}; interfaces: " +
+                         ", ".join(sorted(ifaces)))
+    subnet = proxy_subnet(ifaces[interface])
+    build()
+    root = netboot.current(project.build_dir)
+    if not (root / BOOT_FILE).is_file():
+        raise RunError(f"{root}/{BOOT_FILE} missing after the build")
+    user = getpass.getuser() if os.geteuid() == 0 else None
+    server = Server(dnsmasq_args(interface, subnet, root, user=user, binary=dnsmasq_binary()))
+    table = DeviceTable(root)
+    log(f"serving {root} on {interface} ({subnet}, proxy DHCP + PXE + TFTP); "
+        f"Ctrl-C stops")
+    server.start()
+    errors: list[str] = []
+
+    def pump():
+        for line in server.lines():
+            dev = table.feed(line)
+            if dev:
+                log(format_row(dev))
+                if dev.state == "booted":
+                    log(f"boot #{dev.boots} of {dev.mac} ({dev.ip}): app.elf "
+                        f"{dev.bytes} bytes sent")
+            elif "dnsmasq:" in line and ("fail" in line.lower() or "error" in line.lower()
+                                         or "illegal" in line.lower()):
+                errors.append(line)
+                log(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    paths = watched_paths(project) if watch else []
+    seen = source_mtimes(paths)
+    try:
+        while server.proc.poll() is None:
+            time.sleep(1)
+            if not watch:
+                continue
+            now = source_mtimes(paths)
+            if now != seen:
+                seen = now
+                log("sources changed: rebuilding")
+                try:
+                    build()
+                    log("rebuilt; the next boot gets the new payload")
+                except Exception as e:       # a failed build keeps serving the old one
+                    log(f"build failed, still serving the previous build: {e}")
+                paths = watched_paths(project)
+                seen = source_mtimes(paths)
+        reader.join(timeout=2)
+        raise RunError(f"dnsmasq exited with status {server.proc.returncode}"
+                       + (f": {errors[-1]}" if errors else ""))
+    except KeyboardInterrupt:
+        log("stopping dnsmasq")
+    finally:
+        server.stop()
+        for line in table.rows():
+            log(line)
