@@ -24,6 +24,10 @@
  * NOT VERIFIED ON HARDWARE, and not done: leaving Ultra Low Power mode
  * (H2ME/FWSM.ULP) when firmware entered it, the SPT transmit-ring flush
  * workaround before reset, the K1/PLL tweaks of the PCH PHY, and MSI-X.
+ *
+ * Interrupts: none with CONFIG_POLL (the default). Without it, receive
+ * causes raise an MSI (82574 sec 7.4; MSI-X would need IVAR set-up) whose
+ * handler, run from the event loop, reads ICR to acknowledge and polls.
  */
 
 #define E1000E_NAME         "e1000e"
@@ -89,6 +93,7 @@ struct e1000e {
 	unsigned rx_next;        /* next descriptor to look at */
 	unsigned tx_next;        /* next descriptor to fill */
 	unsigned tx_clean;       /* oldest descriptor not yet reclaimed */
+	bool irq_mode;           /* MSI set up: ICR needs reading */
 };
 
 static inline uint32_t e1000e_rd(struct e1000e *e, unsigned reg)
@@ -321,6 +326,10 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 	struct e1000e *e = dev->priv;
 	unsigned n = 0, last = E1000E_RX_RING;
 
+	/* 7.4.3: reading ICR acknowledges the interrupt causes, so the next
+	 * received frame raises a new message. */
+	if (e->irq_mode)
+		(void)e1000e_rd(e, E1000_ICR);
 	while (n < budget) {
 		volatile struct e1000_rx_desc *d = &e->rx[e->rx_next];
 		uint8_t status = d->status;
@@ -456,11 +465,26 @@ static int e1000e_probe(struct pci_dev *pci, const struct pci_id *id)
 	}
 	e1000e_rx_init(e);
 	e1000e_tx_init(e);
+#ifndef CONFIG_POLL
+	{
+		int vector = netdev_irq_alloc(&e->netdev);
+
+		if (vector >= 0 && pci_msi_enable(pci, vector) == 0) {
+			e->irq_mode = true;
+			e->netdev.features |= NETDEV_F_IRQ;
+			e1000e_wr(e, E1000_IMS, E1000_ICR_RXT0 | E1000_ICR_RXO |
+				  E1000_ICR_RXDMT0 | E1000_ICR_LSC);
+		} else if (vector >= 0) {
+			console_printf(E1000E_NAME ": no MSI, polling\n");
+			irq_free_vector(vector);
+		}
+	}
+#endif
 
 	e->netdev.ops = &e1000e_ops;
 	e->netdev.driver = E1000E_NAME;
 	e->netdev.mtu = NETDEV_MTU_DEFAULT;
-	e->netdev.features = NETDEV_F_RX_CSUM | NETDEV_F_LINK_STATE;
+	e->netdev.features |= NETDEV_F_RX_CSUM | NETDEV_F_LINK_STATE;
 	e->netdev.priv = e;
 	rc = netdev_register(&e->netdev);
 	if (rc < 0)

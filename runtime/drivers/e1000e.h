@@ -40,6 +40,11 @@
 #define E1000_FCAH        0x0002c  /* 32 r/w  flow control address high */
 #define E1000_FCT         0x00030  /* 32 r/w  flow control type */
 #define E1000_ICR         0x000c0  /* 32 rc   interrupt cause read (clears) */
+#define   E1000_ICR_TXDW            (1u << 0)   /* transmit descriptor written back */
+#define   E1000_ICR_LSC             (1u << 2)   /* link status change */
+#define   E1000_ICR_RXDMT0          (1u << 4)   /* receive descriptors below threshold */
+#define   E1000_ICR_RXO             (1u << 6)   /* receive overrun */
+#define   E1000_ICR_RXT0            (1u << 7)   /* receive timer (frame received) */
 #define E1000_IMS         0x000d0  /* 32 r/w  interrupt mask set */
 #define E1000_IMC         0x000d8  /* 32 w    interrupt mask clear */
 #define   E1000_IMC_ALL             0xffffffffu

@@ -200,7 +200,8 @@ int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
 }
 
 int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
-			   uint16_t index, uint16_t max_size, const char *who)
+			   uint16_t index, uint16_t max_size, uint16_t msix_entry,
+			   const char *who)
 {
 	uint16_t size, noff;
 	size_t desc_avail, npages_da, npages_used;
@@ -242,11 +243,18 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 	vq->desc = (volatile struct virtq_desc *)mem;
 	vq->avail = (volatile struct virtq_avail *)(mem + VIRTQ_DESC_BYTES(size));
 	vq->used = (volatile struct virtq_used *)used;
-	/* Polling driver: ask the device not to interrupt (2.6.7). */
-	vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
-	/* step 4: no MSI-X vector (interrupts come later: polling). */
+	/* A polled queue asks the device not to interrupt (2.6.7). */
+	if (msix_entry == VIRTIO_MSI_NO_VECTOR)
+		vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	/* step 4: the MSI-X vector; 4.1.5.1.2: reading it back gives
+	 * NO_VECTOR when the device could not take it. */
 	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_SIZE, size);
-	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
+	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_MSIX, msix_entry);
+	if (vp_read16(vp->common, VIRTIO_PCI_COMMON_Q_MSIX) != msix_entry) {
+		console_printf("%s: queue %u refused MSI-X entry %u\n", who,
+			       index, msix_entry);
+		return -EIO;
+	}
 	/* Physical == virtual: RAM is identity mapped. */
 	vp_write64(vp->common, VIRTIO_PCI_COMMON_Q_DESCLO, VIRTIO_PCI_COMMON_Q_DESCHI,
 		   (uint64_t)(uintptr_t)vq->desc);

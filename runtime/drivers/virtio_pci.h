@@ -106,9 +106,13 @@ int virtio_pci_reset(struct virtio_pci *vp, const char *who);
 int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
 			 uint64_t required, const char *who);
 /* 4.1.5.1.3 Virtqueue Configuration: sets up queue `index` with at most
- * `max_size` entries (0 = device maximum). 0, -ENOENT, -ENOMEM. */
+ * `max_size` entries (0 = device maximum). `msix_entry` is the MSI-X
+ * table entry for its used-buffer notifications, VIRTIO_MSI_NO_VECTOR for
+ * none (the queue then also asks the device not to interrupt).
+ * 0, -ENOENT, -ENOMEM, -EIO (the device refused the MSI-X entry). */
 int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
-			   uint16_t index, uint16_t max_size, const char *who);
+			   uint16_t index, uint16_t max_size, uint16_t msix_entry,
+			   const char *who);
 void virtio_pci_set_status(struct virtio_pci *vp, uint8_t bits);  /* ORs bits in */
 void virtio_pci_fail(struct virtio_pci *vp);                      /* FAILED */
 /* Device config reads, consistent across config_generation (2.4.1). */

@@ -178,31 +178,65 @@ struct netif *ethif_add(struct netdev *dev)
 	return &e->netif;
 }
 
-void ethif_poll_all(void)
+static void ethif_irq_again(void *arg);
+
+/* Interrupt mode: the device raised its receive interrupt. */
+static void ethif_irq(struct netdev *dev)
 {
-	uint64_t now = 0;
-	bool check_link = false;
-	unsigned i;
+	unsigned n = dev->ops->poll(dev, ETHIF_RX_BUDGET);
+
+	/* A full budget may leave frames behind and an edge-triggered
+	 * message will not repeat: come back on the next loop pass. */
+	if (n == ETHIF_RX_BUDGET)
+		loop_defer(ethif_irq_again, dev);
+	net_input_done();
+}
+
+static void ethif_irq_again(void *arg)
+{
+	ethif_irq(arg);
+}
+
+bool ethif_use_irq(struct netdev *dev)
+{
+#ifdef CONFIG_POLL
+	(void)dev;
+	return false;
+#else
+	if (!(dev->features & NETDEV_F_IRQ))
+		return false;
+	dev->irq_handler = ethif_irq;
+	return true;
+#endif
+}
+
+unsigned ethif_poll_all(void)
+{
+	unsigned i, n = 0;
 
 	for (i = 0; i < ethif_n; i++) {
 		struct netdev *dev = ethif_table[i]->dev;
 
-		dev->ops->poll(dev, ETHIF_RX_BUDGET);
+		n += dev->ops->poll(dev, ETHIF_RX_BUDGET);
 	}
+	return n;
+}
+
+void ethif_check_links(void)
+{
+	uint64_t now = time_ns();
+	unsigned i;
+
 	/* Link state changes are rare: look every 100 ms. */
+	if (now < ethif_next_link_check)
+		return;
+	ethif_next_link_check = now + ETHIF_LINK_CHECK_NS;
 	for (i = 0; i < ethif_n; i++) {
 		struct ethif *e = ethif_table[i];
 		bool up;
 
 		if (!e->dev->ops->link_up)
 			continue;
-		if (!check_link) {
-			now = time_ns();
-			if (now < ethif_next_link_check)
-				return;
-			ethif_next_link_check = now + ETHIF_LINK_CHECK_NS;
-			check_link = true;
-		}
 		up = e->dev->ops->link_up(e->dev);
 		if (up == e->link)
 			continue;

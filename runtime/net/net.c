@@ -5,6 +5,7 @@
 #include "kernel/kernel.h"
 #include "net/net.h"
 #include <unicycle/net.h>
+#include <unicycle/timer.h>
 
 #include "lwip/dhcp.h"
 #include "lwip/init.h"
@@ -22,21 +23,85 @@
 #endif
 
 static bool net_running;
+#ifdef CONFIG_POLL
 static uint64_t net_next_timeouts;
+#endif
 static const char *net_method[NETDEV_MAX]; /* "dhcp" or "static", per netif index */
 
+#ifdef CONFIG_POLL
+/* Polling mode: every loop pass. */
 static void net_poll(void *arg)
 {
 	uint64_t now;
+	unsigned n;
 
 	(void)arg;
-	ethif_poll_all();
+	n = ethif_poll_all();
+	if (n)
+		loop_note_events(n);
+	ethif_check_links();
 	now = time_ns();
 	if (now >= net_next_timeouts) {
 		net_next_timeouts = now + NET_TIMEOUT_CHECK_NS;
 		sys_check_timeouts();
 	}
 }
+
+void net_input_done(void)
+{
+}
+#else
+/*
+ * Interrupt mode: the CPU halts between events, so lwIP's timeouts run
+ * from a runtime timer armed for the earliest one (at most 100 ms away,
+ * which is also the link-check period). Devices without an interrupt are
+ * polled from the same timer every millisecond.
+ */
+#define NET_TIMER_MAX_MS      100
+#define NET_FALLBACK_POLL_MS  1
+static uc_timer_t net_timer;
+static uint64_t net_timer_deadline;
+static bool net_poll_fallback;
+
+static void net_timer_arm(void);
+
+static void net_timer_fire(void *arg)
+{
+	(void)arg;
+	net_timer = 0;
+	if (net_poll_fallback)
+		ethif_poll_all();
+	sys_check_timeouts();
+	ethif_check_links();
+	net_timer_arm();
+}
+
+static void net_timer_arm(void)
+{
+	u32_t ms = sys_timeouts_sleeptime();
+	uint64_t deadline;
+
+	if (ms > NET_TIMER_MAX_MS)
+		ms = NET_TIMER_MAX_MS;
+	if (net_poll_fallback && ms > NET_FALLBACK_POLL_MS)
+		ms = NET_FALLBACK_POLL_MS;
+	deadline = time_ns() + (uint64_t)ms * 1000000u;
+	if (net_timer && deadline >= net_timer_deadline)
+		return;   /* the armed timer comes first anyway */
+	if (net_timer)
+		uc_timer_cancel(net_timer);
+	net_timer = uc_timer_add((uint64_t)ms * 1000000u, net_timer_fire, NULL);
+	net_timer_deadline = deadline;
+	if (!net_timer)
+		console_printf("net: cannot arm the lwIP timer\n");
+}
+
+void net_input_done(void)
+{
+	/* lwIP may have started a timer (TCP, ARP) that is due before ours. */
+	net_timer_arm();
+}
+#endif
 
 static void net_print_ipv4(struct netif *netif)
 {
@@ -160,16 +225,27 @@ void net_init(void)
 			continue;
 		if (i == 0)
 			netif_set_default(netif);
+#ifndef CONFIG_POLL
+		if (!ethif_use_irq(dev)) {
+			console_printf("net: %s: no interrupt, polled every %d ms\n",
+				       dev->name, NET_FALLBACK_POLL_MS);
+			net_poll_fallback = true;
+		}
+#endif
 		netif->hostname = NET_HOSTNAME;
 		/* boot.cfg holds one setting: it applies to net0. */
 		if (i == 0 && want_static && net_config_static(netif) == 0)
 			continue;
 		net_config_dhcp(netif);
 	}
+#ifdef CONFIG_POLL
 	if (loop_add_poller(net_poll, NULL) < 0) {
 		console_printf("net: cannot add the loop poller\n");
 		return;
 	}
+#else
+	net_timer_arm();
+#endif
 	net_running = true;
 }
 

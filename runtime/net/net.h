@@ -16,13 +16,20 @@
 void net_init(void);
 /* True once lwIP runs (at least one NIC was attached). */
 bool net_is_running(void);
+/* Interrupt mode: frames were handed to lwIP; re-arms its timer. */
+void net_input_done(void);
 
 /* ethif.c: the one lwIP glue layer over struct netdev */
 struct netif;
 /* Creates the lwIP netif for `dev`; returns it, NULL (logged) on failure. */
 struct netif *ethif_add(struct netdev *dev);
-/* One poll pass over every netif: receive, reclaim, link state. */
-void ethif_poll_all(void);
+/* One poll pass over every netdev (receive, reclaim); returns frames. */
+unsigned ethif_poll_all(void);
+/* Follows link state changes (at most every 100 ms). */
+void ethif_check_links(void);
+/* Interrupt mode: true (and the handler installed) when `dev` interrupts
+ * on receive; false when it must be polled. Always false with CONFIG_POLL. */
+bool ethif_use_irq(struct netdev *dev);
 
 /* netaddr.c: IPv4 text forms (pure functions, host-tested). Addresses are
  * host byte order: 10.0.2.15 is 0x0a00020f. */

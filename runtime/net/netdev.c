@@ -42,3 +42,21 @@ struct netdev *netdev_at(unsigned index)
 {
 	return index < netdev_n ? netdev_table[index] : NULL;
 }
+
+static void netdev_irq_dispatch(void *arg)
+{
+	struct netdev *dev = arg;
+
+	if (dev->irq_handler)
+		dev->irq_handler(dev);
+}
+
+int netdev_irq_alloc(struct netdev *dev)
+{
+	int vector = irq_alloc_vector(netdev_irq_dispatch, dev);
+
+	if (vector < 0)
+		console_printf("netdev: %s: no interrupt vector (%d), polling\n",
+			       dev->driver, vector);
+	return vector;
+}

@@ -37,6 +37,7 @@ struct netdev_frag {
 /* Feature bits (struct netdev.features): what the driver can do. */
 #define NETDEV_F_RX_CSUM   (1u << 0)  /* completes/validates TCP/UDP checksums of received frames */
 #define NETDEV_F_LINK_STATE (1u << 1) /* link_up op reports real link state */
+#define NETDEV_F_IRQ       (1u << 2)  /* receive interrupts set up (netdev_irq_alloc) */
 
 /* Receive flags passed with each frame. */
 #define NETDEV_RX_CSUM_VALID (1u << 0) /* L4 checksum verified by the device */
@@ -85,6 +86,7 @@ struct netdev {
 
 	/* Filled by the stack glue. */
 	netdev_rx_fn rx;
+	void (*irq_handler)(struct netdev *dev); /* runs from the loop */
 	void *stack;                    /* the lwIP netif */
 
 	/* Counters kept by drivers (tx_dropped by the glue as well). */
@@ -98,6 +100,13 @@ struct netdev {
  * is full (NETDEV_MAX). */
 int netdev_register(struct netdev *dev);
 #define NETDEV_MAX 4
+
+/* Interrupt mode (CONFIG_POLL unset): a CPU vector whose interrupts run
+ * dev->irq_handler from the event loop. The driver points its receive
+ * interrupt (MSI-X entry, MSI) at it and sets NETDEV_F_IRQ; with
+ * CONFIG_POLL drivers do not call this and the stack polls. Returns the
+ * vector or a negative errno (logged). */
+int netdev_irq_alloc(struct netdev *dev);
 
 /* ---- frame helpers for drivers (netframe.c) ---- */
 
