@@ -26,7 +26,7 @@
  * workaround before reset, the K1/PLL tweaks of the PCH PHY, and MSI-X.
  *
  * Interrupts: none with CONFIG_POLL (the default). Without it, receive
- * causes raise an MSI (82574 sec 7.4; MSI-X would need IVAR set-up) whose
+ * causes raise an MSI (the interrupt chapter; MSI-X would need IVAR set-up) whose
  * handler, run from the event loop, reads ICR to acknowledge and polls.
  */
 
@@ -36,7 +36,8 @@
 #define E1000E_BUF_SIZE     2048    /* matches RCTL.BSIZE_2048 */
 #define E1000E_PAGE         4096
 #define E1000E_RESET_WAIT_US      20000   /* I219 needs 20 ms; 82574 1 ms */
-#define E1000E_MASTER_TIMEOUT_US  80000   /* GIO master disable (5.2.3.3) */
+#define E1000E_MASTER_TIMEOUT_US  80000   /* GIO master disable to take effect */
+#define E1000E_QUIESCE_US         10000   /* DMA drains after RCTL/TCTL.EN clear */
 #define E1000E_INIT_TIMEOUT_US    100000  /* NVM auto-read / LAN init */
 #define E1000E_SWFLAG_TIMEOUT_US  100000
 #define E1000E_POLL_STEP_US       100
@@ -57,7 +58,7 @@ struct e1000e_model {
 	const char *name;
 };
 
-/* Device ids: 82574 datasheet sec 9.3.1 (Device ID); I219 from the PCH
+/* Device ids: the 82574 datasheet's PCI Device ID list; I219 from the PCH
  * datasheets. The ASUS Q170M carries an I219-LM (15b7). */
 static const struct e1000e_model e1000e_models[] = {
 	{ 0x10d3, E1000E_82574, "82574L" },
@@ -152,8 +153,9 @@ static int e1000e_reset(struct e1000e *e)
 	e1000e_wr(e, E1000_RCTL, 0);
 	e1000e_wr(e, E1000_TCTL, 0);
 	e1000e_flush(e);
-	time_delay_us(10000);
-	/* 5.2.3.3 (GIO master disable): let outstanding PCIe requests
+	time_delay_us(E1000E_QUIESCE_US);
+	/* CTRL.GIO_MASTER_DISABLE, then STATUS.GIO_MASTER_ENABLE clear (both
+	 * in the register chapter, 10): let outstanding PCIe requests
 	 * finish so the reset cannot corrupt a DMA in flight. */
 	e1000e_wr(e, E1000_CTRL, e1000e_rd(e, E1000_CTRL) | E1000_CTRL_GIO_MASTER_DISABLE);
 	if (e1000e_wait(e, E1000_STATUS, E1000_STATUS_GIO_MASTER_ENABLE, 0,
@@ -326,7 +328,7 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 	struct e1000e *e = dev->priv;
 	unsigned n = 0, last = E1000E_RX_RING;
 
-	/* 7.4.3: reading ICR acknowledges the interrupt causes, so the next
+	/* ICR is read-to-clear: reading it acknowledges the causes, so the next
 	 * received frame raises a new message. */
 	if (e->irq_mode)
 		(void)e1000e_rd(e, E1000_ICR);
@@ -450,7 +452,7 @@ static int e1000e_probe(struct pci_dev *pci, const struct pci_id *id)
 	rc = e1000e_read_mac(e);
 	if (rc < 0)
 		goto fail;
-	/* 4.6.4 (receive address and multicast table): keep RA0, clear MTA. */
+	/* 4.6.5 (part of receive initialization): keep RA0, clear the MTA. */
 	for (i = 0; i < E1000_MTA_ENTRIES; i++)
 		e1000e_wr(e, E1000_MTA + 4 * i, 0);
 

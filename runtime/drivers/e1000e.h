@@ -54,7 +54,7 @@
 #define E1000_FWSM        0x05b54  /* 32 r    firmware semaphore (I219) */
 #define   E1000_FWSM_RSPCIPHY       (1u << 6)   /* 0: ME blocks PHY reset */
 
-/* ---- receive (82574 sec 10.2.5) ---- */
+/* ---- receive registers (chapter 10) ---- */
 #define E1000_RCTL        0x00100  /* 32 r/w  receive control */
 #define   E1000_RCTL_EN             (1u << 1)
 #define   E1000_RCTL_SBP            (1u << 2)   /* store bad packets */
@@ -86,7 +86,7 @@
 #define E1000_RAH0        0x05404  /* 32 r/w  receive address 0, high */
 #define   E1000_RAH_AV              (1u << 31)  /* address valid */
 
-/* ---- transmit (82574 sec 10.2.6) ---- */
+/* ---- transmit registers (chapter 10) ---- */
 #define E1000_TCTL        0x00400  /* 32 r/w  transmit control */
 #define   E1000_TCTL_EN             (1u << 1)
 #define   E1000_TCTL_PSP            (1u << 3)   /* pad short packets */
@@ -108,7 +108,7 @@
 #define E1000_TXDCTL      0x03828  /* 32 r/w  transmit descriptor control */
 #define E1000_TADV        0x0382c  /* 32 r/w  absolute transmit interrupt delay */
 
-/* ---- descriptors (82574 sec 7.1.4 legacy receive, 7.2.10.1 legacy transmit) ---- */
+/* ---- legacy descriptors (sec 7.1 receive, 7.2 transmit) ---- */
 struct e1000_rx_desc {
 	uint64_t addr;      /* buffer, physical */
 	uint16_t length;    /* bytes written (CRC stripped with SECRC) */

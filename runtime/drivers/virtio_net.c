@@ -31,6 +31,7 @@
 #define VNET_HDR_LEN     sizeof(struct virtio_net_hdr)
 #define VNET_PAGE        4096
 #define VNET_MSIX_RX     0       /* MSI-X table entry of receiveq1 */
+#define VNET_MAC_MIX     0x9e3779b97f4a7c15ull /* 2^64 / golden ratio: spreads TSC bits */
 
 _Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN, "receive buffer too small");
 _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr layout");
@@ -198,7 +199,7 @@ static const struct netdev_ops vnet_ops_nostatus = {
 
 static void vnet_random_mac(uint8_t mac[NETDEV_ETH_ALEN])
 {
-	uint64_t r = __builtin_ia32_rdtsc() * 0x9e3779b97f4a7c15ull;
+	uint64_t r = __builtin_ia32_rdtsc() * VNET_MAC_MIX;
 	unsigned i;
 
 	for (i = 0; i < NETDEV_ETH_ALEN; i++)

@@ -50,8 +50,8 @@ static long hl_write(void *ctx, const void *buf, size_t len)
 
 	if (len > room)
 		len = room;
-	if (len > 0xffff)
-		len = 0xffff;  /* tcp_write takes u16_t */
+	if (len > UINT16_MAX)
+		len = UINT16_MAX;  /* tcp_write takes u16_t */
 	if (len == 0 || tcp_sndqueuelen(hc->pcb) >= TCP_SND_QUEUELEN)
 		return 0;
 	err = tcp_write(hc->pcb, buf, (u16_t)len, TCP_WRITE_FLAG_COPY);
@@ -147,7 +147,7 @@ static err_t hl_process(struct hl_conn *hc)
 			break;
 	}
 	while (consumed) {
-		u16_t chunk = consumed > 0xffff ? 0xffff : (u16_t)consumed;
+		u16_t chunk = consumed > UINT16_MAX ? UINT16_MAX : (u16_t)consumed;
 
 		tcp_recved(hc->pcb, chunk);
 		consumed -= chunk;
@@ -279,7 +279,7 @@ int uc_http_listen(unsigned port)
 		console_printf("http: no network: cannot listen on port %u\n", port);
 		return -ENODEV;
 	}
-	if (port == 0 || port > 0xffff)
+	if (port == 0 || port > UINT16_MAX)
 		return -EINVAL;
 	if (!hl_limits_set) {
 		http_server_set_limits(CONFIG_HTTP_MAX_HEADER, CONFIG_HTTP_MAX_BODY);

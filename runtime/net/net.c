@@ -13,7 +13,9 @@
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
 
-#define NET_TIMEOUT_CHECK_NS (1000ull * 1000) /* lwIP timers have 1 ms resolution */
+#define NET_NS_PER_MS        1000000ull
+#define NET_MS_PER_S         1000u
+#define NET_TIMEOUT_CHECK_NS NET_NS_PER_MS /* lwIP timers have 1 ms resolution */
 #define NET_DHCP_WARN_MS     10000  /* say so when DHCP has no answer by then */
 
 #ifdef CONFIG_APP_NAME
@@ -85,12 +87,12 @@ static void net_timer_arm(void)
 		ms = NET_TIMER_MAX_MS;
 	if (net_poll_fallback && ms > NET_FALLBACK_POLL_MS)
 		ms = NET_FALLBACK_POLL_MS;
-	deadline = time_ns() + (uint64_t)ms * 1000000u;
+	deadline = time_ns() + (uint64_t)ms * NET_NS_PER_MS;
 	if (net_timer && deadline >= net_timer_deadline)
 		return;   /* the armed timer comes first anyway */
 	if (net_timer)
 		uc_timer_cancel(net_timer);
-	net_timer = uc_timer_add((uint64_t)ms * 1000000u, net_timer_fire, NULL);
+	net_timer = uc_timer_add((uint64_t)ms * NET_NS_PER_MS, net_timer_fire, NULL);
 	net_timer_deadline = deadline;
 	if (!net_timer)
 		console_printf("net: cannot arm the lwIP timer\n");
@@ -182,7 +184,7 @@ static void net_dhcp_check(void *arg)
 	if (!dhcp_supplied_address(netif))
 		console_printf("net: net%u: no DHCP answer after %u s, still "
 			       "trying (link %s)\n", netif_get_index(netif) - 1u,
-			       NET_DHCP_WARN_MS / 1000,
+			       NET_DHCP_WARN_MS / NET_MS_PER_S,
 			       netif_is_link_up(netif) ? "up" : "down");
 }
 #endif
