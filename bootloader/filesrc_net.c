@@ -156,6 +156,13 @@ static EFI_STATUS net_open(struct filesrc *src, const CHAR16 *path,
 		status = fetch_once(ns, nf);
 		if (!EFI_ERROR(status) || status == EFI_NOT_FOUND)
 			break;
+		if (status == EFI_UNSUPPORTED) {
+			/* iPXE's PXE Base Code, for one, has no TFTP client. */
+			boot_log(L"tftp: this firmware's PXE Base Code cannot "
+			         L"fetch files (Mtftp unsupported); boot through "
+			         L"the firmware's own UEFI PXE driver");
+			break;
+		}
 		boot_log(L"tftp %a: %a: attempt %d of %d failed: %r", net_server_str,
 		         nf->name, attempt, NET_TRIES, status);
 		if (attempt == NET_TRIES)

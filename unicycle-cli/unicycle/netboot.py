@@ -107,7 +107,9 @@ def qemu_pxe_command(netdev: str, workdir: Path, nic: str = "virtio-net-pci",
     vars_copy = Path(workdir) / "OVMF_VARS.fd"
     vars_copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(qemu.OVMF_VARS, vars_copy)
-    dev = f"{nic},netdev=n0" + (f",mac={mac}" if mac else "")
+    # romfile= : no iPXE option ROM, so OVMF's own PXE driver boots us; iPXE's
+    # PXE Base Code has no TFTP client (Mtftp returns Unsupported).
+    dev = f"{nic},netdev=n0,romfile=" + (f",mac={mac}" if mac else "")
     return [exe, "-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", str(memory_mib),
             "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
             "-drive", f"if=pflash,format=raw,readonly=on,file={qemu.OVMF_CODE}",

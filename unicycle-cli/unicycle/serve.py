@@ -306,6 +306,10 @@ def serve(project, interface: str, watch: bool, build, log) -> None:
                 errors.append(line)
                 log(line)
 
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    old_term = signal.signal(signal.SIGTERM, on_term)   # `kill` stops cleanly too
+
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     paths = watched_paths(project) if watch else []
@@ -333,5 +337,6 @@ def serve(project, interface: str, watch: bool, build, log) -> None:
         log("stopping dnsmasq")
     finally:
         server.stop()
+        signal.signal(signal.SIGTERM, old_term)
         for line in table.rows():
             log(line)
