@@ -40,9 +40,10 @@ void panic_at(const char *file, int line, const char *fmt, ...);
 				 #cond);                                     \
 	} while (0)
 /* Prints "backtrace:" then one "  #<n> 0x<16 hex>" line per frame: `pc`
- * first when not 0, then the return addresses of the frame-pointer chain
- * starting at rbp. */
-void panic_backtrace(uint64_t rbp, uint64_t pc);
+ * first when not 0, the return address at `rsp` when a frameless leaf
+ * faulted (rsp 0: none), then the return addresses of the frame-pointer
+ * chain starting at rbp. */
+void panic_backtrace(uint64_t rbp, uint64_t pc, uint64_t rsp);
 
 /* bootinfo.c: reading the FDT the bootloader passed (see unicycle/bootinfo.h) */
 struct bootinfo_range {

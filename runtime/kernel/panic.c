@@ -6,6 +6,9 @@
 
 /* The boot stack (start.S): the only stack frames can live on. */
 extern char start_stack_bottom[], start_stack_top[];
+extern char __text_start[], __text_end[]; /* linker.ld */
+
+#define PANIC_CALL_REL32 0xe8 /* opcode of CALL rel32 (SDM Vol. 2A, CALL) */
 
 #define PANIC_BACKTRACE_DEPTH 24
 #define PANIC_EXIT_STATUS 255
@@ -20,7 +23,7 @@ static int panic_depth;
  * "  #<n> 0x<16 hex digits>", which `unicycle run` symbolizes; `pc`, when
  * not 0, is frame #0 (the faulting instruction).
  */
-void panic_backtrace(uint64_t rbp, uint64_t pc)
+void panic_backtrace(uint64_t rbp, uint64_t pc, uint64_t rsp)
 {
 	uint64_t lo = (uint64_t)(uintptr_t)start_stack_bottom;
 	uint64_t hi = (uint64_t)(uintptr_t)start_stack_top;
@@ -29,6 +32,20 @@ void panic_backtrace(uint64_t rbp, uint64_t pc)
 	console_printf("backtrace:\n");
 	if (pc)
 		console_printf("  #%d 0x%016lx\n", n++, (unsigned long)pc);
+	/* A leaf function may run without a frame of its own (GCC omits it
+	 * in leaves): then its return address is at [rsp] and the rbp chain
+	 * starts at its caller's caller. Trust [rsp] only when it points
+	 * just past a CALL rel32 (E8) into .text, and is not the chain's
+	 * first return address anyway. */
+	if (rsp >= lo && rsp + sizeof(uint64_t) <= hi && !(rsp & 7)) {
+		uint64_t ret = *(const uint64_t *)(uintptr_t)rsp;
+		uint64_t first = rbp >= lo && rbp + 16 <= hi ? ((const uint64_t *)(uintptr_t)rbp)[1] : 0;
+
+		if (ret >= (uint64_t)(uintptr_t)__text_start + 5 &&
+		    ret < (uint64_t)(uintptr_t)__text_end && ret != first &&
+		    *(const uint8_t *)(uintptr_t)(ret - 5) == PANIC_CALL_REL32)
+			console_printf("  #%d 0x%016lx\n", n++, (unsigned long)ret);
+	}
 	for (int i = 0; i < PANIC_BACKTRACE_DEPTH; i++) {
 		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
 
@@ -56,7 +73,7 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 	uc_vprintf(fmt, ap);
 	va_end(ap);
 	console_printf("\n");
-	panic_backtrace((uint64_t)(uintptr_t)__builtin_frame_address(0), 0);
+	panic_backtrace((uint64_t)(uintptr_t)__builtin_frame_address(0), 0, 0);
 	exit_machine(PANIC_EXIT_STATUS);
 }
 

@@ -151,6 +151,6 @@ void trap_handler(struct trap_frame *f)
 			       e & IDT_PF_RSVD ? ", reserved bit set" : "", "");
 	}
 	idt_dump(f);
-	panic_backtrace(f->rbp, f->rip);
+	panic_backtrace(f->rbp, f->rip, f->rsp);
 	exit_machine(IDT_EXIT_STATUS);
 }
