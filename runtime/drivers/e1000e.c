@@ -21,9 +21,12 @@
  *    the ME and waits for it to be granted;
  *  - the PHY is reset with the MAC unless FWSM says the ME blocks it;
  *  - after reset, STATUS.LAN_INIT_DONE replaces EECD.AUTO_RD.
- * NOT VERIFIED ON HARDWARE, and not done: leaving Ultra Low Power mode
- * (H2ME/FWSM.ULP) when firmware entered it, the SPT transmit-ring flush
- * workaround before reset, the K1/PLL tweaks of the PCH PHY, and MSI-X.
+ *  - with ME firmware running, the PHY may sit in Ultra Low Power mode
+ *    (cable was out at power-up): the host asks the ME to leave it through
+ *    H2ME and waits for FWSM.ULP_CFG_DONE to clear.
+ * NOT VERIFIED ON HARDWARE, and not done: leaving ULP without ME firmware
+ * (LANPHYPC toggling and PHY registers over MDIC), the SPT transmit-ring
+ * flush workaround before reset, the K1/PLL tweaks of the PCH PHY, MSI-X.
  *
  * Interrupts: none with CONFIG_POLL (the default). Without it, receive
  * causes raise an MSI (the interrupt chapter; MSI-X would need IVAR set-up) whose
@@ -40,6 +43,7 @@
 #define E1000E_QUIESCE_US         10000   /* DMA drains after RCTL/TCTL.EN clear */
 #define E1000E_INIT_TIMEOUT_US    100000  /* NVM auto-read / LAN init */
 #define E1000E_SWFLAG_TIMEOUT_US  100000
+#define E1000E_ULP_TIMEOUT_US     300000  /* ME leaving Ultra Low Power */
 #define E1000E_POLL_STEP_US       100
 
 _Static_assert(sizeof(struct e1000_rx_desc) == 16, "rx descriptor layout");
@@ -140,6 +144,22 @@ static int e1000e_i219_swflag(struct e1000e *e)
 	return 0;
 }
 
+/* I219 with ME firmware: have the ME take the PHY out of Ultra Low Power
+ * mode, or the MAC never sees a link. */
+static void e1000e_i219_ulp_exit(struct e1000e *e)
+{
+	uint32_t h2me;
+
+	if (!(e1000e_rd(e, E1000_FWSM) & E1000_FWSM_FW_VALID))
+		return;
+	h2me = e1000e_rd(e, E1000_H2ME);
+	e1000e_wr(e, E1000_H2ME, (h2me & ~E1000_H2ME_ULP) | E1000_H2ME_ENFORCE_SETTINGS);
+	if (e1000e_wait(e, E1000_FWSM, E1000_FWSM_ULP_CFG_DONE, 0,
+			E1000E_ULP_TIMEOUT_US) < 0)
+		console_printf(E1000E_NAME ": the ME kept the PHY in ULP mode\n");
+	e1000e_wr(e, E1000_H2ME, e1000e_rd(e, E1000_H2ME) & ~E1000_H2ME_ENFORCE_SETTINGS);
+}
+
 /* 4.6.1 - 4.6.2: quiesce, reset, wait for the NVM load. The firmware
  * (OVMF's iPXE, the board's UEFI driver) may have left the rings running. */
 static int e1000e_reset(struct e1000e *e)
@@ -166,6 +186,7 @@ static int e1000e_reset(struct e1000e *e)
 	 * everything but the PCI configuration. */
 	ctrl = e1000e_rd(e, E1000_CTRL) | E1000_CTRL_RST;
 	if (e->model->family == E1000E_I219) {
+		e1000e_i219_ulp_exit(e);
 		rc = e1000e_i219_swflag(e);
 		if (rc < 0)
 			return rc;

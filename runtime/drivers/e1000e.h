@@ -53,6 +53,11 @@
 #define   E1000_EXTCNF_CTRL_SWFLAG  (1u << 5)   /* software owns PHY/NVM (vs. ME) */
 #define E1000_FWSM        0x05b54  /* 32 r    firmware semaphore (I219) */
 #define   E1000_FWSM_RSPCIPHY       (1u << 6)   /* 0: ME blocks PHY reset */
+#define   E1000_FWSM_ULP_CFG_DONE   (1u << 10)  /* ME has the PHY in Ultra Low Power */
+#define   E1000_FWSM_FW_VALID       (1u << 15)  /* ME firmware present and running */
+#define E1000_H2ME        0x05b50  /* 32 r/w  host to ME (I219) */
+#define   E1000_H2ME_ULP            (1u << 11)  /* host allows ULP */
+#define   E1000_H2ME_ENFORCE_SETTINGS (1u << 12) /* ME applies the H2ME bits */
 
 /* ---- receive registers (chapter 10) ---- */
 #define E1000_RCTL        0x00100  /* 32 r/w  receive control */
