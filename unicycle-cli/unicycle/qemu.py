@@ -96,16 +96,17 @@ def _pump(src, dst, symbolizer):
         chunk = os.read(src.fileno(), 4096)
         if not chunk:
             break
-        dst.write(chunk)
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        extra = []
+        *lines, tail = chunk.split(b"\n")
         for line in lines:
-            extra += symbolizer.annotate(line.decode(errors="replace"))
-        if extra:
-            dst.write(("\n".join(extra) + "\n").encode())
+            dst.write(line + b"\n")
+            full = (pending + line).decode(errors="replace")
+            pending = b""
+            extra = symbolizer.annotate(full)
+            if extra:
+                dst.write(("\n".join(extra) + "\n").encode())
+        dst.write(tail)
         dst.flush()
-        pending = pending[-4096:]
+        pending = (pending + tail)[-4096:]
 
 
 def run(spec: RunSpec, timeout: float | None = None, stdout=None, elf: Path | None = None) -> Outcome:

@@ -1,17 +1,17 @@
 """Turning code addresses on the guest's console into function and file:line.
 
-Fault reports and panics print lines such as
-  unicycle: CPU exception 14 (page fault), error 0x2, RIP 0x4001234
-  backtrace: 0x4001234 0x4005678
-After each such line, `unicycle run` prints one line per address that lies in
-app.elf's code, resolved by binutils' addr2line.
+Fault reports and panics print one frame a line (runtime/kernel/panic.c):
+  backtrace:
+    #0 0x0000000004001234
+After each frame line whose address lies in app.elf's code, `unicycle run`
+prints the function and file:line that binutils' addr2line gives for it.
 """
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-TRIGGER = re.compile(r"(backtrace|RIP|\bat 0x|#\d+\s+0x)")
+TRIGGER = re.compile(r"^\s*#\d+\s+0x")
 ADDRESS = re.compile(r"0x([0-9a-fA-F]{6,16})\b")
 
 
@@ -60,6 +60,5 @@ class Symbolizer:
         if not TRIGGER.search(line):
             return []
         addrs = [int(m.group(1), 16) for m in ADDRESS.finditer(line)]
-        # Return addresses point after the call: look up addr-1 for frames.
         addrs = [a for a in addrs if self.in_code(a)]
         return self.resolve(addrs)
