@@ -94,3 +94,81 @@ def test_log_lines_make_the_device_table(tmp_path):
     assert rows[0].split()[:5] == ["MAC", "IP", "FILE", "BYTES", "STATE"]
     assert len(rows) == 3 and "booted" in rows[1]
     assert table.feed("dnsmasq: reading /etc/resolv.conf") is None
+
+
+# dnsmasq 2.90 serving two OVMF guests at once (tests/integration/test_netboot_netns.py):
+# the proxy-DHCP lines name only the MAC (the client has no address yet), the TFTP
+# lines only the IP; each file is fetched after a size probe that the client ends
+# with error 8 and that dnsmasq still logs as "sent".
+LOG_TWO = """\
+dnsmasq-dhcp[23192]: 501848035 PXE(ucbr0) 52:54:00:77:00:01 proxy
+dnsmasq-dhcp[23192]: 501848036 PXE(ucbr0) 52:54:00:77:00:02 proxy
+dnsmasq-dhcp[23192]: 1962644332 bootfile name: BOOTX64.EFI
+dnsmasq-tftp[23192]: error 8 User aborted the transfer received from 10.77.0.80
+dnsmasq-tftp[23192]: sent /srv/nb/BOOTX64.EFI to 10.77.0.80
+dnsmasq-tftp[23192]: error 8 User aborted the transfer received from 10.77.0.81
+dnsmasq-tftp[23192]: sent /srv/nb/BOOTX64.EFI to 10.77.0.81
+dnsmasq-tftp[23192]: sent /srv/nb/BOOTX64.EFI to 10.77.0.80
+dnsmasq-tftp[23192]: error 8 User aborted the transfer received from 10.77.0.80
+dnsmasq-tftp[23192]: sent /srv/nb/unicycle/payload.cfg to 10.77.0.80
+dnsmasq-tftp[23192]: sent /srv/nb/BOOTX64.EFI to 10.77.0.81
+dnsmasq-tftp[23192]: sent /srv/nb/unicycle/payload.cfg to 10.77.0.80
+dnsmasq-tftp[23192]: error 8 User aborted the transfer received from 10.77.0.80
+dnsmasq-tftp[23192]: sent /srv/nb/unicycle/app.elf to 10.77.0.80
+dnsmasq-tftp[23192]: sent /srv/nb/unicycle/app.elf to 10.77.0.80
+dnsmasq-tftp[23192]: error 8 User aborted the transfer received from 10.77.0.81
+dnsmasq-tftp[23192]: sent /srv/nb/unicycle/app.elf to 10.77.0.81
+dnsmasq-tftp[23192]: sent /srv/nb/unicycle/app.elf to 10.77.0.81
+"""
+
+
+def test_tftp_ips_are_named_by_the_neighbour_table(tmp_path):
+    root = tmp_path / "nb"
+    (root / "unicycle").mkdir(parents=True)
+    (root / "unicycle" / "app.elf").write_bytes(b"x" * 99)
+    neigh = {"10.77.0.80": "52:54:00:77:00:01", "10.77.0.81": "52:54:00:77:00:02"}
+    table = serve.DeviceTable(root, resolve=neigh.get)
+    logged = []
+    for line in LOG_TWO.replace("/srv/nb", str(root)).splitlines():
+        dev = table.feed(line)
+        if dev:
+            logged.append((dev.mac, dev.state))
+    assert sorted(table.devices) == ["52:54:00:77:00:01", "52:54:00:77:00:02"]
+    for mac, ip in (("52:54:00:77:00:01", "10.77.0.80"), ("52:54:00:77:00:02", "10.77.0.81")):
+        d = table.devices[mac]
+        assert (d.ip, d.file, d.bytes, d.state, d.boots) == (ip, "unicycle/app.elf", 99,
+                                                           "booted", 1)
+    # The size probes (error 8 and their "sent") make no rows: one per transfer.
+    assert [s for m, s in logged if m.endswith("01")] == [
+        "pxe offer", "loader sent", "fetching", "booted"]
+    assert not any(s.startswith("tftp error") for _, s in logged)
+
+
+def test_a_device_named_late_keeps_its_rows(tmp_path):
+    neigh = {}
+    table = serve.DeviceTable(tmp_path, resolve=neigh.get)
+    table.feed(f"dnsmasq-tftp[1]: sent {tmp_path}/BOOTX64.EFI to 10.77.0.90")
+    assert list(table.devices) == ["?10.77.0.90"]
+    neigh["10.77.0.90"] = "52:54:00:77:00:09"
+    dev = table.feed(f"dnsmasq-tftp[1]: sent {tmp_path}/unicycle/app.elf to 10.77.0.90")
+    assert list(table.devices) == ["52:54:00:77:00:09"]
+    assert (dev.mac, dev.ip, dev.boots) == ("52:54:00:77:00:09", "10.77.0.90", 1)
+
+
+def test_arp_mac_reads_the_neighbour_table(tmp_path):
+    arp = tmp_path / "arp"
+    arp.write_text(
+        "IP address       HW type     Flags       HW address            Mask     Device\n"
+        "10.77.0.80       0x1         0x2         52:54:00:77:00:01     *        ucbr0\n"
+        "10.77.0.81       0x1         0x0         00:00:00:00:00:00     *        ucbr0\n")
+    assert serve.arp_mac("10.77.0.80", str(arp)) == "52:54:00:77:00:01"
+    assert serve.arp_mac("10.77.0.81", str(arp)) is None        # incomplete entry
+    assert serve.arp_mac("10.77.0.82", str(arp)) is None
+    assert serve.arp_mac("10.77.0.80", str(tmp_path / "none")) is None
+
+
+def test_a_new_boot_clears_the_last_file(tmp_path):
+    table = serve.DeviceTable(tmp_path, resolve={"10.77.0.80": "52:54:00:77:00:01"}.get)
+    table.feed(f"dnsmasq-tftp[1]: sent {tmp_path}/unicycle/app.elf to 10.77.0.80")
+    dev = table.feed("dnsmasq-dhcp[1]: 7 PXE(ucbr0) 52:54:00:77:00:01 proxy")
+    assert (dev.state, dev.file, dev.bytes, dev.boots) == ("pxe offer", "", 0, 1)

@@ -117,6 +117,7 @@ class Device:
     state: str = "seen"
     time: float = field(default_factory=time.time)
     boots: int = 0
+    probing: bool = False         # a TFTP size probe ended with error 8; its "sent" follows
 
 
 _MAC = r"(?P<mac>[0-9a-f]{2}(?::[0-9a-f]{2}){5})"
@@ -134,22 +135,53 @@ _RE = [
     # dnsmasq-tftp[9]: file /srv/netboot/x not found for 10.0.0.15
     ("missing", re.compile(r"dnsmasq-tftp\S*: file (?P<path>\S+) not found(?: for " + _IP +
                            ")?")),
-    # dnsmasq-tftp[9]: error 8 ... received from 10.0.0.15
-    ("tftp-error", re.compile(r"dnsmasq-tftp\S*: error \d+ (?P<msg>.*) received from " + _IP)),
+    # dnsmasq-tftp[9]: error 8 User aborted the transfer received from 10.0.0.15
+    # (error 8 = option negotiation ended, RFC 2347: how PXE clients ask a file's
+    # size; dnsmasq then logs "sent <file>" for the aborted transfer too)
+    ("tftp-error", re.compile(r"dnsmasq-tftp\S*: error (?P<code>\d+) (?P<msg>.*) received from "
+                              + _IP)),
 ]
+
+
+def arp_mac(ip: str, table: str = "/proc/net/arp") -> str | None:
+    """The MAC the kernel's neighbour table has for `ip` (in this network namespace).
+    dnsmasq's TFTP lines name only the IP, and in proxy DHCP the client has no
+    address yet, so its PXE lines name only the MAC: the neighbour entry (made
+    when the client ARPs for the server before its first TFTP request) joins them."""
+    try:
+        with open(table) as f:
+            next(f, None)
+            for line in f:
+                cols = line.split()
+                if len(cols) >= 4 and cols[0] == ip and cols[3] != "00:00:00:00:00:00":
+                    return cols[3].lower()
+    except OSError:
+        pass
+    return None
 
 
 class DeviceTable:
     """Devices by MAC, fed one dnsmasq log line at a time."""
 
-    def __init__(self, tftp_root: Path | None = None):
+    def __init__(self, tftp_root: Path | None = None, resolve=None):
+        """`resolve(ip)` -> MAC or None (serve uses arp_mac) names the device
+        behind an IP that no log line tied to a MAC; without it such a device
+        is keyed "?<ip>"."""
         self.root = tftp_root
+        self.resolve = resolve
         self.devices: dict[str, Device] = {}
         self._by_ip: dict[str, str] = {}
 
     def _device(self, mac=None, ip=None) -> Device:
         if mac is None:
-            mac = self._by_ip.get(ip, f"?{ip}")
+            mac = (self.resolve(ip) if self.resolve else None) or self._by_ip.get(ip, f"?{ip}")
+            unnamed = self.devices.get(f"?{ip}")
+            if unnamed and not mac.startswith("?"):
+                # Named at last: the rows so far under "?<ip>" are this MAC's.
+                del self.devices[f"?{ip}"]
+                dev = self.devices.setdefault(mac.lower(), Device(mac.lower()))
+                dev.file, dev.bytes, dev.boots = unnamed.file, unnamed.bytes, \
+                    dev.boots + unnamed.boots
         mac = mac.lower()
         dev = self.devices.setdefault(mac, Device(mac))
         if ip:
@@ -173,17 +205,19 @@ class DeviceTable:
             if not m:
                 continue
             g = m.groupdict()
-            if kind == "dhcp":
+            if kind in ("dhcp", "pxe-offer"):
                 dev = self._device(g["mac"])
-                dev.state = "dhcp"
-            elif kind == "pxe-offer":
-                dev = self._device(g["mac"])
-                dev.state = "pxe offer"
+                if dev.state == "booted":    # a new boot: last boot's file is history
+                    dev.file, dev.bytes = "", 0
+                dev.state = "dhcp" if kind == "dhcp" else "pxe offer"
             elif kind == "boot-file":
                 dev = self._device(g["mac"], g["ip"])
                 dev.file, dev.state = g["file"], "pxe boot"
             elif kind == "sent":
                 dev = self._device(ip=g["ip"])
+                if dev.probing:              # the end of a size probe, not a transfer
+                    dev.probing = False
+                    return None
                 dev.file = self._rel(g["path"])
                 try:
                     dev.bytes = os.path.getsize(g["path"])
@@ -202,6 +236,9 @@ class DeviceTable:
                 dev.file, dev.state = self._rel(g["path"]), "not found"
             else:
                 dev = self._device(ip=g["ip"])
+                if g["code"] == "8":
+                    dev.probing = True
+                    return None
                 dev.state = f"tftp error: {g['msg'].strip()}"
             return dev
         return None
@@ -287,7 +324,7 @@ def serve(project, interface: str, watch: bool, build, log) -> None:
         raise RunError(f"{root}/{BOOT_FILE} missing after the build")
     user = getpass.getuser() if os.geteuid() == 0 else None
     server = Server(dnsmasq_args(interface, subnet, root, user=user, binary=dnsmasq_binary()))
-    table = DeviceTable(root)
+    table = DeviceTable(root, resolve=arp_mac)
     log(f"serving {root} on {interface} ({subnet}, proxy DHCP + PXE + TFTP); "
         f"Ctrl-C stops")
     server.start()
