@@ -12,7 +12,7 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	mtools dosfstools gdisk fdisk python3 python3-venv python3-pip python3-setuptools \
 	python3-wheel python3-click python3-jinja2 python3-kconfiglib python3-jsonschema \
 	python3-pytest python3-pexpect dpkg-dev xz-utils curl wrk iproute2 iputils-ping \
-	util-linux tmux file dnsmasq-base
+	util-linux tmux file apache2-utils dnsmasq-base
 
 .PHONY: all deps apt venv fetch demo test test-unit test-cli test-qemu bench clean
 

@@ -4,6 +4,7 @@
 
 #include "kernel/kernel.h"
 #include "net/http_server.h"
+#include "net/http_stats.h"
 #include "net/net.h"
 #include <unicycle/http.h>
 
@@ -284,6 +285,10 @@ int uc_http_listen(unsigned port)
 	if (!hl_limits_set) {
 		http_server_set_limits(CONFIG_HTTP_MAX_HEADER, CONFIG_HTTP_MAX_BODY);
 		hl_limits_set = true;
+#ifdef CONFIG_HTTP_STATS
+		if (http_stats_register() < 0)
+			console_printf("http: cannot add the stats route\n");
+#endif
 	}
 	pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
 	if (!pcb) {

@@ -85,14 +85,16 @@ def build(ctx, project_dir, board, sets, regenerate_only):
 @click.option("--usb", is_flag=True, help="Attach the image as a USB stick instead of a disk.")
 @click.option("--kvm", is_flag=True, help="Use KVM (real hardware virtualization only).")
 @click.option("--no-build", is_flag=True, help="Boot the existing image without building.")
+@click.option("--set", "sets", multiple=True, metavar="SYM=VALUE",
+              help="Configuration override for the build before booting (as in build).")
 @click.option("--fetch", "fetch_path", metavar="PATH", default=None,
               help="Networked apps: wait until the guest answers HTTP GET PATH through the "
                    "first forward, print the response (curl), then shut the guest down.")
 @click.pass_context
 def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kvm, no_build,
-        fetch_path):
+        sets, fetch_path):
     """Boot the project's image in QEMU + OVMF; exit with the app's status."""
-    proj = build_mod.open_project(project_dir, board)
+    proj = build_mod.open_project(project_dir, board, sets)
     if not proj.board.runnable:
         raise errors.RunError(f"board {proj.board.name} is real hardware: "
                               f"{proj.board.run.get('how', 'flash or netboot the image')}")

@@ -1,0 +1,170 @@
+"""http-hello on a real TCP/IP stack, for each NIC driver (virtio-net, e1000e):
+exact pages through hostfwd, 10,000 keep-alive requests that give back every
+allocated byte, and -- through a tap device in a namespace this test creates --
+ping and 100 requests at concurrency 80."""
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, unicycle
+from unicycle import boards, qemu
+
+pytestmark = pytest.mark.qemu
+
+INDEX = b"<html><body><h1>Hello, World!</h1></body></html>"
+NICS = {"virtio-net": "virtio-net-pci", "e1000e": "e1000e"}
+GUEST = "10.99.0.2"
+HOST = "10.99.0.1"
+
+
+def copy_example(dst: Path, static: bool) -> Path:
+    shutil.copytree(ROOT / "examples" / "http-hello", dst,
+                    ignore=shutil.ignore_patterns("build"))
+    if static:
+        toml = dst / "unicycle.toml"
+        toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\n'
+                        f'address = "{GUEST}/24"\ngateway = "{HOST}"\n')
+    unicycle("build", "-C", dst, "--set", "HTTP_STATS=y", check=True)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def user_net_app(tmp_path_factory):
+    return copy_example(tmp_path_factory.mktemp("net") / "hh", static=False)
+
+
+@pytest.fixture(scope="module")
+def tap_app(tmp_path_factory):
+    return copy_example(tmp_path_factory.mktemp("tap") / "hh", static=True)
+
+
+class Guest:
+    """http-hello in QEMU, in the background, serial to a log file."""
+
+    def __init__(self, app: Path, nic: str, netdev=None, forwards=(), prefix=()):
+        build = app / "build" / "qemu-x86_64"
+        spec = qemu.spec_for_board(boards.load("qemu-x86_64"), build / "unicycle.img", build,
+                                   nic=NICS[nic], forwards=list(forwards), netdev=netdev)
+        self.log = build / f"serial-{nic}.log"
+        self.proc = subprocess.Popen([*prefix, *qemu.command(spec)], stdout=open(self.log, "wb"),
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+
+    def serial(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, text, timeout=90):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in self.serial():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.3)
+        raise AssertionError(f"{text!r} not on the console:\n{self.serial()[-3000:]}")
+
+    def stop(self):
+        qemu._stop(self.proc)
+
+
+def get(port, path, conn=None):
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    if conn is None:
+        c.close()
+    return r, body
+
+
+def stats(port) -> dict:
+    r, body = get(port, "/_unicycle/stats")
+    assert r.status == 200
+    return json.loads(body)
+
+
+@pytest.mark.parametrize("nic", sorted(NICS))
+def test_pages_and_keepalive_through_hostfwd(user_net_app, nic):
+    port = qemu.free_port()
+    guest = Guest(user_net_app, nic, forwards=[(port, 80)])
+    try:
+        guest.wait_for("via dhcp")
+        curl = subprocess.run(["curl", "-sS", "-D", "-", f"http://127.0.0.1:{port}/"],
+                              capture_output=True, timeout=30)
+        head, _, body = curl.stdout.partition(b"\r\n\r\n")
+        assert body == INDEX, curl.stdout
+        assert b"HTTP/1.1 200" in head and b"Content-Type: text/html" in head
+        assert b"Content-Length: 48" in head
+        r, body = get(port, "/hello.txt")
+        assert r.status == 200 and r.getheader("Content-Type").startswith("text/plain")
+        assert int(r.getheader("Content-Length")) == len(body) and body
+        r, _ = get(port, "/nope")
+        assert r.status == 404
+
+        before = stats(port)["mem"]["bytes_in_use"]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        start = time.monotonic()
+        for i in range(10_000):
+            r, body = get(port, "/", conn)
+            assert r.status == 200 and body == INDEX, (i, r.status)
+        seconds = time.monotonic() - start
+        conn.close()
+        time.sleep(1.0)
+        after = stats(port)["mem"]["bytes_in_use"]
+        assert after == before, f"{after - before} bytes not given back after 10,000 requests"
+        print(f"\n{nic}: 10,000 keep-alive requests in {seconds:.1f} s; "
+              f"bytes in use {before} -> {after}")
+    finally:
+        guest.stop()
+
+
+@pytest.fixture
+def netns():
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a network namespace and a tap device")
+    ns = f"uc-net-{os.getpid()}"
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
+        pytest.skip("ip netns add failed: network namespaces unavailable here")
+    try:
+        def sh(*cmd):
+            subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True, capture_output=True)
+        sh("ip", "link", "set", "lo", "up")
+        sh("ip", "tuntap", "add", "dev", "uctap0", "mode", "tap")
+        sh("ip", "addr", "add", f"{HOST}/24", "dev", "uctap0")
+        sh("ip", "link", "set", "uctap0", "up")
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+@pytest.mark.parametrize("nic", sorted(NICS))
+def test_ping_and_concurrency_80_on_a_tap(tap_app, netns, nic):
+    ab = shutil.which("ab")
+    if not ab:
+        pytest.skip("ab (apache2-utils) not installed; run make deps")
+    inside = ["ip", "netns", "exec", netns]
+    guest = Guest(tap_app, nic, netdev="tap,id=net0,ifname=uctap0,script=no,downscript=no",
+                  prefix=inside)
+    try:
+        guest.wait_for(f"net0 {GUEST}/24 via static")
+        ping = subprocess.run([*inside, "ping", "-c", "3", "-i", "0.3", "-W", "5", GUEST],
+                              capture_output=True, text=True, timeout=60)
+        assert ping.returncode == 0 and " 0% packet loss" in ping.stdout, ping.stdout
+        res = subprocess.run([*inside, ab, "-n", "100", "-c", "80", "-s", "20",
+                              f"http://{GUEST}/"], capture_output=True, text=True, timeout=120)
+        out = res.stdout
+        assert res.returncode == 0, out + res.stderr
+        fields = {k.strip().lower(): v.strip() for k, _, v in
+                  (line.partition(":") for line in out.splitlines() if ":" in line)}
+        assert fields.get("complete requests") == "100", out
+        assert fields.get("failed requests") == "0", out
+        assert "non-2xx responses" not in fields, out
+        assert fields.get("document length") == "48 bytes", out
+    finally:
+        guest.stop()
