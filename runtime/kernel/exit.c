@@ -9,7 +9,12 @@
  */
 void exit_machine(int status)
 {
-	status &= 0xff;
+	/* QEMU's exit status has 8 bits, so (value << 1) | 1 carries 7 bits of
+	 * the value: statuses 0-126 reach `unicycle run` as they are; 127 says
+	 * the runtime stopped the app (CPU exception, panic) or the app asked
+	 * for a status outside 0-126. */
+	if (status < 0 || status > 126)
+		status = 127;
 	console_printf("unicycle: exit %d\n", status);
 #ifdef CONFIG_EXIT_ISA_DEBUG
 	outl(CONFIG_EXIT_ISA_DEBUG_PORT, (uint32_t)status);

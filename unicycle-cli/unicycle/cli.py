@@ -138,8 +138,13 @@ def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kv
         click.echo(f"unicycle: the guest stopped without uc_exit() (QEMU exit "
                    f"{out.qemu_status})", err=True)
         ctx.exit(125)
-    click.echo(f"unicycle: app exited with status {out.app_status} "
-               f"after {out.seconds:.1f} s", err=True)
+    if out.app_status == 127:
+        click.echo(f"unicycle: the app crashed (CPU exception or panic; see the report above) "
+                   f"or exited with a status outside 0-126, after {out.seconds:.1f} s",
+                   err=True)
+    else:
+        click.echo(f"unicycle: app exited with status {out.app_status} "
+                   f"after {out.seconds:.1f} s", err=True)
     ctx.exit(out.app_status)
 
 

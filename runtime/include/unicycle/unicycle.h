@@ -15,8 +15,10 @@ int app_main(void);
 int uc_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int uc_vprintf(const char *fmt, va_list ap);
 
-/* Ends the app with `status` (0..255). On QEMU boards the status becomes
- * QEMU's exit status through isa-debug-exit; elsewhere the CPU halts. */
+/* Ends the app with `status` (0..126). On QEMU boards the status becomes
+ * `unicycle run`'s exit status through isa-debug-exit; elsewhere the CPU
+ * halts. 127 is what a crash (CPU exception, panic) or a status outside
+ * 0..126 reports. */
 __attribute__((noreturn)) void uc_exit(int status);
 
 /* Hands the CPU to the runtime's event loop (network, timers, deferred
