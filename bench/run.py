@@ -63,7 +63,9 @@ def build_unicycle(no_build: bool) -> dict:
     """Builds examples/http-hello; returns paths, with the image copied for the bench."""
     cli = Path(sys.executable).parent / "unicycle"
     if not no_build:
-        subprocess.run([str(cli), "build", "-C", str(APP_DIR)], check=True)
+        # HTTP_STATS adds GET /_unicycle/stats, read once after the load for memory in use.
+        subprocess.run([str(cli), "build", "-C", str(APP_DIR), "--set", "HTTP_STATS=y"],
+                       check=True)
     from unicycle import build as build_mod
     proj = build_mod.open_project(APP_DIR)
     img, elf = proj.build_dir / "unicycle.img", proj.build_dir / "app.elf"
@@ -72,7 +74,9 @@ def build_unicycle(no_build: bool) -> dict:
     work = CACHE / "unicycle"
     work.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(img, work / "unicycle.img")   # a rebuild during the bench cannot touch it
+    shutil.copyfile(elf, work / "app.elf")
     return {"project": proj, "image": work / "unicycle.img", "work": work,
+            "elf": work / "app.elf",
             "sizes": {"unicycle.img": img.stat().st_size,
                       "app.elf": elf.stat().st_size if elf.is_file() else None}}
 
@@ -209,12 +213,28 @@ def run_wrk(url: str, load: str, seconds: int, wrap) -> dict:
 
 # ---------------------------------------------------------------- memory
 
-def unicycle_memory(console: str) -> dict:
-    """What the runtime says about memory on its console: only the page allocator's size at
-    boot (there is no in-use figure on the console or over HTTP yet)."""
-    m = re.search(r"memory: (\d+) MiB in the page allocator", console)
-    return {"in_use_kib": None, "managed_kib": int(m.group(1)) * 1024 if m else None,
-            "note": "the runtime prints no in-use figure (no stats line or route)"}
+def image_memsz(elf: Path) -> int:
+    """Bytes the app's PT_LOAD segments occupy in RAM (text, data, bss incl. lwIP's pools)."""
+    out = subprocess.run(["readelf", "-lW", str(elf)], capture_output=True, text=True).stdout
+    return sum(int(l.split()[5], 16) for l in out.splitlines() if l.strip().startswith("LOAD"))
+
+
+def unicycle_memory(url: str, wrap, elf: Path) -> dict:
+    """Pages taken from the page allocator (heap, driver rings) plus the loaded image,
+    from GET /_unicycle/stats (CONFIG_HTTP_STATS) after the load."""
+    r = subprocess.run(wrap(["curl", "-sS", "--max-time", "5", url + "_unicycle/stats"]),
+                       capture_output=True, text=True)
+    try:
+        mem = json.loads(r.stdout)["mem"]
+    except (ValueError, KeyError):
+        return {"in_use_kib": None, "managed_kib": None,
+                "note": "no /_unicycle/stats answer (built without HTTP_STATS?)"}
+    pages = mem["pages_total"] - mem["pages_free"]
+    image = image_memsz(elf) if elf.is_file() else 0
+    return {"in_use_kib": (pages * 4096 + image) // 1024,
+            "managed_kib": mem["pages_total"] * 4,
+            "heap_bytes_in_use": mem["bytes_in_use"],
+            "note": "allocated pages + app.elf PT_LOAD memsz"}
 
 
 def linux_memory(console: str) -> dict:
@@ -268,7 +288,10 @@ def measure(side: str, cmd: list[str], url: str, wrap, args) -> dict:
             res["loads"][load] = run_wrk(url, load, args.duration, wrap)
         time.sleep(2.5 if side == "linux" else 0.5)     # let the next meminfo sample land
         console = guest.console()
-        res["memory"] = (linux_memory if side == "linux" else unicycle_memory)(console)
+        if side == "linux":
+            res["memory"] = linux_memory(console)
+        else:
+            res["memory"] = unicycle_memory(url, wrap, args.elf)
         return res
     finally:
         guest.stop()
@@ -387,6 +410,7 @@ def main(argv=None):
     ctx, sizes = {}, {"unicycle": {}, "linux": {}}
     if "unicycle" in sides:
         ctx["unicycle"] = build_unicycle(args.no_build)
+        args.elf = ctx["unicycle"]["elf"]
         sizes["unicycle"] = ctx["unicycle"]["sizes"]
     if "linux" in sides:
         ctx["linux"] = linuxvm.build(CACHE / "linux", log)
