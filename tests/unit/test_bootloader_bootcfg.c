@@ -6,12 +6,8 @@
 
 #include "bootcfg.h"
 
-static int passed, failed;
+#include "check.h"
 
-#define CHECK(cond) do { \
-	if (cond) { passed++; } \
-	else { failed++; fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); } \
-} while (0)
 
 /* Parse from an exact-size heap copy so ASan sees any read past the end. */
 static enum bootcfg_error parse(const char *text, struct bootcfg *cfg,

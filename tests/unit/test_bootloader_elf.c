@@ -5,12 +5,8 @@
 
 #include "elf.h"
 
-static int passed, failed;
+#include "check.h"
 
-#define CHECK(cond) do { \
-	if (cond) { passed++; } \
-	else { failed++; fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); } \
-} while (0)
 
 #define FILE_SIZE 0x1200
 

@@ -8,12 +8,8 @@
 
 #include "fdtbuild.h"
 
-static int passed, failed;
+#include "check.h"
 
-#define CHECK(cond) do { \
-	if (cond) { passed++; } \
-	else { failed++; fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); } \
-} while (0)
 
 static uint64_t be64_at(const void *p)
 {

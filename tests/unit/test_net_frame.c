@@ -5,18 +5,8 @@
 
 #include "net/netdev.h"
 
-static int passed, failed;
+#include "check.h"
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (cond) {                                                  \
-			passed++;                                            \
-		} else {                                                     \
-			failed++;                                            \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-		}                                                            \
-	} while (0)
 
 /* Reference: RFC 1071 sum over a byte range, not folded. */
 static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)

@@ -8,18 +8,8 @@
 
 #include "net/http_server.h"
 
-static int passed, failed;
+#include "check.h"
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (cond) {                                                  \
-			passed++;                                            \
-		} else {                                                     \
-			failed++;                                            \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-		}                                                            \
-	} while (0)
 
 /* ---- memory transport: takes at most `room` bytes per write ---- */
 

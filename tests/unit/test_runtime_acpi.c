@@ -8,18 +8,9 @@
 
 #include "kernel/acpi.h"
 
-static int passed, failed;
+#include "check.h"
 static char log_buf[8192];
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			failed++;                                          \
-		}                                                          \
-	} while (0)
 
 /* acpi.c reports through the console; capture it. */
 int console_printf(const char *fmt, ...)

@@ -12,17 +12,8 @@
 #define FDT_BUF 8192
 #define MIB (1024ULL * 1024)
 
-static int passed, failed;
+#include "check.h"
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			failed++;                                          \
-		}                                                          \
-	} while (0)
 
 /* bootinfo.c's panicking wrapper links against these; the tests only call
  * bootinfo_parse, so reaching them is a failure. */
@@ -265,9 +256,37 @@ static void test_bad_header(void)
 	CHECK(strstr(err, "FDT header") != NULL);
 }
 
+/* The SMP trampoline's page: the top usable page below the limit, moved
+ * from low to reserved (sorted). */
+static void test_take_low_page(void)
+{
+	struct tree t = good_tree();
+	size_t nres;
+
+	CHECK(parse(&t) == 0);
+	CHECK(bi.nlow == 1 && bi.low[0].base == 0x1000 && bi.low[0].size == 0x9f000);
+	nres = bi.nreserved;
+	CHECK(bootinfo_take_low_page(&bi, 0x100000) == 0x9f000);
+	CHECK(bi.nlow == 1 && bi.low[0].size == 0x9e000);
+	CHECK(bi.nreserved == nres + 1);
+	for (size_t i = 1; i < bi.nreserved; i++)
+		CHECK(bi.reserved[i - 1].base <= bi.reserved[i].base);
+	/* Below a limit inside the range: split around the page. */
+	CHECK(bootinfo_take_low_page(&bi, 0x50800) == 0x4f000);
+	CHECK(bi.nlow == 2 && bi.low[0].base == 0x1000 && bi.low[0].size == 0x4e000 &&
+	      bi.low[1].base == 0x50000 && bi.low[1].size == 0x4f000);
+	CHECK(bootinfo_take_low_page(&bi, 0x2000) == 0x1000);
+	CHECK(bootinfo_take_low_page(&bi, 0x2000) == 0);
+	/* No RAM below 1 MiB at all. */
+	t.ram[1][1] = 0;
+	CHECK(parse(&t) == 0);
+	CHECK(bi.nlow == 0 && bootinfo_take_low_page(&bi, 0x100000) == 0);
+}
+
 int main(void)
 {
 	test_good();
+	test_take_low_page();
 	test_optional();
 	test_errors();
 	test_bad_header();

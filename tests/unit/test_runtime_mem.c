@@ -14,17 +14,8 @@
 #define ROUNDS 200000
 #define SLOTS 512
 
-static int passed, failed;
+#include "check.h"
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			failed++;                                          \
-		}                                                          \
-	} while (0)
 
 static jmp_buf fail_jmp;
 static bool expect_fail;

@@ -9,18 +9,9 @@
 
 #define N 100000
 
-static int passed, failed;
+#include "check.h"
 static uint64_t fake_now;
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			failed++;                                          \
-		}                                                          \
-	} while (0)
 
 uint64_t time_ns(void)
 {
