@@ -2,16 +2,12 @@
 #include <string.h>
 
 #include "bootcfg.h"
+#include "kvfile.h"
 
 void bootcfg_defaults(struct bootcfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->net = BOOTCFG_NET_UNSET;
-}
-
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
 /* Parse one decimal number 0..max from [*p, end); advance *p. */
@@ -115,45 +111,16 @@ static enum bootcfg_error fail(struct bootcfg *cfg, struct bootcfg_fault *f,
 	return err;
 }
 
-/* One "key = value" line, comment and line end already cut off. */
-static enum bootcfg_error parse_line(struct bootcfg *cfg,
+/* One "key = value" pair of line `line`. */
+static enum bootcfg_error apply_pair(struct bootcfg *cfg,
                                      struct bootcfg_fault *f, unsigned line,
-                                     const char *s, const char *end,
-                                     unsigned *seen)
+                                     const struct kv *kv, unsigned *seen)
 {
-	const char *eq, *k, *kend, *v, *vend;
-	size_t klen, vlen;
-	int key;
+	const char *k = kv->key, *v = kv->value;
+	size_t klen = kv->keylen, vlen = kv->valuelen;
+	int key = kvfile_key(bootcfg_keys, KEY_COUNT, kv);
 
-	while (s < end && is_blank(*s))
-		s++;
-	while (end > s && is_blank(end[-1]))
-		end--;
-	if (s == end)
-		return BOOTCFG_OK;
-
-	eq = memchr(s, '=', (size_t)(end - s));
-	if (!eq)
-		return fail(cfg, f, BOOTCFG_ERR_NO_EQUALS, line, s,
-		            (size_t)(end - s));
-	k = s;
-	kend = eq;
-	while (kend > k && is_blank(kend[-1]))
-		kend--;
-	v = eq + 1;
-	while (v < end && is_blank(*v))
-		v++;
-	vend = end;
-	klen = (size_t)(kend - k);
-	vlen = (size_t)(vend - v);
-	if (klen == 0)
-		return fail(cfg, f, BOOTCFG_ERR_EMPTY_KEY, line, "", 0);
-
-	for (key = 0; key < KEY_COUNT; key++)
-		if (strlen(bootcfg_keys[key]) == klen &&
-		    memcmp(bootcfg_keys[key], k, klen) == 0)
-			break;
-	if (key == KEY_COUNT)
+	if (key < 0)
 		return fail(cfg, f, BOOTCFG_ERR_UNKNOWN_KEY, line, k, klen);
 	if (*seen & (1u << key))
 		return fail(cfg, f, BOOTCFG_ERR_DUPLICATE, line, k, klen);
@@ -206,34 +173,37 @@ enum bootcfg_error bootcfg_parse(const char *text, size_t len,
                                  struct bootcfg *cfg,
                                  struct bootcfg_fault *f)
 {
-	const char *p = text, *end = text + len;
+	struct kvfile kf;
+	struct kv kv;
+	enum kvfile_status st;
 	unsigned line = 0, seen = 0;
 	unsigned line_of[KEY_COUNT] = { 0 };
 
 	bootcfg_defaults(cfg);
 	fail(cfg, f, BOOTCFG_OK, 0, "", 0);
-	if (len > BOOTCFG_FILE_MAX)
+	switch (kvfile_init(&kf, text, len, BOOTCFG_FILE_MAX)) {
+	case KVFILE_TOO_BIG:
 		return fail(cfg, f, BOOTCFG_ERR_TOO_BIG, 0, "", 0);
-	if (len && memchr(text, '\0', len))
+	case KVFILE_NUL:
 		return fail(cfg, f, BOOTCFG_ERR_NUL, 0, "", 0);
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		p += 3;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		const char *hash = memchr(p, '#', (size_t)(eol - p));
+	default:
+		break;
+	}
+	while ((st = kvfile_next(&kf, &kv)) != KVFILE_END) {
 		unsigned before = seen;
 		enum bootcfg_error err;
 
-		line++;
-		err = parse_line(cfg, f, line, p, hash ? hash : eol, &seen);
+		line = kf.line;
+		if (st == KVFILE_NO_EQUALS)
+			return fail(cfg, f, BOOTCFG_ERR_NO_EQUALS, line, kv.key, kv.keylen);
+		if (st == KVFILE_EMPTY_KEY)
+			return fail(cfg, f, BOOTCFG_ERR_EMPTY_KEY, line, "", 0);
+		err = apply_pair(cfg, f, line, &kv, &seen);
 		if (err != BOOTCFG_OK)
 			return err;
 		for (int k = 0; k < KEY_COUNT; k++)
 			if ((seen & ~before) & (1u << k))
 				line_of[k] = line;
-		p = nl ? nl + 1 : end;
 	}
 
 	/* Settings that only make sense together. */

@@ -1,6 +1,7 @@
 /* payload.c: parser and check for the netboot payload manifest. */
 #include <string.h>
 
+#include "kvfile.h"
 #include "payload.h"
 
 enum { KEY_VERSION, KEY_SIZE, KEY_SHA256, KEY_COUNT };
@@ -10,11 +11,6 @@ static const char *const payload_keys[KEY_COUNT] = {
 	[KEY_SIZE]    = "size",
 	[KEY_SHA256]  = "sha256",
 };
-
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
 
 static int hex_digit(char c)
 {
@@ -45,38 +41,15 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
-static enum payload_error parse_line(struct payload *p, const char *s,
-                                     const char *end, unsigned *seen)
+static enum payload_error apply_pair(struct payload *p, const struct kv *kv,
+                                     unsigned *seen)
 {
-	const char *eq, *kend, *v;
-	size_t klen, vlen;
+	const char *v = kv->value;
+	size_t vlen = kv->valuelen;
 	uint64_t num;
-	int key;
+	int key = kvfile_key(payload_keys, KEY_COUNT, kv);
 
-	while (s < end && is_blank(*s))
-		s++;
-	while (end > s && is_blank(end[-1]))
-		end--;
-	if (s == end)
-		return PAYLOAD_OK;
-	eq = memchr(s, '=', (size_t)(end - s));
-	if (!eq)
-		return PAYLOAD_ERR_SYNTAX;
-	kend = eq;
-	while (kend > s && is_blank(kend[-1]))
-		kend--;
-	v = eq + 1;
-	while (v < end && is_blank(*v))
-		v++;
-	klen = (size_t)(kend - s);
-	vlen = (size_t)(end - v);
-	if (klen == 0)
-		return PAYLOAD_ERR_SYNTAX;
-	for (key = 0; key < KEY_COUNT; key++)
-		if (strlen(payload_keys[key]) == klen &&
-		    memcmp(payload_keys[key], s, klen) == 0)
-			break;
-	if (key == KEY_COUNT)
+	if (key < 0)
 		return PAYLOAD_ERR_UNKNOWN_KEY;
 	if (*seen & (1u << key))
 		return PAYLOAD_ERR_DUPLICATE;
@@ -111,30 +84,30 @@ static enum payload_error parse_line(struct payload *p, const char *s,
 enum payload_error payload_parse(const char *text, size_t len,
                                  struct payload *p, unsigned *line)
 {
-	const char *s = text, *end = text + len;
+	struct kvfile kf;
+	struct kv kv;
+	enum kvfile_status st;
 	unsigned seen = 0;
 
 	memset(p, 0, sizeof(*p));
 	*line = 0;
-	if (len > PAYLOAD_FILE_MAX)
+	switch (kvfile_init(&kf, text, len, PAYLOAD_FILE_MAX)) {
+	case KVFILE_TOO_BIG:
 		return PAYLOAD_ERR_TOO_BIG;
-	if (len && memchr(text, '\0', len))
+	case KVFILE_NUL:
 		return PAYLOAD_ERR_NUL;
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		s += 3;
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *eol = nl ? nl : end;
-		const char *hash = memchr(s, '#', (size_t)(eol - s));
-		enum payload_error err;
+	default:
+		break;
+	}
+	while ((st = kvfile_next(&kf, &kv)) != KVFILE_END) {
+		enum payload_error err = st == KVFILE_PAIR ? apply_pair(p, &kv, &seen)
+		                                           : PAYLOAD_ERR_SYNTAX;
 
-		++*line;
-		err = parse_line(p, s, hash ? hash : eol, &seen);
+		*line = kf.line;
 		if (err != PAYLOAD_OK) {
 			memset(p, 0, sizeof(*p));
 			return err;
 		}
-		s = nl ? nl + 1 : end;
 	}
 	*line = 0;
 	if (seen != (1u << KEY_COUNT) - 1) {
