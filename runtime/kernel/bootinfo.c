@@ -168,14 +168,15 @@ static int bootinfo_reserve(struct bootinfo *bi, uint64_t base, uint64_t size,
 }
 
 /*
- * mem = usable RAM minus every reserved range, each reserved range widened
- * to whole pages, and minus the first MiB. Both lists are sorted first, so
- * one pass per usable range suffices.
+ * Usable RAM inside [lo, hi) minus every reserved range, each reserved range
+ * widened to whole pages, into out[] (at most max pieces; *n counts them).
+ * Both lists are sorted first, so one pass per usable range suffices.
+ * Returns -1 when the pieces do not fit.
  */
-static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *ram,
-			     size_t nram, char *err, size_t errlen)
+static int bootinfo_cut(const struct bootinfo *bi, const struct bootinfo_range *ram, size_t nram,
+			uint64_t lo, uint64_t hi, struct bootinfo_range *out, size_t *n, size_t max)
 {
-	bi->nmem = 0;
+	*n = 0;
 	for (size_t i = 0; i < nram; i++) {
 		uint64_t cur = ram[i].base;
 		uint64_t end = ram[i].base + ram[i].size;
@@ -183,8 +184,10 @@ static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *r
 		/* Page-align inwards: a partial page is not usable. */
 		cur = (cur + BOOTINFO_PAGE_SIZE - 1) & ~(BOOTINFO_PAGE_SIZE - 1);
 		end &= ~(BOOTINFO_PAGE_SIZE - 1);
-		if (cur < BOOTINFO_LOW_LIMIT)
-			cur = BOOTINFO_LOW_LIMIT;
+		if (cur < lo)
+			cur = lo;
+		if (end > hi)
+			end = hi;
 		for (size_t k = 0; k <= bi->nreserved && cur < end; k++) {
 			uint64_t rb, re;
 
@@ -200,19 +203,32 @@ static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *r
 			if (rb > cur) {
 				uint64_t piece_end = rb < end ? rb : end;
 
-				if (bi->nmem >= BOOTINFO_MAX_RANGES) {
-					printf_snprintf(err, errlen, "more than %d usable ranges",
-							BOOTINFO_MAX_RANGES);
+				if (*n >= max)
 					return -1;
-				}
-				bi->mem[bi->nmem].base = cur;
-				bi->mem[bi->nmem].size = piece_end - cur;
-				bi->nmem++;
+				out[*n].base = cur;
+				out[*n].size = piece_end - cur;
+				(*n)++;
 			}
 			if (re > cur)
 				cur = re;
 		}
 	}
+	return 0;
+}
+
+/* mem = usable RAM above the first MiB minus the reserved ranges; low =
+ * the same below it (page 0 excluded), for the SMP trampoline only. */
+static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *ram,
+			     size_t nram, char *err, size_t errlen)
+{
+	if (bootinfo_cut(bi, ram, nram, BOOTINFO_LOW_LIMIT, UINT64_MAX, bi->mem, &bi->nmem,
+			 BOOTINFO_MAX_RANGES) < 0) {
+		printf_snprintf(err, errlen, "more than %d usable ranges", BOOTINFO_MAX_RANGES);
+		return -1;
+	}
+	/* More low pieces than fit are not an error: the rest stays unused. */
+	(void)bootinfo_cut(bi, ram, nram, BOOTINFO_PAGE_SIZE, BOOTINFO_LOW_LIMIT, bi->low,
+			   &bi->nlow, BOOTINFO_MAX_LOW);
 	return 0;
 }
 
@@ -322,6 +338,44 @@ uint64_t bootinfo_usable_bytes(const struct bootinfo *bi)
 	for (size_t i = 0; i < bi->nmem; i++)
 		total += bi->mem[i].size;
 	return total;
+}
+
+uint64_t bootinfo_take_low_page(struct bootinfo *bi, uint64_t limit)
+{
+	for (size_t i = bi->nlow; i-- > 0;) {
+		struct bootinfo_range *r = &bi->low[i];
+		uint64_t end = r->base + r->size;
+		uint64_t page;
+		size_t j;
+
+		if (end > limit)
+			end = limit & ~(BOOTINFO_PAGE_SIZE - 1);
+		if (end < r->base + BOOTINFO_PAGE_SIZE || end < 2 * BOOTINFO_PAGE_SIZE)
+			continue;
+		if (bi->nreserved >= BOOTINFO_MAX_RANGES)
+			return 0;
+		/* The top page of the range: cut it off the end or split. */
+		page = end - BOOTINFO_PAGE_SIZE;
+		if (end == r->base + r->size) {
+			r->size -= BOOTINFO_PAGE_SIZE;
+		} else {
+			if (bi->nlow >= BOOTINFO_MAX_LOW)
+				continue;
+			memmove(&bi->low[i + 2], &bi->low[i + 1],
+				(bi->nlow - i - 1) * sizeof(bi->low[0]));
+			bi->low[i + 1].base = end;
+			bi->low[i + 1].size = r->base + r->size - end;
+			r->size = page - r->base;
+			bi->nlow++;
+		}
+		for (j = bi->nreserved; j > 0 && bi->reserved[j - 1].base > page; j--)
+			bi->reserved[j] = bi->reserved[j - 1];
+		bi->reserved[j].base = page;
+		bi->reserved[j].size = BOOTINFO_PAGE_SIZE;
+		bi->nreserved++;
+		return page;
+	}
+	return 0;
 }
 
 void bootinfo_init(uint64_t fdt_phys)

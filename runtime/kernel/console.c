@@ -5,6 +5,47 @@
 
 static struct uart16550 console_uart;
 
+#ifdef CONFIG_SMP
+/*
+ * Whole messages, not interleaved characters, when CPUs print at once. The
+ * lock is recursive per CPU: a CPU exception or panic while this CPU
+ * prints must still get its report out.
+ */
+static volatile int console_owner = -1;
+static unsigned console_depth;
+
+static void console_lock(void)
+{
+	int me = (int)smp_cpu_id();
+	int none = -1;
+
+	if (__atomic_load_n(&console_owner, __ATOMIC_ACQUIRE) == me) {
+		console_depth++;
+		return;
+	}
+	while (!__atomic_compare_exchange_n(&console_owner, &none, me, false,
+					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		none = -1;
+		__asm__ volatile("pause" ::: "memory");
+	}
+	console_depth = 1;
+}
+
+static void console_unlock(void)
+{
+	if (--console_depth == 0)
+		__atomic_store_n(&console_owner, -1, __ATOMIC_RELEASE);
+}
+#else
+static void console_lock(void)
+{
+}
+
+static void console_unlock(void)
+{
+}
+#endif
+
 void console_init(void)
 {
 	/* No UART (some boards): output is dropped, the app still runs. */
@@ -14,11 +55,13 @@ void console_init(void)
 /* Terminals expect CR LF: add the CR here, once, for every writer. */
 void console_write(const char *buf, size_t len)
 {
+	console_lock();
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] == '\n')
 			uart16550_putc(&console_uart, '\r');
 		uart16550_putc(&console_uart, buf[i]);
 	}
+	console_unlock();
 }
 
 static void console_sink(void *ctx, const char *s, size_t len)
@@ -29,7 +72,12 @@ static void console_sink(void *ctx, const char *s, size_t len)
 
 int uc_vprintf(const char *fmt, va_list ap)
 {
-	return printf_vformat(console_sink, NULL, fmt, ap);
+	int n;
+
+	console_lock();
+	n = printf_vformat(console_sink, NULL, fmt, ap);
+	console_unlock();
+	return n;
 }
 
 int uc_printf(const char *fmt, ...)

@@ -51,6 +51,7 @@ struct bootinfo_range {
 	uint64_t size;
 };
 #define BOOTINFO_MAX_RANGES 128
+#define BOOTINFO_MAX_LOW 16
 struct bootinfo {
 	const void *fdt;
 	const char *cmdline;
@@ -66,6 +67,8 @@ struct bootinfo {
 	struct bootinfo_range mem[BOOTINFO_MAX_RANGES];
 	size_t nreserved;
 	struct bootinfo_range reserved[BOOTINFO_MAX_RANGES];
+	size_t nlow;              /* usable RAM below 1 MiB (not in mem): trampolines */
+	struct bootinfo_range low[BOOTINFO_MAX_LOW];
 };
 /* Parses and checks the blob; panics naming the node/property when the
  * contract is broken (the bootloader is ours: a mismatch is a bug). */
@@ -75,12 +78,17 @@ extern struct bootinfo bootinfo;
  * 0, or -1 with a message naming the node/property in err. */
 int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errlen);
 uint64_t bootinfo_usable_bytes(const struct bootinfo *bi);
+/* Takes one 4 KiB page of usable RAM from [4 KiB, limit) out of bi->mem
+ * and lists it in bi->reserved (both stay sorted); its address, or 0 when
+ * no such page is free (or the lists are full). */
+uint64_t bootinfo_take_low_page(struct bootinfo *bi, uint64_t limit);
 
 /* exit.c: ending the app (isa-debug-exit on QEMU boards, halt elsewhere) */
 __attribute__((noreturn)) void exit_machine(int status);
 
 /* idt.c (arch/x86_64): CPU exceptions report registers + backtrace, exit 255 */
 void idt_init(void);
+void idt_load(void);              /* an AP: load the table idt_init built */
 
 /* lapic.c (arch/x86_64): this CPU's local APIC */
 void lapic_init(void);            /* BSP: picks x2APIC/xAPIC, calibrates the timer */
@@ -129,6 +137,36 @@ struct mem_stats {
 };
 void mem_get_stats(struct mem_stats *out);
 
+/* smp.c: CPUs: per-CPU areas reached through GS base, the APs started
+ * with INIT-SIPI-SIPI (CONFIG_SMP). CPU 0 is the boot CPU. */
+struct smp_cpu {
+	struct smp_cpu *self;       /* %gs:0 */
+	unsigned id;                /* %gs:8, see smp_cpu_id() */
+	uint32_t apic_id;
+	uint64_t stack_lo, stack_hi; /* where its stack frames live (backtraces) */
+	volatile uint32_t online;
+};
+void smp_init_bsp(void);          /* first thing: GS base of CPU 0 */
+void smp_reserve_low(void);       /* before mem_setup: the trampoline page */
+void smp_start(void);             /* after irq_init: APs up, "N CPUs online" */
+unsigned smp_cpu_count(void);
+struct smp_cpu *smp_cpu(unsigned id); /* NULL when not online */
+bool smp_is_stack_guard(uint64_t addr); /* paging.c: an AP stack's guard page */
+void smp_wake(unsigned cpu);      /* IPI that ends its HLT (no-op for itself) */
+
+static inline unsigned smp_cpu_id(void)
+{
+#ifdef CONFIG_SMP
+	unsigned id;
+
+	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id)
+			 : "i"(__builtin_offsetof(struct smp_cpu, id)));
+	return id;
+#else
+	return 0;
+#endif
+}
+
 /* time.c: TSC-based monotonic clock */
 void time_init(void);
 uint64_t time_ns(void);          /* nanoseconds since boot, monotonic */
@@ -147,9 +185,13 @@ size_t timer_count(void);
 /* loop.c: the run-to-completion event loop */
 /* A poller runs on every loop iteration (NIC RX/TX reclaim, lwIP timers). */
 int loop_add_poller(loop_fn fn, void *arg);
-/* Deferred work: runs once, from the loop, in FIFO order. Safe from IRQs. */
+/* Deferred work: runs once, from the loop, in FIFO order. Safe from IRQs.
+ * loop_defer queues to the calling CPU, loop_defer_on to any online CPU
+ * (and wakes it). 0, -EINVAL or -ENOSPC (queue full). */
 int loop_defer(loop_fn fn, void *arg);
-/* Runs until uc_exit(); never returns. */
+int loop_defer_on(unsigned cpu, loop_fn fn, void *arg);
+/* Runs until uc_exit(); never returns. Every CPU runs one; timers,
+ * pollers and interrupt handlers run on CPU 0's only. */
 __attribute__((noreturn)) void loop_run(void);
 struct loop_stats {
 	uint64_t iterations; /* passes over pollers + deferred work */
@@ -160,7 +202,7 @@ struct loop_stats {
 /* A poller that did work says so (counts toward events, keeps the pass
  * from counting as idle). */
 void loop_note_events(unsigned n);
-void loop_get_stats(struct loop_stats *out);
+void loop_get_stats(struct loop_stats *out); /* the calling CPU's loop */
 
 /* pci.c: enumeration and the driver table (linker section .pci_drivers) */
 struct pci_dev {

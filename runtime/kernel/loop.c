@@ -1,7 +1,8 @@
-/* loop.c: the run-to-completion event loop: pollers every pass, deferred work in FIFO order. */
+/* loop.c: the run-to-completion event loop, one per CPU: pollers every pass (CPU 0), deferred work in FIFO order. */
 #include <errno.h>
 
 #include "kernel/kernel.h"
+#include <unicycle/atomic.h>
 #include <unicycle/stats.h>
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/apic.h"
@@ -16,10 +17,26 @@ struct loop_work {
 
 static struct loop_work loop_pollers[LOOP_MAX_POLLERS];
 static unsigned loop_npollers;
-/* Ring: producers advance tail, the loop advances head. */
-static struct loop_work loop_defer_ring[LOOP_DEFER_SLOTS];
-static volatile unsigned loop_head, loop_tail;
-static struct loop_stats loop_stats;
+
+/*
+ * Each CPU's loop: its deferred-work ring and counters. Producers (any
+ * CPU, or this CPU with interrupts off) take `lock` and advance tail; only
+ * the owning CPU advances head. Pollers, timers and interrupt handlers
+ * belong to CPU 0's loop.
+ */
+struct loop_cpu {
+	uc_spinlock_t lock;
+	volatile unsigned head, tail;
+	struct loop_work ring[LOOP_DEFER_SLOTS];
+	struct loop_stats stats;
+} __attribute__((aligned(64)));
+
+static struct loop_cpu loop_cpus[CONFIG_NR_CPUS];
+
+static struct loop_cpu *loop_self(void)
+{
+	return &loop_cpus[smp_cpu_id()];
+}
 
 int loop_add_poller(loop_fn fn, void *arg)
 {
@@ -48,57 +65,73 @@ static void loop_irq_restore(uint64_t flags)
 	__asm__ volatile("pushq %0; popfq" : : "r"(flags) : "memory", "cc");
 }
 
-int loop_defer(loop_fn fn, void *arg)
+int loop_defer_on(unsigned cpu, loop_fn fn, void *arg)
 {
+	struct loop_cpu *lc;
 	uint64_t flags;
+	unsigned tail;
 	int rc = 0;
 
-	if (!fn)
+	if (!fn || cpu >= smp_cpu_count())
 		return -EINVAL;
+	lc = &loop_cpus[cpu];
 	/* Interrupts off: a handler on this CPU must not interleave with
-	 * us between the slot write and the tail update. */
+	 * us between the slot write and the tail update (nor spin on the
+	 * lock we hold). */
 	flags = loop_irq_save();
-	if (loop_tail - loop_head == LOOP_DEFER_SLOTS) {
+	uc_spin_lock(&lc->lock);
+	tail = lc->tail;
+	if (tail - uc_atomic_load(&lc->head) == LOOP_DEFER_SLOTS) {
 		rc = -ENOSPC;
 	} else {
-		loop_defer_ring[loop_tail % LOOP_DEFER_SLOTS].fn = fn;
-		loop_defer_ring[loop_tail % LOOP_DEFER_SLOTS].arg = arg;
-		loop_tail++;
+		lc->ring[tail % LOOP_DEFER_SLOTS].fn = fn;
+		lc->ring[tail % LOOP_DEFER_SLOTS].arg = arg;
+		uc_atomic_store(&lc->tail, tail + 1); /* publishes the slot */
 	}
+	uc_spin_unlock(&lc->lock);
 	loop_irq_restore(flags);
+	if (rc == 0)
+		smp_wake(cpu);
 	return rc;
+}
+
+int loop_defer(loop_fn fn, void *arg)
+{
+	return loop_defer_on(smp_cpu_id(), fn, arg);
 }
 
 void loop_note_events(unsigned n)
 {
-	loop_stats.events += n;
+	loop_self()->stats.events += n;
 }
 
 void loop_get_stats(struct loop_stats *out)
 {
-	*out = loop_stats;
+	*out = loop_self()->stats;
 }
 
 /* One pass: pending interrupts' handlers, due timers, every poller, then
  * the deferred work queued before this pass began (work deferred by that
  * work waits for the next pass, so a self-requeueing item cannot starve the
  * pollers). */
-static void loop_pass(void)
+static void loop_pass(struct loop_cpu *lc, bool cpu0)
 {
-	unsigned end = loop_tail;
+	unsigned end = uc_atomic_load(&lc->tail);
 	unsigned n;
 
-	n = irq_run_pending();
-	n += timer_run(time_ns());
-	loop_stats.events += n;
-	for (unsigned i = 0; i < loop_npollers; i++)
-		loop_pollers[i].fn(loop_pollers[i].arg);
-	while (loop_head != end) {
-		struct loop_work w = loop_defer_ring[loop_head % LOOP_DEFER_SLOTS];
+	if (cpu0) {
+		n = irq_run_pending();
+		n += timer_run(time_ns());
+		lc->stats.events += n;
+		for (unsigned i = 0; i < loop_npollers; i++)
+			loop_pollers[i].fn(loop_pollers[i].arg);
+	}
+	while (lc->head != end) {
+		struct loop_work w = lc->ring[lc->head % LOOP_DEFER_SLOTS];
 
-		loop_head++;
+		uc_atomic_store(&lc->head, lc->head + 1); /* frees the slot */
 		w.fn(w.arg);
-		loop_stats.events++;
+		lc->stats.events++;
 	}
 }
 
@@ -117,42 +150,49 @@ static void loop_timer_irq(void *arg)
  * interrupt until HLT has started, so one that became pending after the
  * check wakes the HLT instead of being missed.
  */
-static void loop_idle(void)
+static void loop_idle(struct loop_cpu *lc, bool cpu0)
 {
-	uint64_t t0, next;
+	uint64_t t0, next = UINT64_MAX;
 
 	cpu_cli();
-	if (irq_any_pending() || loop_head != loop_tail) {
+	if ((cpu0 && irq_any_pending()) || lc->head != uc_atomic_load(&lc->tail)) {
 		__asm__ volatile("sti" ::: "memory");
 		return;
 	}
-	next = timer_next();
+	/* Other CPUs have no timers: only loop_defer_on's IPI wakes them. */
+	if (cpu0)
+		next = timer_next();
 	t0 = time_ns();
 	if (next <= t0) {
 		__asm__ volatile("sti" ::: "memory");
 		return;
 	}
-	lapic_timer_arm(next == UINT64_MAX ? 0 : next);
+	if (cpu0)
+		lapic_timer_arm(next == UINT64_MAX ? 0 : next);
 	__asm__ volatile("sti; hlt" ::: "memory");
-	loop_stats.idle_ns += time_ns() - t0;
+	lc->stats.idle_ns += time_ns() - t0;
 }
 #endif
 
 void loop_run(void)
 {
-	irq_set_handler(IRQ_VEC_TIMER, loop_timer_irq, NULL);
+	struct loop_cpu *lc = loop_self();
+	bool cpu0 = smp_cpu_id() == 0;
+
+	if (cpu0)
+		irq_set_handler(IRQ_VEC_TIMER, loop_timer_irq, NULL);
 	__asm__ volatile("sti" ::: "memory");
 	for (;;) {
-		uint64_t events_before = loop_stats.events;
+		uint64_t events_before = lc->stats.events;
 
-		loop_stats.iterations++;
-		loop_pass();
-		if (loop_stats.events == events_before) {
-			loop_stats.idle++;
+		lc->stats.iterations++;
+		loop_pass(lc, cpu0);
+		if (lc->stats.events == events_before) {
+			lc->stats.idle++;
 #ifdef CONFIG_POLL
 			cpu_relax();
 #else
-			loop_idle();
+			loop_idle(lc, cpu0);
 #endif
 		}
 	}
@@ -164,8 +204,10 @@ void uc_run(void)
 
 void uc_loop_stats(struct uc_loop_stats *out)
 {
-	out->iterations = loop_stats.iterations;
-	out->events = loop_stats.events;
-	out->idle_passes = loop_stats.idle;
-	out->idle_ns = loop_stats.idle_ns;
+	const struct loop_stats *st = &loop_self()->stats;
+
+	out->iterations = st->iterations;
+	out->events = st->events;
+	out->idle_passes = st->idle;
+	out->idle_ns = st->idle_ns;
 }

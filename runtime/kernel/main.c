@@ -7,16 +7,20 @@
 
 void kernel_main(uint64_t bootinfo_phys)
 {
+	/* Per-CPU data (GS base) before anything asks which CPU it runs on. */
+	smp_init_bsp();
 	/* The console first: everything after it can report failure. */
 	console_init();
 	console_printf("unicycle: %s starting on %s\n", CONFIG_APP_NAME, CONFIG_BOARD_NAME);
 	/* Exceptions next, so a fault while reading the boot info is reported. */
 	idt_init();
 	bootinfo_init(bootinfo_phys);
+	smp_reserve_low(); /* the AP trampoline's page, before mem_setup hands out RAM */
 	mem_setup();
 	acpi_init();
 	time_init();
 	irq_init();
+	smp_start();
 	/* Interrupts on: handlers only set pending bits the loop reads. */
 	__asm__ volatile("sti" ::: "memory");
 #ifdef CONFIG_PCI

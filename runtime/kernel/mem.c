@@ -4,12 +4,17 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include <unicycle/atomic.h>
 #include <unicycle/stats.h>
 #include "kernel/buddy.h"
 #include "lib/heap.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/paging.h"
 
+/* One lock over the heap and the buddy under it (the heap's page
+ * callbacks run with it held). Nothing allocates in interrupt context, so
+ * interrupts stay on. With CONFIG_SMP off it compiles to nothing. */
+static uc_spinlock_t mem_lock = UC_SPINLOCK_INIT;
 static struct buddy mem_buddy;
 static struct heap mem_heap;
 
@@ -87,7 +92,11 @@ void mem_setup(void)
 
 void *mem_alloc_pages(size_t npages)
 {
-	void *p = (void *)buddy_alloc_pages(&mem_buddy, npages);
+	void *p;
+
+	uc_spin_lock(&mem_lock);
+	p = (void *)buddy_alloc_pages(&mem_buddy, npages);
+	uc_spin_unlock(&mem_lock);
 
 	if (p)
 		memset(p, 0, npages * BUDDY_PAGE_SIZE);
@@ -96,8 +105,11 @@ void *mem_alloc_pages(size_t npages)
 
 void mem_free_pages(void *p, size_t npages)
 {
-	if (p)
-		buddy_free_pages(&mem_buddy, (uintptr_t)p, npages);
+	if (!p)
+		return;
+	uc_spin_lock(&mem_lock);
+	buddy_free_pages(&mem_buddy, (uintptr_t)p, npages);
+	uc_spin_unlock(&mem_lock);
 }
 
 /*
@@ -121,17 +133,23 @@ volatile void *mem_map_mmio(uint64_t phys, size_t size)
 
 void mem_get_stats(struct mem_stats *out)
 {
+	uc_spin_lock(&mem_lock);
 	out->bytes_in_use = mem_heap.bytes_in_use;
 	out->peak_bytes = mem_heap.peak_bytes;
 	out->pages_free = mem_buddy.pages_free;
 	out->pages_total = mem_buddy.pages_total;
+	uc_spin_unlock(&mem_lock);
 }
 
 /* <stdlib.h> allocation functions (C11 7.22.3). */
 
 void *malloc(size_t size)
 {
-	void *p = heap_alloc(&mem_heap, size);
+	void *p;
+
+	uc_spin_lock(&mem_lock);
+	p = heap_alloc(&mem_heap, size);
+	uc_spin_unlock(&mem_lock);
 
 	if (!p)
 		errno = ENOMEM;
@@ -155,7 +173,11 @@ void *calloc(size_t nmemb, size_t size)
 
 void *realloc(void *ptr, size_t size)
 {
-	void *p = heap_realloc(&mem_heap, ptr, size);
+	void *p;
+
+	uc_spin_lock(&mem_lock);
+	p = heap_realloc(&mem_heap, ptr, size);
+	uc_spin_unlock(&mem_lock);
 
 	if (!p && size)
 		errno = ENOMEM;
@@ -164,13 +186,18 @@ void *realloc(void *ptr, size_t size)
 
 void free(void *ptr)
 {
+	uc_spin_lock(&mem_lock);
 	heap_free(&mem_heap, ptr);
+	uc_spin_unlock(&mem_lock);
 }
 
 void *aligned_alloc(size_t alignment, size_t size)
 {
-	void *p = heap_aligned_alloc(&mem_heap, alignment, size);
+	void *p;
 
+	uc_spin_lock(&mem_lock);
+	p = heap_aligned_alloc(&mem_heap, alignment, size);
+	uc_spin_unlock(&mem_lock);
 	if (!p)
 		errno = alignment > HEAP_MAX_ALIGN ? EINVAL : ENOMEM;
 	return p;
@@ -187,10 +214,12 @@ void uc_mem_stats(struct uc_mem_stats *out)
 	out->peak_bytes = m.peak_bytes;
 	out->pages_free = m.pages_free;
 	out->pages_total = m.pages_total;
-	out->large_blocks = mem_heap.large_blocks;
 	out->nclasses = HEAP_NCLASSES;
+	uc_spin_lock(&mem_lock);
+	out->large_blocks = mem_heap.large_blocks;
 	for (unsigned i = 0; i < HEAP_NCLASSES; i++) {
 		out->classes[i].size = heap_class_bytes(i);
 		out->classes[i].in_use = mem_heap.class_objs[i];
 	}
+	uc_spin_unlock(&mem_lock);
 }

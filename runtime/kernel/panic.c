@@ -4,7 +4,7 @@
 #include "kernel/kernel.h"
 #include "arch/x86_64/io.h"
 
-/* The boot stack (start.S): the only stack frames can live on. */
+/* The boot stack (start.S), CPU 0's. */
 extern char start_stack_bottom[], start_stack_top[];
 extern char __text_start[], __text_end[]; /* linker.ld */
 
@@ -25,8 +25,10 @@ static int panic_depth;
  */
 void panic_backtrace(uint64_t rbp, uint64_t pc, uint64_t rsp)
 {
-	uint64_t lo = (uint64_t)(uintptr_t)start_stack_bottom;
-	uint64_t hi = (uint64_t)(uintptr_t)start_stack_top;
+	/* This CPU's stack (an AP has its own, smp.c). */
+	const struct smp_cpu *c = smp_cpu(smp_cpu_id());
+	uint64_t lo = c ? c->stack_lo : (uint64_t)(uintptr_t)start_stack_bottom;
+	uint64_t hi = c ? c->stack_hi : (uint64_t)(uintptr_t)start_stack_top;
 	int n = 0;
 
 	console_printf("backtrace:\n");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <unicycle/atomic.h>
+#include <unicycle/cpu.h>
 #include <unicycle/stats.h>
 #include <unicycle/timer.h>
 #include <unicycle/unicycle.h>
@@ -15,6 +16,9 @@
  *  14 a timer fired too late           15 cancel of a stale handle succeeded
  *  16 not every timer fired            17 the loop never halted (POLL off)
  *  18 malloc not seen in uc_mem_stats   19 spinlock/atomic misbehaved
+ *  22 uc_cpu_run failed                  23 a stress run saw a corrupt block
+ *  24 a stress run ran on the wrong CPU  25 bytes_in_use did not return
+ *  26 the stress runs did not finish in time
  * Command line "wprotect" instead writes to .text, "nxexec" jumps into
  * .data: either run must end in a page-fault report (status 255).
  */
@@ -99,6 +103,172 @@ static void st_verdict(void *arg)
 	uc_exit(st_status);
 }
 
+/*
+ * Allocator stress on every CPU at once (CONFIG_SMP; with one CPU it runs
+ * on CPU 0 alone): random malloc/free/realloc of 1 B .. 12 KiB, each block
+ * filled with a pattern naming its CPU, slot and generation, checked
+ * before every realloc and free. Each run counts itself done through an
+ * atomic counter CPU 0 waits on.
+ */
+#define ST_STRESS_SLOTS  64
+#define ST_STRESS_OPS    20000
+#define ST_STRESS_WAIT_NS 60000000000ULL
+
+struct st_stress {
+	unsigned cpu;          /* where it should run */
+	unsigned ran_on;
+	uint32_t rand;
+	unsigned long ops, corrupt, failed;
+	uint8_t *block[ST_STRESS_SLOTS];
+	size_t size[ST_STRESS_SLOTS];
+	uint8_t tag[ST_STRESS_SLOTS];
+};
+
+static struct st_stress st_stress_runs[16];
+static unsigned st_stress_done;
+
+static uint32_t st_stress_rand(struct st_stress *w)
+{
+	w->rand ^= w->rand << 13;
+	w->rand ^= w->rand >> 17;
+	w->rand ^= w->rand << 5;
+	return w->rand;
+}
+
+static size_t st_stress_size(struct st_stress *w)
+{
+	uint32_t r = st_stress_rand(w);
+
+	if (r % 16 == 0)
+		return 4097 + r % 8192;     /* large: own pages from the buddy */
+	return 1 + (r >> 4) % 700;          /* slab classes */
+}
+
+static uint8_t st_stress_byte(const struct st_stress *w, unsigned slot, size_t i)
+{
+	return (uint8_t)(w->cpu * 31 + slot * 7 + w->tag[slot] + i);
+}
+
+static void st_stress_fill(struct st_stress *w, unsigned slot, size_t from)
+{
+	for (size_t i = from; i < w->size[slot]; i++)
+		w->block[slot][i] = st_stress_byte(w, slot, i);
+}
+
+static void st_stress_check(struct st_stress *w, unsigned slot, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w->block[slot][i] != st_stress_byte(w, slot, i)) {
+			w->corrupt++;
+			return;
+		}
+}
+
+static void st_stress_run(void *arg)
+{
+	struct st_stress *w = arg;
+
+	w->ran_on = uc_cpu_id();
+	for (unsigned long op = 0; op < ST_STRESS_OPS; op++) {
+		unsigned slot = st_stress_rand(w) % ST_STRESS_SLOTS;
+		uint32_t what = st_stress_rand(w) % 3;
+
+		if (!w->block[slot]) {
+			w->size[slot] = st_stress_size(w);
+			w->block[slot] = malloc(w->size[slot]);
+			if (!w->block[slot]) {
+				w->failed++;
+				continue;
+			}
+			w->tag[slot]++;
+			st_stress_fill(w, slot, 0);
+		} else if (what == 0) {
+			size_t n = st_stress_size(w);
+			uint8_t *q;
+
+			st_stress_check(w, slot, w->size[slot]);
+			q = realloc(w->block[slot], n);
+			if (!q) {
+				w->failed++;
+				continue;
+			}
+			w->block[slot] = q;
+			/* realloc kept the common prefix; the rest is new. */
+			st_stress_check(w, slot, n < w->size[slot] ? n : w->size[slot]);
+			if (n > w->size[slot]) {
+				size_t old = w->size[slot];
+
+				w->size[slot] = n;
+				st_stress_fill(w, slot, old);
+			}
+			w->size[slot] = n;
+		} else {
+			st_stress_check(w, slot, w->size[slot]);
+			free(w->block[slot]);
+			w->block[slot] = NULL;
+		}
+		w->ops++;
+	}
+	for (unsigned slot = 0; slot < ST_STRESS_SLOTS; slot++) {
+		if (w->block[slot]) {
+			st_stress_check(w, slot, w->size[slot]);
+			free(w->block[slot]);
+			w->block[slot] = NULL;
+		}
+	}
+	uc_atomic_add(&st_stress_done, 1);
+}
+
+static void st_smp_stress(void)
+{
+	unsigned n = uc_cpu_count();
+	struct uc_mem_stats before, after;
+	unsigned long ops = 0;
+	uint64_t deadline;
+
+	if (n > sizeof(st_stress_runs) / sizeof(st_stress_runs[0]))
+		n = sizeof(st_stress_runs) / sizeof(st_stress_runs[0]);
+	uc_mem_stats(&before);
+	for (unsigned cpu = 0; cpu < n; cpu++) {
+		st_stress_runs[cpu].cpu = cpu;
+		st_stress_runs[cpu].rand = 2463534242u + cpu * 977u;
+	}
+	/* The others first, then CPU 0's share right here. */
+	for (unsigned cpu = 1; cpu < n; cpu++)
+		if (uc_cpu_run(cpu, st_stress_run, &st_stress_runs[cpu]) != 0) {
+			st_fail(22, "uc_cpu_run failed");
+			uc_atomic_add(&st_stress_done, 1);
+		}
+	if (uc_cpu_run(n, st_stress_run, NULL) != -EINVAL)
+		st_fail(22, "uc_cpu_run to a CPU that is not there did not fail");
+	st_stress_run(&st_stress_runs[0]);
+	deadline = uc_time_ns() + ST_STRESS_WAIT_NS;
+	while (uc_atomic_load(&st_stress_done) < n) {
+		if (uc_time_ns() > deadline) {
+			st_fail(26, "the stress runs did not finish");
+			return;
+		}
+	}
+	for (unsigned cpu = 0; cpu < n; cpu++) {
+		const struct st_stress *w = &st_stress_runs[cpu];
+
+		ops += w->ops;
+		if (w->corrupt)
+			st_fail(23, "a stress run saw a corrupt block");
+		if (w->ran_on != cpu)
+			st_fail(24, "a stress run ran on the wrong CPU");
+		if (w->failed)
+			st_fail(23, "an allocation failed");
+	}
+	uc_mem_stats(&after);
+	if (after.bytes_in_use != before.bytes_in_use)
+		st_fail(25, "bytes_in_use did not return to its start");
+	uc_printf("selftest: smp: allocator stress on %u CPUs: %lu operations, peak %lu bytes, "
+		  "%lu bytes in use before and %lu after: %s\n", n, ops,
+		  (unsigned long)after.peak_bytes, (unsigned long)before.bytes_in_use,
+		  (unsigned long)after.bytes_in_use, st_status ? "FAILED" : "passed");
+}
+
 static void st_write_text(void)
 {
 	/* .text is mapped read-only: this must end in a #PF report. */
@@ -165,6 +335,7 @@ int app_main(void)
 		st_exec_data();
 
 	st_stats_and_locks();
+	st_smp_stress();
 	now = uc_time_ns();
 	for (int i = 0; i < ST_TIMERS; i++) {
 		struct st_timer *t = &st_timers[i];

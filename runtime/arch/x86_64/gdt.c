@@ -1,7 +1,14 @@
 /* gdt.c: the runtime's own Global Descriptor Table (flat 64-bit code + data) and TSS. */
 #include <stdint.h>
 
+#include "config.h"
 #include "arch/x86_64/gdt.h"
+
+#ifndef CONFIG_NR_CPUS
+#define CONFIG_NR_CPUS 1
+#endif
+/* Null, code, data, then one two-slot TSS descriptor per CPU. */
+#define GDT_ENTRIES (GDT_SEL_TSS / 8 + 2 * CONFIG_NR_CPUS)
 
 /*
  * Segment descriptor bits, Intel SDM Vol. 3A sec 3.4.5 "Segment Descriptors"
@@ -35,8 +42,9 @@ struct gdt_tss {
 	uint16_t iomap_base;
 } __attribute__((packed));
 
-static struct gdt_tss gdt_tss;
-static uint8_t gdt_ist_stacks[3][GDT_IST_STACK_SIZE] __attribute__((aligned(16)));
+/* One TSS per CPU: LTR marks its descriptor busy, so CPUs cannot share. */
+static struct gdt_tss gdt_tss[CONFIG_NR_CPUS];
+static uint8_t gdt_ist_stacks[CONFIG_NR_CPUS][3][GDT_IST_STACK_SIZE] __attribute__((aligned(16)));
 
 static uint64_t gdt_table[GDT_ENTRIES] __attribute__((aligned(16))) = {
 	[GDT_SEL_NULL / 8] = 0,
@@ -54,35 +62,36 @@ struct gdt_pointer {
 /* System-segment descriptor for the TSS, SDM Vol. 3A sec 8.2.3 Figure 8-4:
  * 16 bytes, base split over bits 16..39 and 56..63 of the low quadword and
  * the high quadword's low 32 bits. */
-static void gdt_set_tss(void)
+static void gdt_set_tss(unsigned cpu)
 {
-	uint64_t base = (uint64_t)(uintptr_t)&gdt_tss;
-	uint64_t limit = sizeof(gdt_tss) - 1;
+	struct gdt_tss *tss = &gdt_tss[cpu];
+	uint64_t base = (uint64_t)(uintptr_t)tss;
+	uint64_t limit = sizeof(*tss) - 1;
+	unsigned slot = GDT_SEL_TSS_CPU(cpu) / 8;
 
-	gdt_tss.ist[GDT_IST_DOUBLE_FAULT - 1] =
-		(uint64_t)(uintptr_t)(gdt_ist_stacks[0] + GDT_IST_STACK_SIZE);
-	gdt_tss.ist[GDT_IST_NMI - 1] =
-		(uint64_t)(uintptr_t)(gdt_ist_stacks[1] + GDT_IST_STACK_SIZE);
-	gdt_tss.ist[GDT_IST_MACHINE_CHECK - 1] =
-		(uint64_t)(uintptr_t)(gdt_ist_stacks[2] + GDT_IST_STACK_SIZE);
-	gdt_tss.iomap_base = sizeof(gdt_tss); /* no I/O permission bitmap */
+	tss->ist[GDT_IST_DOUBLE_FAULT - 1] =
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][0] + GDT_IST_STACK_SIZE);
+	tss->ist[GDT_IST_NMI - 1] =
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][1] + GDT_IST_STACK_SIZE);
+	tss->ist[GDT_IST_MACHINE_CHECK - 1] =
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][2] + GDT_IST_STACK_SIZE);
+	tss->iomap_base = sizeof(*tss); /* no I/O permission bitmap */
 
-	gdt_table[GDT_SEL_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
-				     GDT_TYPE_TSS_AVAIL | GDT_P |
-				     (((base >> 24) & 0xff) << 56);
-	gdt_table[GDT_SEL_TSS / 8 + 1] = base >> 32;
+	gdt_table[slot] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+			  GDT_TYPE_TSS_AVAIL | GDT_P | (((base >> 24) & 0xff) << 56);
+	gdt_table[slot + 1] = base >> 32;
 }
 
 /* Loads the table, then reloads CS with a far return and every data
- * segment register, so nothing refers to the firmware's GDT any more. */
-void gdt_init(void)
+ * segment register, so nothing refers to the firmware's (or the SMP
+ * trampoline's) GDT any more; then this CPU's TSS. */
+static void gdt_load(unsigned cpu)
 {
 	struct gdt_pointer ptr = {
 		.limit = sizeof(gdt_table) - 1,
 		.base = (uint64_t)(uintptr_t)gdt_table,
 	};
 
-	gdt_set_tss();
 	__asm__ volatile(
 		"lgdt %[ptr]\n\t"
 		"pushq %[code]\n\t"
@@ -96,10 +105,23 @@ void gdt_init(void)
 		"movw %%ax, %%ss\n\t"
 		"movw %%ax, %%fs\n\t"
 		"movw %%ax, %%gs\n\t"
-		"movw %[tss], %%ax\n\t"
-		"ltr %%ax\n\t"
+		"ltr %w[tss]\n\t"
 		:
 		: [ptr] "m"(ptr), [code] "i"(GDT_SEL_CODE64),
-		  [data] "i"(GDT_SEL_DATA), [tss] "i"(GDT_SEL_TSS)
+		  [data] "i"(GDT_SEL_DATA), [tss] "r"((uint16_t)GDT_SEL_TSS_CPU(cpu))
 		: "rax", "memory");
+}
+
+/* The boot CPU, from start.S: every CPU's TSS descriptor goes in now, so
+ * the APs only load. */
+void gdt_init(void)
+{
+	for (unsigned cpu = 0; cpu < CONFIG_NR_CPUS; cpu++)
+		gdt_set_tss(cpu);
+	gdt_load(0);
+}
+
+void gdt_init_ap(unsigned cpu)
+{
+	gdt_load(cpu);
 }

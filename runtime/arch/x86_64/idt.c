@@ -77,7 +77,7 @@ static void idt_set_gate(unsigned vec, uint64_t handler, uint8_t ist)
 	g->reserved = 0;
 }
 
-void idt_init(void)
+void idt_load(void)
 {
 	struct {
 		uint16_t limit;
@@ -87,6 +87,11 @@ void idt_init(void)
 		.base = (uint64_t)(uintptr_t)idt_table,
 	};
 
+	__asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+}
+
+void idt_init(void)
+{
 	for (unsigned v = 0; v < TRAP_VECTORS; v++) {
 		uint8_t ist = 0;
 
@@ -99,7 +104,7 @@ void idt_init(void)
 			ist = GDT_IST_MACHINE_CHECK;
 		idt_set_gate(v, (uint64_t)(uintptr_t)(trap_stubs + v * TRAP_STUB_SIZE), ist);
 	}
-	__asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+	idt_load();
 }
 
 static void idt_dump(const struct trap_frame *f)
@@ -133,13 +138,15 @@ void trap_handler(struct trap_frame *f)
 				   ? idt_names[f->vector]
 				   : "unexpected interrupt";
 
-	if (idt_nested++ > 0) {
+	if (__atomic_fetch_add(&idt_nested, 1, __ATOMIC_RELAXED) > 0) {
 		console_printf("\nunicycle: nested CPU exception %lu at RIP %#lx\n",
 			       f->vector, f->rip);
 		exit_machine(IDT_EXIT_STATUS);
 	}
 	console_printf("\nunicycle: CPU exception %lu (%s), error %#lx, RIP %#lx\n",
 		       f->vector, name, f->error, f->rip);
+	if (smp_cpu_id() != 0)
+		console_printf("  on CPU %u (APIC %u)\n", smp_cpu_id(), lapic_id());
 	if (f->vector == IDT_VEC_PAGE_FAULT) {
 		uint32_t e = (uint32_t)f->error;
 

@@ -96,6 +96,10 @@ void irq_interrupt(unsigned v)
 		return;
 	}
 	lapic_eoi();
+	/* Other CPUs take only the wake-up IPI (loop_defer_on): waking
+	 * from HLT was its whole job; the pending bits are CPU 0's. */
+	if (smp_cpu_id() != 0)
+		return;
 	irq_vectors[v].count++;
 	__atomic_fetch_or(&irq_pending[v / 64], 1ULL << (v % 64), __ATOMIC_RELEASE);
 }
