@@ -1,4 +1,4 @@
-/* pci_regs.h: PCI configuration mechanism #1 ports and configuration-space registers (PCI Local Bus 3.0). */
+/* pci_regs.h: PCI configuration access (ECAM, mechanism #1 ports) and configuration-space registers (PCI Local Bus 3.0, PCIe Base). */
 #ifndef UNICYCLE_DRIVERS_PCI_REGS_H
 #define UNICYCLE_DRIVERS_PCI_REGS_H
 
@@ -10,6 +10,18 @@
 #define PCI_ADDR_DEV_SHIFT 11
 #define PCI_ADDR_FN_SHIFT  8
 #define PCI_ADDR_REG_MASK  0xfc
+
+/* ECAM, PCIe Base spec sec 7.2.2 Table 7-1: one 4 KiB page of
+ * configuration space per function at base + (bus << 20 | dev << 15 |
+ * fn << 12 | offset); the MCFG gives base (the address of bus 0 even when
+ * the window starts at a later bus) per segment (PCI Firmware 3.2 sec 4.1.2). */
+#define PCI_ECAM_BUS_SHIFT 20
+#define PCI_ECAM_DEV_SHIFT 15
+#define PCI_ECAM_FN_SHIFT  12
+#define PCI_ECAM_BUS_SIZE  (1u << PCI_ECAM_BUS_SHIFT) /* 1 MiB per bus */
+
+#define PCI_CFG_SIZE       0x100  /* conventional configuration space */
+#define PCIE_CFG_SIZE      0x1000 /* with the extended space (ECAM only) */
 
 #define PCI_MAX_BUS   256
 #define PCI_MAX_SLOT  32
@@ -28,6 +40,11 @@
 #define PCI_BAR0           0x10 /* 32-bit r/w, six of them (type 0) */
 #define PCI_CAP_PTR        0x34 /* 8-bit r (type 0 and 1) */
 #define PCI_INTERRUPT_LINE 0x3c /* 8-bit r/w */
+
+/* Type 1 (PCI-to-PCI bridge) header, PCI-to-PCI Bridge Arch. 1.2 sec 3.2 */
+#define PCI_PRIMARY_BUS     0x18 /* 8-bit r/w */
+#define PCI_SECONDARY_BUS   0x19 /* 8-bit r/w: the bus right behind the bridge */
+#define PCI_SUBORDINATE_BUS 0x1a /* 8-bit r/w: the highest bus behind it */
 
 #define PCI_VENDOR_NONE    0xffff /* no function at this address */
 

@@ -204,7 +204,8 @@ struct loop_stats {
 void loop_note_events(unsigned n);
 void loop_get_stats(struct loop_stats *out); /* the calling CPU's loop */
 
-/* pci.c: enumeration and the driver table (linker section .pci_drivers) */
+/* pci.c: configuration access (ECAM from the MCFG, else port I/O), enumeration
+ * across bridges and the driver table (linker section .pci_drivers) */
 struct pci_dev {
 	uint16_t segment;
 	uint8_t bus, slot, func;
@@ -230,13 +231,17 @@ struct pci_driver {
 	static const struct pci_driver *const var##_entry                 \
 		__attribute__((used, section(".pci_drivers"))) = &var;   \
 	static const struct pci_driver var
-void pci_init(void);   /* enumerates every bus and probes matching drivers */
+/* Enumerates every segment from its root bus down through bridges, then
+ * probes matching drivers; one console line per function and a summary. */
+void pci_init(void);
 /* Interrupts by message, to a vector from irq_alloc_vector(); 0 or
  * -ENOTSUP (no such capability) / -EINVAL. pci_msix_enable() programs and
  * unmasks table entry `index` and turns MSI-X on for the function. */
 int pci_msi_enable(struct pci_dev *d, int vector);
 int pci_msix_count(struct pci_dev *d);  /* table entries, or -ENOTSUP */
 int pci_msix_enable(struct pci_dev *d, unsigned index, int vector);
+/* Configuration space at `off` (aligned down to the width). Offsets 0x100-
+ * 0xfff need ECAM: without it reads give all ones and writes are dropped. */
 uint32_t pci_read32(const struct pci_dev *d, unsigned off);
 uint16_t pci_read16(const struct pci_dev *d, unsigned off);
 uint8_t pci_read8(const struct pci_dev *d, unsigned off);
