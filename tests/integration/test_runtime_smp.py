@@ -41,6 +41,42 @@ def test_nr_cpus_caps_the_cpus_started(tmp_path):
     assert r.returncode == 0, out
 
 
+AP_FAULT_APP = r"""
+#include <unicycle/cpu.h>
+#include <unicycle/unicycle.h>
+
+__attribute__((noinline)) static void ap_crash(void *arg)
+{
+	uc_printf("apfault: on CPU %u\n", uc_cpu_id());
+	*(volatile int *)arg = 1;
+}
+
+int app_main(void)
+{
+	if (uc_cpu_run(2, ap_crash, (void *)0) != 0)
+		return 3;
+	uc_run();
+}
+"""
+
+
+@pytest.mark.qemu
+def test_fault_on_an_ap_is_reported(tmp_path):
+    """A NULL write from work run on CPU 2: the report names the CPU and the
+    backtrace walks that CPU's own stack down to the event loop."""
+    proj = new_project(tmp_path, "apfault")
+    (proj / "src" / "main.c").write_text(AP_FAULT_APP)
+    r = unicycle("run", "-C", proj, "--set", "SMP=y", "--smp", "4", "--timeout", "120",
+                 timeout=400)
+    out = r.stdout + r.stderr
+    assert "apfault: on CPU 2" in r.stdout, out
+    assert "CPU exception 14 (#PF page fault)" in r.stdout, out
+    assert re.search(r"^  on CPU 2 \(APIC \d+\)", r.stdout, re.M), out
+    assert re.search(r"ap_crash at .*main\.c", r.stdout), out
+    assert re.search(r"loop_pass at .*loop\.c", r.stdout), out
+    assert r.returncode != 0, out
+
+
 LOCKS_APP = r"""
 #include <unicycle/atomic.h>
 #include <unicycle/unicycle.h>
