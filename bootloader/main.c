@@ -269,6 +269,17 @@ static void drop_source(struct boot *b)
 	b->have_payload = FALSE;
 }
 
+/* Our own partition as the file source, and its boot.cfg read. */
+static EFI_STATUS open_disk(struct boot *b)
+{
+	EFI_STATUS status;
+
+	status = filesrc_disk_init(b->image, &b->src);
+	if (EFI_ERROR(status))
+		return status;
+	return load_config(b);
+}
+
 /*
  * Where the payload comes from: the boot server when the firmware
  * PXE-booted us, or when the disk's boot.cfg says source = net (then
@@ -281,10 +292,7 @@ static EFI_STATUS load_payload_source(struct boot *b)
 
 	if (filesrc_net_booted(b->image))
 		return load_from_net(b);
-	status = filesrc_disk_init(b->image, &b->src);
-	if (EFI_ERROR(status))
-		return status;
-	status = load_config(b);
+	status = open_disk(b);
 	if (EFI_ERROR(status))
 		return status;
 	if (b->cfg.source != BOOTCFG_SOURCE_NET)
@@ -302,10 +310,7 @@ static EFI_STATUS load_payload_source(struct boot *b)
 	if (b->image_pages)
 		BS->FreePages(b->image_base, b->image_pages);
 	b->image_pages = 0;
-	status = filesrc_disk_init(b->image, &b->src);
-	if (EFI_ERROR(status))
-		return status;
-	status = load_config(b);
+	status = open_disk(b);
 	if (EFI_ERROR(status))
 		return status;
 	return load_app(b);
