@@ -32,18 +32,6 @@ unsigned int sys_arch_rand(void)
 	return (unsigned int)((x * 0x2545f4914f6cdd1dULL) >> 32);
 }
 
-int sys_arch_diag(const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	/* lwIP's diagnostics come without a prefix; one line each. */
-	va_start(ap, fmt);
-	n = uc_vprintf(fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 void sys_arch_assert(const char *msg, const char *file, int line)
 {
 	panic_at(file, line, "lwIP assertion: %s", msg);

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include <unicycle/unicycle.h>   /* uc_printf for LWIP_PLATFORM_DIAG */
+
 #define LWIP_NO_INTTYPES_H 1
 #define X8_F  "02x"
 #define U16_F "u"
@@ -41,12 +43,12 @@
 
 /* Diagnostics and assertions go to the runtime console and panic path
  * (implemented in runtime/net/sys_arch.c). */
-int sys_arch_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn))
 void sys_arch_assert(const char *msg, const char *file, int line);
 unsigned int sys_arch_rand(void);
 
-#define LWIP_PLATFORM_DIAG(x)   do { sys_arch_diag x; } while (0)
+/* lwIP's diagnostics come without a prefix: straight to the console. */
+#define LWIP_PLATFORM_DIAG(x)   do { uc_printf x; } while (0)
 #define LWIP_PLATFORM_ASSERT(x) sys_arch_assert((x), __FILE__, __LINE__)
 #define LWIP_RAND()             ((u32_t)sys_arch_rand())
 
