@@ -1,6 +1,7 @@
 /* main.c: kernel_main, entered from start.S: brings the runtime up in order, then runs the app. */
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
+#include "arch/x86_64/cpu.h"
 #ifdef CONFIG_NET
 #include "net/net.h"
 #endif
@@ -14,6 +15,8 @@ void kernel_main(uint64_t bootinfo_phys)
 	console_printf("unicycle: %s starting on %s\n", CONFIG_APP_NAME, CONFIG_BOARD_NAME);
 	/* Exceptions next, so a fault while reading the boot info is reported. */
 	idt_init();
+	/* Required CPU features, and AVX state on before any app code runs. */
+	cpu_init();
 	bootinfo_init(bootinfo_phys);
 	smp_reserve_low(); /* the AP trampoline's page, before mem_setup hands out RAM */
 	mem_setup();

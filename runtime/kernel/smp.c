@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "arch/x86_64/cpu.h"
 #include "kernel/acpi.h"
 #include <unicycle/atomic.h>
 #include <unicycle/cpu.h>
@@ -121,6 +122,7 @@ __attribute__((noreturn, used)) static void smp_ap_entry(struct smp_cpu *c)
 {
 	gdt_init_ap(c->id);
 	idt_load();
+	cpu_enable_simd();
 	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c);
 	lapic_enable_cpu();
 	uc_atomic_store(&c->online, 1);
