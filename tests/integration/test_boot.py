@@ -82,3 +82,34 @@ def test_page_fault_is_reported_and_symbolized(tmp_path):
     assert frames and frames[0].split()[1] == "poke" and frames[0].endswith("src/main.c:8"), out
     assert [f.split()[1] for f in frames[1:3]] == ["app_main", "kernel_main"], frames
     assert r.returncode == 127 and "the app crashed" in r.stderr, r.stderr
+
+
+OVERFLOW_APP = r"""/* main.c: recurses until the stack runs into its guard page. */
+#include <unicycle/unicycle.h>
+
+__attribute__((noinline)) static unsigned long deep(volatile unsigned long n)
+{
+	volatile char pad[512];
+
+	pad[0] = (char)n;
+	return deep(n + 1) + pad[0];
+}
+
+int app_main(void)
+{
+	uc_printf("recursing\n");
+	return (int)deep(0);
+}
+"""
+
+
+def test_stack_overflow_is_caught_by_the_guard_page(tmp_path):
+    proj = new_project(tmp_path, "overflow")
+    (proj / "src" / "main.c").write_text(OVERFLOW_APP)
+    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    out = r.stdout
+    assert "recursing" in out, out
+    # The fault lands on the unmapped guard page; its report comes from the
+    # fault handler's own (IST) stack instead of a triple-fault reset.
+    assert "CPU exception" in out and ("#PF" in out or "#DF" in out), out
+    assert r.returncode == 127, r.stdout[-2000:] + r.stderr

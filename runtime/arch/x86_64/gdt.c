@@ -44,7 +44,24 @@ struct gdt_tss {
 
 /* One TSS per CPU: LTR marks its descriptor busy, so CPUs cannot share. */
 static struct gdt_tss gdt_tss[CONFIG_NR_CPUS];
-static uint8_t gdt_ist_stacks[CONFIG_NR_CPUS][3][GDT_IST_STACK_SIZE] __attribute__((aligned(16)));
+/* Fault stacks, each above a guard page that paging.c maps not-present
+ * (gdt_is_stack_guard): a handler that overflows faults instead of
+ * silently overwriting the next CPU's stack. */
+struct gdt_ist_stack {
+	uint8_t guard[GDT_GUARD_SIZE];
+	uint8_t stack[GDT_IST_STACK_SIZE];
+};
+_Static_assert(GDT_IST_STACK_SIZE % GDT_GUARD_SIZE == 0, "IST stacks keep guards page-aligned");
+static struct gdt_ist_stack gdt_ist_stacks[CONFIG_NR_CPUS][3]
+	__attribute__((aligned(GDT_GUARD_SIZE)));
+
+bool gdt_is_stack_guard(uint64_t a)
+{
+	uint64_t base = (uint64_t)(uintptr_t)gdt_ist_stacks;
+
+	return a >= base && a < base + sizeof(gdt_ist_stacks) &&
+	       (a - base) % sizeof(struct gdt_ist_stack) == 0;
+}
 
 static uint64_t gdt_table[GDT_ENTRIES] __attribute__((aligned(16))) = {
 	[GDT_SEL_NULL / 8] = 0,
@@ -70,11 +87,11 @@ static void gdt_set_tss(unsigned cpu)
 	unsigned slot = GDT_SEL_TSS_CPU(cpu) / 8;
 
 	tss->ist[GDT_IST_DOUBLE_FAULT - 1] =
-		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][0] + GDT_IST_STACK_SIZE);
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][0].stack + GDT_IST_STACK_SIZE);
 	tss->ist[GDT_IST_NMI - 1] =
-		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][1] + GDT_IST_STACK_SIZE);
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][1].stack + GDT_IST_STACK_SIZE);
 	tss->ist[GDT_IST_MACHINE_CHECK - 1] =
-		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][2] + GDT_IST_STACK_SIZE);
+		(uint64_t)(uintptr_t)(gdt_ist_stacks[cpu][2].stack + GDT_IST_STACK_SIZE);
 	tss->iomap_base = sizeof(*tss); /* no I/O permission bitmap */
 
 	gdt_table[slot] = (limit & 0xffff) | ((base & 0xffffff) << 16) |

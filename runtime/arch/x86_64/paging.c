@@ -1,5 +1,6 @@
 /* paging.c: the runtime's own identity-mapped page tables (replacing the firmware's). */
 #include "kernel/kernel.h"
+#include "arch/x86_64/gdt.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/paging.h"
 
@@ -18,7 +19,8 @@
  * demand. Protections (SDM Vol. 3A sec 4.6): the image (64 MiB, linker.ld)
  * is mapped in 4 KiB pages: .text read-only and executable, .rodata
  * read-only and no-execute, .data/.bss read/write and no-execute, the boot
- * stack's and the AP stacks' (smp.c) guard pages not present. Everything else is read/write and
+ * stack's, the AP stacks' (smp.c) and the fault stacks' (gdt.c) guard
+ * pages not present. Everything else is read/write and
  * no-execute (when the CPU has NX); CR0.WP makes ring 0 honour read-only.
  * A region that holds
  * no RAM listed in the boot info (usable or reserved) is mapped uncached
@@ -100,7 +102,8 @@ static uint64_t paging_addr(const char *sym)
 /* The protection of the image page at `a`. */
 static uint64_t paging_image_bits(uint64_t a)
 {
-	if (a == paging_addr(start_stack_guard) || smp_is_stack_guard(a))
+	if (a == paging_addr(start_stack_guard) || smp_is_stack_guard(a) ||
+	    gdt_is_stack_guard(a))
 		return 0; /* not present */
 	if (a >= paging_addr(__text_start) && a < paging_addr(__rodata_start))
 		return PTE_PRESENT;
