@@ -362,9 +362,10 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 			break;
 		__asm__ volatile("" ::: "memory"); /* fields after DD */
 		/* Frames always fit one 2 KiB buffer (no LPE): a descriptor
-		 * without EOP or with a frame error is dropped. */
+		 * without EOP, with a frame error or with a length the buffer
+		 * cannot hold is dropped. */
 		if (!(status & E1000_RXD_STAT_EOP) || (d->errors & E1000_RXD_ERR_FRAME) ||
-		    d->length < NETDEV_ETH_HLEN) {
+		    d->length < NETDEV_ETH_HLEN || d->length > E1000E_BUF_SIZE) {
 			dev->stats.rx_dropped++;
 		} else {
 			if ((status & E1000_RXD_STAT_TCPCS) && !(status & E1000_RXD_STAT_IXSM) &&

@@ -106,9 +106,8 @@ def flags(project: Project, gen: Path) -> dict:
     }
 
 
-def _objects(project: Project, out: Path) -> dict:
+def _objects(project: Project, out: Path, comps: list[tuple]) -> dict:
     home = paths.home()
-    comps, _ = component_sources(project.resolved)
     kernel = []
     for comp, kind, root, src in comps:
         rel = src.relative_to(root)
@@ -150,7 +149,7 @@ def _regen_inputs(project: Project) -> list[Path]:
     return inputs
 
 
-def context(project: Project) -> dict:
+def context(project: Project, comps: list[tuple]) -> dict:
     out = project.build_dir
     gen = out / "gen"
     m = project.manifest
@@ -172,7 +171,7 @@ def context(project: Project) -> dict:
                   "efi_lds": EFI_LDS, "efi_crt0": EFI_CRT0, "efi_libdir": EFI_LIBDIR},
         "flags": flags(project, gen),
         "paths": {"ldscript": paths.runtime_dir() / "arch" / "x86_64" / "linker.ld"},
-        "objects": _objects(project, out),
+        "objects": _objects(project, out, comps),
         "regen_command": " ".join(render.ninja_escape(shlex.quote(a)) for a in regen),
         "regen_inputs": _regen_inputs(project),
     }
@@ -180,9 +179,9 @@ def context(project: Project) -> dict:
 
 def generate(project: Project) -> dict:
     """Render every generated file into build/<board>/; returns the context."""
-    _, needed = component_sources(project.resolved)
+    comps, needed = component_sources(project.resolved)
     thirdparty.require(set(needed) | {"libfdt"})
-    ctx = context(project)
+    ctx = context(project, comps)
     out = project.build_dir
     gen = out / "gen"
     render.write_if_changed(gen / "config.h", render.render("config.h.j2", ctx))

@@ -81,7 +81,7 @@ def build(ctx, project_dir, board, sets, regenerate_only):
 @click.option("--forward", "forwards", multiple=True, metavar="HOST:GUEST",
               help="Forward 127.0.0.1:HOST to the guest's TCP port GUEST (default 8080:80 "
                    "for networked apps).")
-@click.option("--smp", type=int, default=None, help="Number of CPUs.")
+@click.option("--smp", type=click.IntRange(1, 256), default=None, help="Number of CPUs.")
 @click.option("--usb", is_flag=True, help="Attach the image as a USB stick instead of a disk.")
 @click.option("--kvm", is_flag=True, help="Use KVM (real hardware virtualization only).")
 @click.option("--no-build", is_flag=True, help="Boot the existing image without building.")
@@ -98,24 +98,28 @@ def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kv
     if not proj.board.runnable:
         raise errors.RunError(f"board {proj.board.name} is real hardware: "
                               f"{proj.board.run.get('how', 'flash or netboot the image')}")
-    if not no_build:
-        build_mod.generate(proj)
-        build_mod.run_ninja(proj, verbose=ctx.obj["verbose"])
     fwd = []
-    for f in forwards:
+    for f in forwards:  # checked before anything is built or started
         try:
             h, g = f.split(":")
-            fwd.append((int(h), int(g)))
+            pair = (int(h), int(g))
         except ValueError:
-            raise click.BadParameter(f"{f!r}: expected HOST:GUEST ports", param_hint="--forward")
+            pair = None
+        if pair is None or not all(1 <= port <= 65535 for port in pair):
+            raise click.BadParameter(f"{f!r}: expected HOST:GUEST ports (1-65535)",
+                                     param_hint="--forward")
+        fwd.append(pair)
     if not fwd and proj.resolved.enabled("NET"):
         fwd = [(qemu.free_port() if fetch_path else 8080, 80)]
     if fetch_path and not fwd:
         raise click.UsageError("--fetch needs a networked app (CONFIG_NET) or --forward")
+    if not no_build:
+        build_mod.generate(proj)
+        build_mod.run_ninja(proj, verbose=ctx.obj["verbose"])
     spec = qemu.spec_for_board(proj.board, proj.build_dir / "unicycle.img", proj.build_dir,
                                nic=qemu.NICS[nic] if nic else None, smp=smp, usb=usb, kvm=kvm,
-                               forwards=fwd, extra=list(proj.board.run.get("args", [])) +
-                               list(qemu_args))
+                               forwards=fwd)
+    spec.extra += list(qemu_args)
     if nic == "none":
         spec.nic = None
     if ctx.obj["verbose"]:

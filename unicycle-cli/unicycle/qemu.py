@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,9 +121,10 @@ def run(spec: RunSpec, timeout: float | None = None, stdout=None, elf: Path | No
     cmd = command(spec)
     start = time.monotonic()
     pipe = elf is not None and Path(elf).is_file()
+    errfile = tempfile.TemporaryFile()  # a pipe nobody reads could fill and stall QEMU
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE if pipe else stdout,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=errfile, start_new_session=True)
     pump = None
     if pipe:
         import sys
@@ -142,7 +144,7 @@ def run(spec: RunSpec, timeout: float | None = None, stdout=None, elf: Path | No
     finally:
         if pump:
             pump.join(timeout=5)
-    err = proc.stderr.read() if proc.stderr else b""
+    err = _read_back(errfile)
     seconds = time.monotonic() - start
     status = proc.returncode
     if not timed_out and status not in (0, None) and not (spec.exit_device and status & 1):
@@ -151,6 +153,14 @@ def run(spec: RunSpec, timeout: float | None = None, stdout=None, elf: Path | No
             raise RunError(f"QEMU failed (exit {status}): {msg.splitlines()[-1]}")
     return Outcome(status, None if timed_out else decode_status(status, bool(spec.exit_device)),
                    timed_out, seconds)
+
+
+def _read_back(f) -> bytes:
+    """QEMU's stderr, collected in a temporary file."""
+    f.seek(0)
+    data = f.read()
+    f.close()
+    return data
 
 
 def _stop(proc):
@@ -193,7 +203,8 @@ def run_and_fetch(spec: RunSpec, host_port: int, path: str, timeout: float,
         raise SetupError("curl not found: install the Debian package curl (make deps)")
     cmd = command(spec)
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    errfile = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=errfile,
                             start_new_session=True)
     url = f"http://127.0.0.1:{host_port}{path}"
     body = None
@@ -210,7 +221,7 @@ def run_and_fetch(spec: RunSpec, host_port: int, path: str, timeout: float,
     finally:
         running = proc.poll() is None
         _stop(proc)
-        _, err = proc.communicate()
+        err = _read_back(errfile)
     seconds = time.monotonic() - start
     if body is None:
         if not running:
