@@ -22,6 +22,7 @@ CASES = {
     "invalid_config_range.toml": [":6:", "NR_CPUS", "range 1..256"],
     "invalid_name.toml": [":2:", "app.name", "'bad name!'"],
     "invalid_boot_type.toml": [":6:", "boot.cmdline", "expected string"],
+    "invalid_boot_cmdline.toml": [":6:", "boot.cmdline", "no '#'"],
 }
 
 
