@@ -111,11 +111,11 @@ def static_image(uc: dict, address: str, gateway: str) -> Path:
 def unicycle_command(uc: dict, port: int, net) -> list[str]:
     from unicycle import qemu
     if net:
-        spec = qemu.spec_for_board(uc["project"].board, uc["image_static"], uc["work"],
-                                   netdev=net.netdev("unicycle"))
+        spec = qemu.spec_for(uc["project"], image=uc["image_static"], workdir=uc["work"],
+                             netdev=net.netdev("unicycle"))
     else:
-        spec = qemu.spec_for_board(uc["project"].board, uc["image"], uc["work"],
-                                   forwards=[(port, 80)])
+        spec = qemu.spec_for(uc["project"], image=uc["image"], workdir=uc["work"],
+                             forwards=[(port, 80)])
     return qemu.command(spec)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ROOT, unicycle
-from unicycle import boards, qemu
+from unicycle import build as build_mod, qemu
 
 pytestmark = pytest.mark.qemu
 
@@ -49,8 +49,8 @@ class Guest:
 
     def __init__(self, app: Path, nic: str, netdev=None, forwards=(), prefix=()):
         build = app / "build" / "qemu-x86_64"
-        spec = qemu.spec_for_board(boards.load("qemu-x86_64"), build / "unicycle.img", build,
-                                   nic=NICS[nic], forwards=list(forwards), netdev=netdev)
+        spec = qemu.spec_for(build_mod.open_project(app), nic=NICS[nic], forwards=list(forwards),
+                             netdev=netdev)
         self.log = build / f"serial-{nic}.log"
         self.proc = subprocess.Popen([*prefix, *qemu.command(spec)], stdout=open(self.log, "wb"),
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

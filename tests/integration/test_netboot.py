@@ -33,10 +33,12 @@ def hello(tmp_path_factory):
 class Guest:
     """One QEMU PXE-booting from a netdev; serial console into a file."""
 
-    def __init__(self, netdev, workdir: Path):
-        from unicycle import netboot
+    def __init__(self, netdev, workdir: Path, project: Path):
+        from unicycle import build, qemu
         self.log = workdir / "serial.log"
-        self.cmd = netboot.qemu_pxe_command(netdev, workdir)
+        spec = qemu.spec_for(build.open_project(project), boot="net", netdev=netdev,
+                             workdir=workdir)
+        self.cmd = qemu.command(spec)
         self.out = open(self.log, "wb")
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self.out,
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -66,7 +68,7 @@ class Guest:
 
 
 def _user_netdev(root: Path, port: int) -> str:
-    return (f"user,id=n0,tftp={root},bootfile=BOOTX64.EFI,"
+    return (f"user,id=net0,tftp={root},bootfile=BOOTX64.EFI,"
             f"hostfwd=tcp:127.0.0.1:{port}-:80")
 
 
@@ -97,7 +99,7 @@ def test_qemu_user_net_pxe(hello, tmp_path):
     from unicycle import qemu
     port = qemu.free_port()
     root = hello / "build" / "qemu-x86_64" / "netboot"
-    g = Guest(_user_netdev(root, port), tmp_path)
+    g = Guest(_user_netdev(root, port), tmp_path, hello)
     try:
         body = None
         end = time.monotonic() + 180
@@ -128,7 +130,7 @@ def test_corrupted_payload_is_refused(hello, tmp_path):
     data = bytearray(elf.read_bytes())
     data[len(data) // 2] ^= 0x40
     elf.write_bytes(bytes(data))
-    g = Guest(_user_netdev(root, qemu.free_port()), tmp_path)
+    g = Guest(_user_netdev(root, qemu.free_port()), tmp_path, hello)
     try:
         refused = g.wait_for("not jumping", 120)
         time.sleep(1)

@@ -26,7 +26,6 @@ pytestmark = pytest.mark.qemu
 BRIDGE = "ucbr0"
 BRIDGE_ADDR = "10.77.0.1/24"
 LAN_RANGE = "10.77.0.50,10.77.0.99,255.255.255.0,10m"
-EXIT_DEVICE = "isa-debug-exit,iobase=0xf4,iosize=0x04"    # boards/qemu-x86_64.toml
 MACS = ("52:54:00:77:00:01", "52:54:00:77:00:02")
 BOOT_TIMEOUT = 150         # one TCG guest: OVMF + PXE + TFTP + the app, ~20-40 s
 
@@ -149,13 +148,14 @@ def _set_marker(proj: Path, marker: str):
 class Guest:
     """QEMU PXE-booting over a tap in the namespace; serial into a file."""
 
-    def __init__(self, ns: Namespace, tap: str, mac: str, workdir: Path):
-        from unicycle import netboot
+    def __init__(self, ns: Namespace, tap: str, mac: str, workdir: Path, project: Path):
+        from unicycle import build, qemu
         workdir.mkdir(parents=True, exist_ok=True)
         self.mac = mac
         self.log = workdir / "serial.log"
-        cmd = netboot.qemu_pxe_command(f"tap,id=n0,ifname={tap},script=no,downscript=no",
-                                       workdir, mac=mac) + ["-device", EXIT_DEVICE]
+        spec = qemu.spec_for(build.open_project(project), boot="net", workdir=workdir, mac=mac,
+                             netdev=f"tap,id=net0,ifname={tap},script=no,downscript=no")
+        cmd = qemu.command(spec)
         self.proc = ns.start(cmd, self.log)
 
     def serial(self) -> str:
@@ -194,7 +194,7 @@ def test_serve_boots_two_guests_and_a_rebuild(project, tmp_path):
         first_tree = os.readlink(link)
 
         t0 = time.monotonic()
-        guests = [Guest(ns, f"uctap{i}", mac, tmp_path / f"guest{i}")
+        guests = [Guest(ns, f"uctap{i}", mac, tmp_path / f"guest{i}", project)
                   for i, mac in enumerate(MACS)]
         statuses = [g.wait(BOOT_TIMEOUT) for g in guests]
         both = time.monotonic() - t0
@@ -216,7 +216,7 @@ def test_serve_boots_two_guests_and_a_rebuild(project, tmp_path):
         _set_marker(project, "build-two")
         unicycle("build", "-C", project, check=True, timeout=300)
         assert os.readlink(link) != first_tree
-        g = Guest(ns, "uctap0", MACS[0], tmp_path / "guest-after-rebuild")
+        g = Guest(ns, "uctap0", MACS[0], tmp_path / "guest-after-rebuild", project)
         _check_guest(g, g.wait(BOOT_TIMEOUT), "build-two")
         assert "build-one" not in g.serial()
         assert _wait(lambda: f"boot #2 of {MACS[0]} (" in _text(serve_log), 10), \

@@ -1,14 +1,14 @@
 """`unicycle build`: resolved configuration -> build/<board>/{config.h, build.ninja} -> ninja."""
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, boards, config, manifest as manifest_mod, paths, render, thirdparty
+from . import (__version__, boards, config, manifest as manifest_mod, paths, render, schema,
+               thirdparty, tools)
 from .errors import BuildError, SetupError
 
 EFI_INC = ["/usr/include/efi", "/usr/include/efi/x86_64"]
@@ -25,19 +25,23 @@ class Project:
     build_dir: Path
     sets: tuple = ()
 
+    @property
+    def image(self) -> Path:
+        return self.build_dir / "unicycle.img"
+
 
 def open_project(project_dir, board_name=None, sets=()) -> Project:
     project_dir = Path(project_dir or ".").resolve()
     known = boards.names()
     m = manifest_mod.load(manifest_mod.find(project_dir), known)
-    board = boards.load(board_name or m.board or "qemu-x86_64")
+    board = boards.load(boards.pick(board_name, m.board))
     resolved = config.resolve(config.project_layers(m, board, sets))
     return Project(m, board, resolved, m.root / "build" / board.name, tuple(sets))
 
 
 def _gcc_include() -> str:
     try:
-        out = subprocess.run(["gcc", "-print-file-name=include"], capture_output=True,
+        out = subprocess.run([tools.require("gcc"), "-print-file-name=include"], capture_output=True,
                              text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError) as e:
         raise SetupError(f"gcc not usable: {e}; run `make deps`") from None
@@ -139,7 +143,7 @@ def _objects(project: Project, out: Path, comps: list[tuple]) -> dict:
 
 def _regen_inputs(project: Project) -> list[Path]:
     home = paths.home()
-    inputs = [project.manifest.path, project.board.path, home / "boards" / "schema.json",
+    inputs = [project.manifest.path, project.board.path, schema.path_of(boards.SCHEMA),
               home / "runtime" / "sources.toml"]
     inputs += sorted(home.joinpath("runtime").rglob("Kconfig"))
     inputs += sorted(home.joinpath("templates").glob("*.j2"))
@@ -195,9 +199,7 @@ def generate(project: Project) -> dict:
 
 
 def run_ninja(project: Project, verbose=False, targets=()) -> None:
-    ninja = shutil.which("ninja")
-    if not ninja:
-        raise SetupError("ninja not found; run `make deps` (Debian package ninja-build)")
+    ninja = tools.require("ninja")
     cmd = [ninja, "-C", str(project.build_dir)]
     if verbose:
         cmd.append("-v")
@@ -206,3 +208,21 @@ def run_ninja(project: Project, verbose=False, targets=()) -> None:
     if proc.returncode != 0:
         raise BuildError(f"build failed for {project.manifest.name} on {project.board.name} "
                          f"(ninja exit {proc.returncode}; the compiler's messages are above)")
+
+
+def build(project: Project, verbose=False) -> Path:
+    """Generate, compile, link and package; returns the image."""
+    generate(project)
+    run_ninja(project, verbose=verbose)
+    return project.image
+
+
+def build_project(project_dir, board_name=None, sets=(), verbose=False,
+                 regenerate_only=False) -> Project:
+    """`unicycle build`: open the project and build it (or only regenerate build.ninja)."""
+    project = open_project(project_dir, board_name, sets)
+    if regenerate_only:
+        generate(project)
+    else:
+        build(project, verbose)
+    return project

@@ -5,7 +5,7 @@ dependencies. Every request records where it came from so a refusal names it.
 """
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import kconfiglib
@@ -89,7 +89,7 @@ class Resolved:
     def __init__(self, kconf, origins):
         self.kconf = kconf
         self.origins = origins     # symbol -> origin of the value in force
-        self.values = {sym.name: _value(sym) for sym in kconf.unique_defined_syms}
+        self.values = {sym.name: value_of(sym) for sym in kconf.unique_defined_syms}
 
     def enabled(self, name: str) -> bool:
         return self.values.get(name) is True
@@ -119,7 +119,8 @@ def c_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _value(sym):
+def value_of(sym):
+    """A kconfiglib symbol's current value as Python: bool, int, str or None."""
     t = sym.orig_type
     if t in (kconfiglib.BOOL, kconfiglib.TRISTATE):
         return sym.str_value != "n"
@@ -175,8 +176,27 @@ def parse_set(item: str) -> Request:
     return Request(name, value, f"command line (--set {item})")
 
 
-def resolve(layers: list[list[Request]], kconf=None) -> Resolved:
-    """Apply each layer in order; a later request for a symbol wins."""
+@dataclass
+class Layers:
+    """The configuration requests of a project, by where they come from, lowest first."""
+    board: list[Request]
+    manifest: list[Request] = field(default_factory=list)
+    dotconfig: list[Request] = field(default_factory=list)
+    command_line: list[Request] = field(default_factory=list)
+
+    def below_dotconfig(self) -> list[list[Request]]:
+        """What the project's .config is written against: board and manifest."""
+        return [self.board, self.manifest]
+
+    def all(self) -> list[list[Request]]:
+        return [self.board, self.manifest, self.dotconfig, self.command_line]
+
+
+def resolve(layers, kconf=None) -> Resolved:
+    """Apply each layer (a Layers, or a list of request lists) in order; a
+    later request for a symbol wins."""
+    if isinstance(layers, Layers):
+        layers = layers.all()
     kconf = kconf or load_kconfig()
     final: dict[str, Request] = {}
     for layer in layers:
@@ -222,7 +242,11 @@ def resolve(layers: list[list[Request]], kconf=None) -> Resolved:
 
 
 def board_layer(board) -> list[Request]:
+    """The board's defaults: what follows from its [hardware], then its [config]."""
     reqs = [Request("BOARD_NAME", board.name, f"board {board.name}")]
+    for name, (value, fact) in board.derived_config().items():
+        reqs.append(Request(name, value, f"{board.where(*fact)} ({'.'.join(fact)}, "
+                                         f"board {board.name})", soft=True))
     for name, value in board.config.items():
         reqs.append(Request(name, value, f"{board.where('config', name)} (board {board.name})",
                             soft=True))
@@ -236,10 +260,9 @@ def manifest_layer(manifest) -> list[Request]:
     return reqs
 
 
-def project_layers(manifest, board, sets=()) -> list[list[Request]]:
-    return [board_layer(board), manifest_layer(manifest),
-            read_dotconfig(manifest.root / DOTCONFIG),
-            [parse_set(s) for s in sets]]
+def project_layers(manifest, board, sets=()) -> Layers:
+    return Layers(board_layer(board), manifest_layer(manifest),
+                  read_dotconfig(manifest.root / DOTCONFIG), [parse_set(s) for s in sets])
 
 
 # --- the project's .config, as `unicycle config` edits it -------------------

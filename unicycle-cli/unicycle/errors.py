@@ -33,5 +33,23 @@ class SetupError(UnicycleError):
     """Third-party sources or host tools are missing or do not verify."""
 
 
+class FlashError(UnicycleError):
+    """Writing or verifying a USB stick failed."""
+
+
+class Interrupted(FlashError):
+    """Ctrl-C while writing or verifying: the stick is left half-written. Exit code 130."""
+
+    exit_code = 130
+
+
+class DeviceRefused(InputError):
+    """The device is not a safe target (mounted, internal, too small...)."""
+
+
+class ImageInvalid(InputError):
+    """The image to write is missing or is not a GPT disk image."""
+
+
 class RunError(UnicycleError):
     """QEMU could not be started or did not finish as asked."""

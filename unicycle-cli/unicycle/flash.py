@@ -17,7 +17,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, UnicycleError
+from . import tools
+from .errors import (DeviceRefused, FlashError, ImageInvalid, InputError, Interrupted,
+                     UnicycleError)
 
 SECTOR = 512                      # /sys/block/<d>/size counts 512-byte units, whatever the device
 BLOCK = 4 << 20                   # write size: big and aligned for O_DIRECT on any sector size
@@ -26,24 +28,6 @@ GPT_SIGNATURE = b"EFI PART"       # UEFI 2.10, 5.3.2: GPT header at LBA 1
 ALLOW_FILE_ENV = "UNICYCLE_FLASH_ALLOW_REGULAR_FILE"   # tests only: a regular file stands in
 FIX_PERMISSIONS = ("run with sudo, or add yourself to the disk group: "
                    "sudo usermod -aG disk $USER (then log in again)")
-
-
-class FlashError(UnicycleError):
-    """Writing or verifying failed. Exit code 1."""
-
-
-class DeviceRefused(InputError):
-    """The device is not a safe target (mounted, internal, too small...). Exit code 2."""
-
-
-class ImageInvalid(InputError):
-    """The image to write is missing or is not a GPT disk image. Exit code 2."""
-
-
-class Interrupted(FlashError):
-    """Ctrl-C while writing or verifying: the stick is left half-written."""
-
-    exit_code = 130
 
 
 @dataclass
@@ -183,7 +167,10 @@ class Host:
     def _lsblk_labels(self, d: Disk):
         """Without udev data, lsblk probes the filesystems itself (real host only)."""
         try:
-            out = subprocess.run(["lsblk", "-J", "-o", "NAME,FSTYPE,LABEL", d.path],
+            lsblk = tools.find("lsblk")
+            if lsblk is None:
+                return
+            out = subprocess.run([lsblk, "-J", "-o", "NAME,FSTYPE,LABEL", d.path],
                                  capture_output=True, text=True, timeout=10)
             tree = json.loads(out.stdout)["blockdevices"][0].get("children", [])
         except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError):
@@ -541,3 +528,69 @@ def write_and_verify(image: Path, disk: Disk, stream=None) -> Result:
                          f"but the image is {wrote[:16]}...; the stick is NOT bootable "
                          f"(bad or fake flash?)")
     return Result(size, wrote, time.monotonic() - start)
+
+
+# -- `unicycle flash` from start to end -------------------------------------
+
+@dataclass
+class Menu:
+    """The disks offered when no device was named; `safe` are the ones that can be written."""
+    kind: str                       # "removable disks", or "disks" with --force
+    disks: list
+    refusals: dict                  # disk name -> why it cannot be written ("" or None: it can)
+    safe: list
+
+    def rows(self) -> list:
+        """(mark, line) per disk: [n] for the n-th safe disk, [-] for the others."""
+        marks = [f"[{self.safe.index(d) + 1}]" if d in self.safe else "[-]" for d in self.disks]
+        return list(zip(marks, table(self.disks, self.refusals)))
+
+    def answers(self) -> list:
+        """What may be typed to pick a disk: its number, name or path."""
+        return [str(i) for i in range(1, len(self.safe) + 1)] + \
+            [d.name for d in self.safe] + [d.path for d in self.safe]
+
+    def device(self, answer: str) -> str:
+        return self.safe[int(answer) - 1].path if answer.isdigit() else answer
+
+
+def menu(h: Host, image_size: int, force: bool) -> Menu:
+    disks = h.candidates(include_fixed=force)
+    kind = "disks" if force else "removable disks"
+    why = {d.name: h.refusal(d, image_size, force) for d in disks}
+    if not disks:
+        raise InputError(f"no {kind} found; plug in the USB stick (or name the device)")
+    if not stdin_is_terminal():
+        raise InputError(f"no device given and no terminal to ask; {kind}: " + "; ".join(
+            f"{d.path} ({d.description}, {format_size(d.size)}"
+            + (f"; cannot: {why[d.name]})" if why[d.name] else ")") for d in disks))
+    return Menu(kind, disks, why, [d for d in disks if not why[d.name]])
+
+
+def flash(image: Path, device: str | None, force: bool, yes: bool, choose, confirm,
+          log) -> tuple[Disk, Result]:
+    """Check the image and the target, confirm, write and verify.
+    choose(menu) -> an answer from menu.answers(), or None when none is safe;
+    confirm(disk) -> what the user typed; log(line) prints."""
+    size = check_image(image)
+    if device and regular_file_allowed() and Path(device).is_file():
+        disk = file_target(device)
+    else:
+        h = host()
+        if not device:
+            m = menu(h, size, force)
+            answer = choose(m)
+            if answer is None:
+                raise InputError(f"none of the {m.kind} can be written (reasons above)")
+            device = m.device(answer)
+        disk = h.resolve(device)
+        h.check(disk, size, force)
+    log(f"image {image} ({format_size(size)})")
+    for line in overwrite_summary(disk):
+        log(line)
+    if not yes:
+        typed = confirm(disk)
+        if not confirmed(disk, typed):
+            raise UnicycleError(f"aborted: typed {typed!r}, not {disk.name!r}; "
+                                f"nothing was written")
+    return disk, write_and_verify(image, disk)

@@ -13,7 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import BuildError, SetupError
+from . import tools
+from .errors import BuildError
 
 MIB = 1 << 20
 SECTOR = 512
@@ -21,13 +22,6 @@ ESP_START = 2048                  # sectors: 1 MiB
 ESP_MIN_MIB = 34
 MARGIN_MIB = 4
 ESP_TYPE = "ef00"                 # sgdisk's code for C12A7328-F81F-11D2-BA4B-00A0C93EC93B
-
-
-def _tool(name, package):
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
-    if not path:
-        raise SetupError(f"{name} not found: install Debian package {package} (make deps)")
-    return path
 
 
 def _run(cmd, what):
@@ -51,9 +45,9 @@ def package(efi: Path, elf: Path, cfg: Path, out: Path, extra: dict | None = Non
     for dest, src in files.items():
         if not src.is_file():
             raise BuildError(f"{src}: missing (needed for {dest} in the image)")
-    mkfs = _tool("mkfs.vfat", "dosfstools")
-    mmd, mcopy = _tool("mmd", "mtools"), _tool("mcopy", "mtools")
-    sgdisk = _tool("sgdisk", "gdisk")
+    mkfs = tools.require("mkfs.vfat")
+    mmd, mcopy = tools.require("mmd"), tools.require("mcopy")
+    sgdisk = tools.require("sgdisk")
 
     content = sum(p.stat().st_size for p in files.values())
     esp_mib = esp_size_mib(content)

@@ -1,11 +1,11 @@
 """The built unicycle.img, found for a project, and exported to other disk formats by qemu-img."""
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import BuildError, InputError, SetupError
+from . import tools
+from .errors import BuildError, InputError
 
 FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk"}     # format -> file extension
 
@@ -23,11 +23,23 @@ def default_output(image: Path, fmt: str) -> Path:
     return image.with_name(f"unicycle.{FORMATS[fmt]}")
 
 
+def image_for(project_dir, board_name=None, image=None) -> Path:
+    """The image a command works on: `image` when given, else the project's built one."""
+    if image:
+        return Path(image)
+    from . import build
+    return built_image(build.open_project(project_dir, board_name))
+
+
+def export_project(project_dir, board_name, fmt: str, output=None) -> Path:
+    """`unicycle image`: the project's built image converted to FMT."""
+    src = image_for(project_dir, board_name)
+    return export(src, fmt, Path(output) if output else default_output(src, fmt))
+
+
 def export(image: Path, fmt: str, out: Path) -> Path:
     """Convert IMAGE (raw) to FMT at OUT, atomically: a temp file beside OUT, then rename."""
-    qemu_img = shutil.which("qemu-img")
-    if not qemu_img:
-        raise SetupError("qemu-img not found: install the Debian package qemu-utils")
+    qemu_img = tools.require("qemu-img")
     out = Path(out)
     if out.resolve() == Path(image).resolve():
         raise InputError(f"{out}: would overwrite the image being exported")

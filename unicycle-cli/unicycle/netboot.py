@@ -92,26 +92,3 @@ def package(efi: Path, elf: Path, cfg: Path, build_dir: Path) -> Path:
     for num, old in trees[:-1]:
         shutil.rmtree(old, ignore_errors=True)
     return link
-
-
-def qemu_pxe_command(netdev: str, workdir: Path, nic: str = "virtio-net-pci",
-                     memory_mib: int = 512, mac: str | None = None) -> list[str]:
-    """QEMU + OVMF booting from the network only (no disk): `netdev` is a
-    -netdev value with id=n0, e.g. "user,id=n0,tftp=DIR,bootfile=BOOTX64.EFI"
-    or "tap,id=n0,ifname=tap0,script=no,downscript=no"."""
-    from . import qemu
-    exe = shutil.which("qemu-system-x86_64")
-    if not exe:
-        from .errors import SetupError
-        raise SetupError("qemu-system-x86_64 not found: install qemu-system-x86 (make deps)")
-    vars_copy = Path(workdir) / "OVMF_VARS.fd"
-    vars_copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(qemu.OVMF_VARS, vars_copy)
-    # romfile= : no iPXE option ROM, so OVMF's own PXE driver boots us; iPXE's
-    # PXE Base Code has no TFTP client (Mtftp returns Unsupported).
-    dev = f"{nic},netdev=n0,romfile=" + (f",mac={mac}" if mac else "")
-    return [exe, "-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", str(memory_mib),
-            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-            "-drive", f"if=pflash,format=raw,readonly=on,file={qemu.OVMF_CODE}",
-            "-drive", f"if=pflash,format=raw,file={vars_copy}",
-            "-netdev", netdev, "-device", dev, "-boot", "n"]

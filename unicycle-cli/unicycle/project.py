@@ -4,20 +4,26 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import paths, render
+from . import boards, paths, render
 from .errors import InputError
 
-TEMPLATES = ("hello", "http-hello")
+DEFAULT_TEMPLATE = "hello"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # Files whose template name differs from the file written.
 RENAMES = {"gitignore": ".gitignore"}
 
 
-def create(target: Path, template: str = "hello", name: str | None = None) -> list[Path]:
+def templates() -> list[str]:
+    """The project skeletons: one folder each in templates/new/."""
+    return sorted(p.name for p in (paths.templates_dir() / "new").iterdir() if p.is_dir())
+
+
+def create(target: Path, template: str = DEFAULT_TEMPLATE, name: str | None = None) -> list[Path]:
     target = Path(target)
     name = name or target.resolve().name
-    if template not in TEMPLATES:
-        raise InputError(f"unknown template {template!r} (known: {', '.join(TEMPLATES)})")
+    known = templates()
+    if template not in known:
+        raise InputError(f"unknown template {template!r} (known: {', '.join(known)})")
     if not NAME_RE.match(name):
         raise InputError(f"invalid project name {name!r}: use letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit")
@@ -30,7 +36,7 @@ def create(target: Path, template: str = "hello", name: str | None = None) -> li
     for tpl in sorted(src.rglob("*.j2")):
         rel = tpl.relative_to(src).with_suffix("")
         rel = rel.with_name(RENAMES.get(rel.name, rel.name))
-        files[rel] = render.render(str(tpl.relative_to(paths.templates_dir())), {"name": name})
+        files[rel] = render.render(str(tpl.relative_to(paths.templates_dir())), {"name": name, "board": boards.DEFAULT})
     if template == "http-hello":
         # The example is the one source of truth for the server's code.
         example = paths.home() / "examples" / "http-hello" / "src" / "main.c"

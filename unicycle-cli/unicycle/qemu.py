@@ -1,8 +1,9 @@
-"""Running an image in QEMU (TCG) with OVMF, and reading the app's exit status.
+"""Running an image in QEMU (TCG) with OVMF, and what its exit means.
 
 The app's uc_exit(status) reaches isa-debug-exit, which ends QEMU with
 (status << 1) | 1; any other QEMU exit code means the guest did not exit
 through the runtime (a crash, a reset with -no-reboot, QEMU failing).
+`Outcome.exit_code` is what `unicycle run` exits with.
 """
 import os
 import shutil
@@ -13,40 +14,50 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import RunError, SetupError
+from . import tools
+from .errors import InputError, RunError
+from .tools import OVMF_CODE, OVMF_VARS
 
-OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
-OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+# --nic names -> QEMU -device models ("none": no NIC at all).
 NICS = {"virtio-net": "virtio-net-pci", "virtio-net-modern": "virtio-net-pci,disable-legacy=on",
         "e1000e": "e1000e", "e1000": "e1000", "none": None}
+BOOT_FROM = ("disk", "usb", "net")
+NETDEV_ID = "net0"                 # the id a RunSpec.netdev override must use
+EXIT_TIMED_OUT = 124               # like timeout(1)
+EXIT_NO_STATUS = 125               # the guest stopped without uc_exit()
+EXIT_CRASHED = 127                 # the runtime reports a CPU exception or panic with this status
 
 
 @dataclass
 class RunSpec:
-    image: Path
+    image: Path | None                 # the disk image (not needed to boot from the network)
     workdir: Path                      # where the OVMF vars copy lives
+    boot: str = "disk"                 # one of BOOT_FROM
     machine: str = "q35"
     cpu: str = "max"
     memory_mib: int = 512
     smp: int = 1
     nic: str | None = "virtio-net-pci"
+    mac: str | None = None
     exit_device: str | None = None
     forwards: list = field(default_factory=list)   # [(host_port, guest_port)] tcp on 127.0.0.1
-    netdev: str | None = None          # full -netdev override (e.g. tap)
-    usb: bool = False                  # attach the image as a USB stick (xhci)
+    netdev: str | None = None          # full -netdev override with id=net0 (tap, user+tftp)
     kvm: bool = False
     extra: list = field(default_factory=list)
 
 
 def command(spec: RunSpec) -> list[str]:
-    qemu = shutil.which("qemu-system-x86_64")
-    if not qemu:
-        raise SetupError("qemu-system-x86_64 not found: install qemu-system-x86 (make deps)")
-    for f in (OVMF_CODE, OVMF_VARS):
-        if not os.path.isfile(f):
-            raise SetupError(f"{f} not found: install the Debian package ovmf (make deps)")
-    if not Path(spec.image).is_file():
+    """The QEMU command line booting `spec` from its disk image, as a USB stick,
+    or from the network (PXE through OVMF, no disk attached)."""
+    if spec.boot not in BOOT_FROM:
+        raise RunError(f"cannot boot from {spec.boot!r} (one of {', '.join(BOOT_FROM)})")
+    qemu = tools.require("qemu-system-x86_64")
+    tools.require(OVMF_CODE)
+    tools.require(OVMF_VARS)
+    if spec.boot != "net" and not (spec.image and Path(spec.image).is_file()):
         raise RunError(f"{spec.image}: no image; run `unicycle build` first")
+    if spec.boot == "net" and not spec.nic:
+        raise RunError("booting from the network needs a NIC")
     vars_copy = Path(spec.workdir) / "OVMF_VARS.fd"
     vars_copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(OVMF_VARS, vars_copy)
@@ -56,10 +67,10 @@ def command(spec: RunSpec) -> list[str]:
            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
            "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
            "-drive", f"if=pflash,format=raw,file={vars_copy}"]
-    if spec.usb:
+    if spec.boot == "usb":
         cmd += ["-drive", f"if=none,id=stick,format=raw,file={spec.image}",
                 "-device", "qemu-xhci,id=xhci", "-device", "usb-storage,bus=xhci.0,drive=stick"]
-    else:
+    elif spec.boot == "disk":
         cmd += ["-drive", f"format=raw,file={spec.image}"]
     if spec.exit_device:
         cmd += ["-device", spec.exit_device]
@@ -68,13 +79,17 @@ def command(spec: RunSpec) -> list[str]:
             cmd += ["-netdev", spec.netdev]
         else:
             fwd = "".join(f",hostfwd=tcp:127.0.0.1:{h}-:{g}" for h, g in spec.forwards)
-            cmd += ["-netdev", f"user,id=net0{fwd}"]
-        # romfile= leaves out QEMU's iPXE option ROM: OVMF has its own
-        # drivers for these NICs, and loading iPXE costs ~1 s under TCG.
+            cmd += ["-netdev", f"user,id={NETDEV_ID}{fwd}"]
+        # romfile= leaves out QEMU's iPXE option ROM: OVMF has its own drivers
+        # for these NICs, loading iPXE costs ~1 s under TCG, and iPXE's PXE Base
+        # Code has no TFTP client (Mtftp returns Unsupported) for a netboot.
         rom = "" if "romfile=" in spec.nic else ",romfile="
-        cmd += ["-device", f"{spec.nic},netdev=net0{rom}"]
+        mac = f",mac={spec.mac}" if spec.mac else ""
+        cmd += ["-device", f"{spec.nic},netdev={NETDEV_ID}{rom}{mac}"]
     else:
         cmd += ["-nic", "none"]
+    if spec.boot == "net":
+        cmd += ["-boot", "n"]
     return cmd + list(spec.extra)
 
 
@@ -84,6 +99,45 @@ class Outcome:
     app_status: int | None      # None: the app did not exit through the runtime
     timed_out: bool
     seconds: float
+    timeout: float | None = None
+    response: str | None = None   # run_and_fetch: the guest's HTTP answer
+
+    @property
+    def exit_code(self) -> int:
+        """What `unicycle run` exits with: the app's status, or why there is none."""
+        if self.response is not None:
+            return 0
+        if self.timed_out:
+            return EXIT_TIMED_OUT
+        if self.app_status is None:
+            return EXIT_NO_STATUS
+        return self.app_status
+
+    def summary(self) -> str:
+        """One line saying how the guest ended."""
+        if self.response is not None:
+            return "unicycle: guest shut down"
+        if self.timed_out:
+            return f"unicycle: timed out after {self.timeout:g} s; QEMU stopped"
+        if self.app_status is None:
+            return (f"unicycle: the guest stopped without uc_exit() (QEMU exit "
+                    f"{self.qemu_status})")
+        if self.app_status == EXIT_CRASHED:
+            return (f"unicycle: the app crashed (CPU exception or panic; see the report above) "
+                    f"or exited with a status outside 0-126, after {self.seconds:.1f} s")
+        return f"unicycle: app exited with status {self.app_status} after {self.seconds:.1f} s"
+
+
+def parse_forward(text: str) -> tuple[int, int]:
+    """--forward HOST:GUEST -> (host_port, guest_port)."""
+    try:
+        h, g = text.split(":")
+        pair = (int(h), int(g))
+    except ValueError:
+        pair = None
+    if pair is None or not all(1 <= port <= 65535 for port in pair):
+        raise InputError(f"{text!r}: expected HOST:GUEST ports (1-65535)")
+    return pair
 
 
 def decode_status(qemu_status: int, has_exit_device: bool) -> int | None:
@@ -152,7 +206,7 @@ def run(spec: RunSpec, timeout: float | None = None, stdout=None, elf: Path | No
         if msg:
             raise RunError(f"QEMU failed (exit {status}): {msg.splitlines()[-1]}")
     return Outcome(status, None if timed_out else decode_status(status, bool(spec.exit_device)),
-                   timed_out, seconds)
+                   timed_out, seconds, timeout)
 
 
 def _read_back(f) -> bytes:
@@ -174,11 +228,31 @@ def _stop(proc):
             pass
 
 
-def spec_for_board(board, image: Path, workdir: Path, **overrides) -> RunSpec:
-    r = board.run
-    spec = RunSpec(image=image, workdir=workdir, machine=r.get("machine", "q35"),
-                   cpu=r.get("cpu", "max"), memory_mib=r.get("memory-mib", 512),
-                   nic=r.get("nic", "virtio-net-pci"), exit_device=r.get("exit-device"),
+ISA_DEBUG_EXIT_IOSIZE = 4          # bytes of I/O ports the device decodes
+
+
+def exit_device(values: dict) -> str | None:
+    """The isa-debug-exit -device for a resolved configuration: at the port the
+    runtime writes (EXIT_ISA_DEBUG_PORT), or none when EXIT_ISA_DEBUG is off."""
+    if values.get("EXIT_ISA_DEBUG") is not True:
+        return None
+    return (f"isa-debug-exit,iobase={values['EXIT_ISA_DEBUG_PORT']:#x},"
+            f"iosize={ISA_DEBUG_EXIT_IOSIZE:#04x}")
+
+
+def spec_for(project, boot: str = "disk", **overrides) -> RunSpec:
+    """How to run an opened project (build.Project) on its board: machine, memory,
+    CPUs and NIC from the board's [hardware], the exit device from the configuration.
+    Overrides that are None keep the board's value."""
+    board = project.board
+    if not board.runnable:
+        raise RunError(f"board {board.name} is real hardware: {board.run['how']}")
+    hw, r = board.hardware, board.run
+    spec = RunSpec(image=project.image, workdir=project.build_dir, boot=boot,
+                   machine=hw["machines"][0], cpu=r.get("cpu", "max"),
+                   memory_mib=hw["memory-mib"], smp=hw["cpus"],
+                   nic=NICS[hw["nics"][0]] if hw["nics"] else None,
+                   exit_device=exit_device(project.resolved.values),
                    extra=list(r.get("args", [])))
     for k, v in overrides.items():
         if v is not None:
@@ -195,12 +269,10 @@ def free_port() -> int:
 
 
 def run_and_fetch(spec: RunSpec, host_port: int, path: str, timeout: float,
-                  log=print) -> tuple[Outcome, str]:
+                  ) -> Outcome:
     """Boot, fetch http://127.0.0.1:host_port/path with curl once the guest
-    answers, then stop the guest. Returns the outcome and the response."""
-    curl = shutil.which("curl")
-    if not curl:
-        raise SetupError("curl not found: install the Debian package curl (make deps)")
+    answers, then stop the guest. The outcome carries the response."""
+    curl = tools.require("curl")
     cmd = command(spec)
     start = time.monotonic()
     errfile = tempfile.TemporaryFile()
@@ -229,4 +301,4 @@ def run_and_fetch(spec: RunSpec, host_port: int, path: str, timeout: float,
             raise RunError(f"the guest stopped before answering {url} (QEMU exit "
                            f"{proc.returncode}){': ' + msg[0] if msg else ''}")
         raise RunError(f"no HTTP answer from {url} within {timeout:g} s; QEMU stopped")
-    return Outcome(proc.returncode, None, False, seconds), body
+    return Outcome(proc.returncode, None, False, seconds, timeout, response=body)

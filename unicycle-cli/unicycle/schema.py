@@ -10,8 +10,13 @@ import jsonschema
 from .errors import InputError
 
 
+def path_of(name: str) -> Path:
+    """schemas/<name>: the one home of the board and manifest schemas."""
+    return Path(str(resources.files("unicycle").joinpath("schemas", name)))
+
+
 def load_schema(name: str) -> dict:
-    return json.loads(resources.files("unicycle").joinpath("schemas", name).read_text())
+    return json.loads(path_of(name).read_text())
 
 
 def read_toml(path: Path, error=InputError) -> tuple[dict, str]:
@@ -28,10 +33,18 @@ def read_toml(path: Path, error=InputError) -> tuple[dict, str]:
 
 
 def key_line(text: str, keypath) -> int | None:
-    """Best-effort line number of a dotted key path in TOML text."""
+    """Best-effort line number of a dotted key path in TOML text; a key inside an
+    inline table or an absent key gives the line of the nearest enclosing one."""
     keypath = [str(k) for k in keypath if not isinstance(k, int)]
-    if not keypath:
-        return None
+    while keypath:
+        line = _exact_line(text, keypath)
+        if line:
+            return line
+        keypath = keypath[:-1]
+    return None
+
+
+def _exact_line(text: str, keypath: list[str]) -> int | None:
     table, key = keypath[:-1], keypath[-1]
     current: list[str] = []
     header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
@@ -53,9 +66,14 @@ def key_line(text: str, keypath) -> int | None:
 def _describe(err: jsonschema.ValidationError) -> str:
     v = err.validator
     if v == "additionalProperties":
-        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-        allowed = ", ".join(sorted(err.schema.get("properties", {}))) or "none"
-        return f"unknown key {', '.join(repr(e) for e in extra)} (allowed: {allowed})"
+        props = err.schema.get("properties", {})
+        extra = sorted(set(err.instance) - set(props))
+        # Keys kept only to explain where a fact moved ({"not": {}}) are not offered.
+        allowed = ", ".join(sorted(k for k, s in props.items() if "not" not in s)) or "none"
+        context = f" {err.schema['title']}" if "title" in err.schema else ""
+        return f"unknown key {', '.join(repr(e) for e in extra)} (allowed{context}: {allowed})"
+    if v == "not" and "description" in err.schema:
+        return f"not read here: {err.schema['description']}"
     if v == "required":
         return err.message.replace("is a required property", "is required")
     if v == "type":

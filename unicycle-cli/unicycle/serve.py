@@ -11,13 +11,13 @@ import ipaddress
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import tools
 from .errors import InputError, RunError, SetupError
 
 PXE_MENU = "Unicycle"
@@ -52,7 +52,7 @@ def parse_ip_json(text: str) -> list[Interface]:
 
 
 def interfaces() -> list[Interface]:
-    ip = shutil.which("ip") or "/usr/sbin/ip"
+    ip = tools.require("ip")
     try:
         proc = subprocess.run([ip, "-json", "addr", "show"], capture_output=True, text=True,
                               check=True)
@@ -80,12 +80,7 @@ def proxy_subnet(iface: Interface) -> ipaddress.IPv4Network:
 # --- dnsmasq ---------------------------------------------------------------
 
 def dnsmasq_binary() -> str:
-    path = shutil.which("dnsmasq") or ("/usr/sbin/dnsmasq"
-                                       if os.path.exists("/usr/sbin/dnsmasq") else None)
-    if not path:
-        raise SetupError("dnsmasq not found: install the Debian package dnsmasq-base "
-                         "(make deps)")
-    return path
+    return tools.require("dnsmasq")
 
 
 def dnsmasq_args(interface: str, subnet: ipaddress.IPv4Network, tftp_root: Path,
@@ -377,3 +372,12 @@ def serve(project, interface: str, watch: bool, build, log) -> None:
         signal.signal(signal.SIGTERM, old_term)
         for line in table.rows():
             log(line)
+
+
+def serve_project(project_dir, board_name, interface: str, watch: bool, log,
+                  verbose=False) -> None:
+    """`unicycle serve`: serve the project's netboot tree, rebuilt first (and on
+    source changes with `watch`)."""
+    from . import build
+    proj = build.open_project(project_dir, board_name)
+    serve(proj, interface, watch, lambda: build.build(proj, verbose=verbose), log)

@@ -7,9 +7,11 @@ After each frame line whose address lies in app.elf's code, `unicycle run`
 prints the function and file:line that binutils' addr2line gives for it.
 """
 import re
-import shutil
 import subprocess
 from pathlib import Path
+
+from . import tools
+from .errors import SetupError
 
 TRIGGER = re.compile(r"^\s*#\d+\s+0x")
 ADDRESS = re.compile(r"0x([0-9a-fA-F]{6,16})\b")
@@ -18,15 +20,15 @@ ADDRESS = re.compile(r"0x([0-9a-fA-F]{6,16})\b")
 class Symbolizer:
     def __init__(self, elf: Path):
         self.elf = Path(elf)
-        self.addr2line = shutil.which("addr2line")
+        self.addr2line = tools.find("addr2line")
         self.ranges = self._code_ranges()
 
     def _code_ranges(self):
         """Executable sections of the ELF as (start, end) pairs."""
         try:
-            out = subprocess.run(["objdump", "-h", str(self.elf)], capture_output=True,
-                                 text=True, check=True).stdout
-        except (OSError, subprocess.CalledProcessError):
+            out = subprocess.run([tools.require("objdump"), "-h", str(self.elf)],
+                                 capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError, SetupError):
             return []
         ranges, lines = [], out.splitlines()
         for i, line in enumerate(lines):
