@@ -1,7 +1,7 @@
 """Template rendering: StrictUndefined, escaping, and the generated files' content."""
 import pytest
 
-from unicycle import build, render
+from unicycle import build, ninjafile, render
 from unicycle.errors import BuildError
 
 
@@ -12,9 +12,9 @@ def test_missing_value_is_an_error(tmp_path):
 
 
 def test_ninja_escape():
-    assert render.ninja_escape("a b:c$d") == "a$ b$:c$$d"
+    assert ninjafile.escape_path("a b:c$d") == "a$ b$:c$$d"
     with pytest.raises(BuildError):
-        render.ninja_escape("a\nb")
+        ninjafile.escape_path("a\nb")
 
 
 def test_write_if_changed_keeps_mtime(tmp_path):
@@ -54,3 +54,53 @@ def test_net_off_leaves_lwip_and_drivers_out(project_from):
     assert "lwip/src/core" not in ninja and "http_parser.c" not in ninja
     assert "drivers/virtio" not in ninja and "drivers/e1000e" not in ninja
     assert not (proj / "build" / "qemu-x86_64" / "gen" / "lwipopts.h").exists()
+
+
+def test_ninja_writer_escapes_each_context():
+    w = ninjafile.Writer()
+    w.variable("python", ["/opt/a b/$HOME,x/python3"])
+    w.variable("flags", [ninjafile.Ref("$base"), "-I/x y", "-DQ='1'"])
+    w.build("obj/a b:c$d.o", "cc", ["/src/we$(ird) one.c"], implicit=["/l d/linker.ld"],
+            variables={"cflags": ninjafile.Ref("$flags"), "desc": "app: we$(ird) one.c"})
+    assert w.lines == [
+        "python = '/opt/a b/$$HOME,x/python3'",
+        "flags = $base '-I/x y' '-DQ='\"'\"'1'\"'\"''",
+        "build obj/a$ b$:c$$d.o: cc /src/we$$(ird)$ one.c | /l$ d/linker.ld",
+        "  cflags = $flags",
+        "  desc = app: we$$(ird) one.c",
+    ]
+    with pytest.raises(BuildError, match="'|' in a path"):
+        ninjafile.escape_path("a|b")
+    with pytest.raises(BuildError, match="newline"):
+        w.variable("desc", "a\nb")
+
+
+def test_sources_toml_lists_every_component_once(project_from):
+    from unicycle import components
+    comps = {c.name: c for c in components.load()}
+    assert comps["bootloader"].binary == "bootloader" and comps["kernel"].binary == "runtime"
+    boot_fdt = [f.name for f in comps["bootloader-libfdt"].files()]
+    assert "fdt_sw.c" in boot_fdt and "fdt_sw.c" not in [f.name for f in comps["libfdt"].files()]
+    frag = components.make_fragment()
+    assert f"COMPONENT_bootloader-libfdt := {comps['bootloader-libfdt'].root}/fdt.c " in frag
+    assert f"COMPONENT_http-parser_INCLUDES := -I{comps['http-parser'].root}" in frag
+    # build.ninja compiles exactly the listed files, bootloader included.
+    p = build.open_project(project_from("valid.toml"), "qemu-x86_64")
+    build.generate(p)
+    ninja = (p.build_dir / "build.ninja").read_text()
+    for name in ("bootloader", "bootloader-lib", "bootloader-libfdt", "libfdt", "kernel"):
+        for f in comps[name].files():
+            assert f" cc {f}\n" in ninja, f
+
+
+def test_sources_toml_with_a_component_twice_is_refused(tmp_path):
+    from unicycle import components, paths
+    text = (paths.runtime_dir() / "sources.toml").read_text()
+    bad = tmp_path / "sources.toml"
+    bad.write_text(text + '\n[[component]]\nname = "kernel"\nsources = ["x.c"]\n')
+    with pytest.raises(BuildError) as e:
+        components.load(bad)
+    line = len(text.splitlines()) + 3
+    first = text.splitlines().index('name = "kernel"') + 1
+    assert str(e.value) == (f"{bad}:{line}: component.name: 'kernel' is listed twice "
+                            f"(first at line {first})")

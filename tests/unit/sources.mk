@@ -1,14 +1,15 @@
 runtime_printf_SRCS = runtime/lib/printf.c
-runtime_bootinfo_SRCS = runtime/kernel/bootinfo.c runtime/lib/printf.c .cache/third_party/libfdt/fdt.c .cache/third_party/libfdt/fdt_ro.c .cache/third_party/libfdt/fdt_sw.c .cache/third_party/libfdt/fdt_strerror.c
+# the bootloader's libfdt: the test writes blobs with fdt_sw as the bootloader does
+runtime_bootinfo_SRCS = runtime/kernel/bootinfo.c runtime/lib/printf.c $(COMPONENT_bootloader-libfdt)
 $(OUT)/runtime_bootinfo: CFLAGS += -DUNICYCLE_HOST_TEST
-net_http_SRCS = runtime/net/http_server.c .cache/third_party/http-parser/http_parser.c
-$(OUT)/net_http: CFLAGS += -I$(TP)/http-parser
+net_http_SRCS = runtime/net/http_server.c $(COMPONENT_http-parser)
+$(OUT)/net_http: CFLAGS += $(COMPONENT_http-parser_INCLUDES)
 net_addr_SRCS = runtime/net/netaddr.c
 bootloader_elf_SRCS = bootloader/elf.c
 bootloader_sha256_SRCS = bootloader/sha256.c
 bootloader_bootcfg_SRCS = bootloader/bootcfg.c bootloader/kvfile.c
 runtime_mem_SRCS = runtime/kernel/buddy.c runtime/lib/heap.c
-bootloader_fdtbuild_SRCS = bootloader/fdtbuild.c .cache/third_party/libfdt/fdt.c .cache/third_party/libfdt/fdt_ro.c .cache/third_party/libfdt/fdt_sw.c .cache/third_party/libfdt/fdt_wip.c .cache/third_party/libfdt/fdt_strerror.c .cache/third_party/libfdt/fdt_addresses.c .cache/third_party/libfdt/fdt_rw.c
+bootloader_fdtbuild_SRCS = bootloader/fdtbuild.c $(COMPONENT_bootloader-libfdt)
 runtime_acpi_SRCS = runtime/kernel/acpi.c
 $(OUT)/runtime_acpi: CFLAGS += -DUNICYCLE_HOST_TEST
 net_frame_SRCS = runtime/net/netframe.c

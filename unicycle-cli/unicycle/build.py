@@ -1,14 +1,17 @@
-"""`unicycle build`: resolved configuration -> build/<board>/{config.h, build.ninja} -> ninja."""
+"""`unicycle build`: resolved configuration -> build/<board>/{config.h, build.ninja} -> ninja.
+
+build.ninja is written from Python through ninjafile.Writer (not a template), so
+every path and flag is escaped for the place it lands; config.h, lwipopts.h and
+boot.cfg are rendered from templates/.
+"""
 import os
-import shlex
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import (__version__, boards, config, manifest as manifest_mod, paths, render, schema,
-               thirdparty, tools)
+from . import (__version__, boards, components, config, manifest as manifest_mod, ninjafile,
+               paths, render, schema, thirdparty, tools)
 from .errors import BuildError, SetupError
 
 EFI_INC = ["/usr/include/efi", "/usr/include/efi/x86_64"]
@@ -48,120 +51,80 @@ def _gcc_include() -> str:
     return out
 
 
-def load_components() -> list[dict]:
-    path = paths.runtime_dir() / "sources.toml"
-    with open(path, "rb") as f:
-        return tomllib.load(f)["component"]
-
-
-def component_sources(resolved: config.Resolved) -> tuple[list[tuple], list[str]]:
-    """[(component, kind, root, source path)] for every enabled component."""
-    out, needed_tp = [], []
-    for comp in load_components():
-        when = comp.get("when")
-        if when and not resolved.enabled(when):
-            continue
-        tp = comp.get("third-party")
-        root = (paths.third_party_dir() / tp) if tp else paths.runtime_dir()
-        if tp:
-            needed_tp.append(tp)
-        excluded = set()
-        for pattern in comp.get("exclude", []):
-            excluded.update(root.glob(pattern))
-        for pattern in comp["sources"]:
-            matches = sorted(p for p in root.glob(pattern) if p not in excluded)
-            if not matches and tp:
-                raise SetupError(f"{root}: no {pattern} in third-party {tp}; run `unicycle fetch`")
-            for p in matches:
-                out.append((comp["name"], "tp" if tp else "rt", root, p))
-    return out, needed_tp
-
-
-def flags(project: Project, gen: Path) -> dict:
+def _cflags(project: Project, gen: Path, comps: list) -> dict:
+    """Compiler flags per kind of object; -I folders come from the enabled components."""
     home = paths.home()
-    tp = paths.third_party_dir()
     gccinc = _gcc_include()
-    net_includes = []
-    if project.resolved.enabled("NET"):
-        net_includes += [f"-I{home}/runtime/net/include", f"-I{tp}/lwip/src/include"]
-    if project.resolved.enabled("HTTP"):
-        net_includes.append(f"-I{tp}/http-parser")
-    base = ["-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-ffreestanding", "-nostdinc",
-            "-isystem", gccinc, "-isystem", f"{home}/runtime/lib/include",
-            f"-I{home}/runtime/include", f"-I{home}/runtime", f"-I{gen}", f"-I{tp}/libfdt",
-            *net_includes,
-            "-fno-pic", "-fno-pie", "-fno-stack-protector", "-mno-red-zone",
-            "-mcmodel=small", "-fno-omit-frame-pointer", "-ffunction-sections",
-            "-fdata-sections"]
-    app_extra = [f"-I{p}" for p in project.manifest.include_dirs] + list(project.manifest.cflags)
+    includes = {b: [f"-I{d}" for c in comps if c.binary == b for d in c.includes()]
+                for b in components.BINARIES}
+    kernel = ["-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-ffreestanding", "-nostdinc",
+              "-isystem", gccinc, "-isystem", f"{home}/runtime/lib/include",
+              f"-I{home}/runtime/include", f"-I{home}/runtime", f"-I{gen}",
+              *includes["runtime"],
+              "-fno-pic", "-fno-pie", "-fno-stack-protector", "-mno-red-zone",
+              "-mcmodel=small", "-fno-omit-frame-pointer", "-ffunction-sections",
+              "-fdata-sections"]
     efi = ["-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-fpic", "-ffreestanding",
            "-fno-stack-protector", "-fno-stack-check", "-fshort-wchar", "-mno-red-zone",
            "-maccumulate-outgoing-args", "-DGNU_EFI_USE_MS_ABI", "-nostdinc",
            "-isystem", gccinc, "-isystem", f"{home}/runtime/lib/include",
-           f"-I{home}/runtime/include", *[f"-I{d}" for d in EFI_INC], f"-I{tp}/libfdt",
-           f"-I{home}/bootloader"]
-    esc = render.ninja_escape
+           f"-I{home}/runtime/include", *[f"-I{d}" for d in EFI_INC], *includes["bootloader"]]
     return {
-        "kernel": [esc(shlex.quote(f)) for f in base],
-        "runtime_extra": ["-Werror"] if os.environ.get("UNICYCLE_WERROR") else [],
-        "third_party_extra": ["-w"],
-        "app_extra": [esc(shlex.quote(f)) for f in app_extra],
-        "efi": [esc(shlex.quote(f)) for f in efi],
+        "kernel_cflags": kernel,
+        "rt_cflags": [ninjafile.Ref("$kernel_cflags")] +
+                     (["-Werror"] if os.environ.get("UNICYCLE_WERROR") else []),
+        "tp_cflags": [ninjafile.Ref("$kernel_cflags"), "-w"],
+        "app_cflags": [ninjafile.Ref("$kernel_cflags"),
+                       *[f"-I{p}" for p in project.manifest.include_dirs],
+                       *project.manifest.cflags],
+        "efi_cflags": efi,
     }
 
 
-def _objects(project: Project, out: Path, comps: list[tuple]) -> dict:
-    home = paths.home()
-    kernel = []
-    for comp, kind, root, src in comps:
-        rel = src.relative_to(root)
-        sub = f"rt/{rel}" if kind == "rt" else f"tp/{comp}/{rel}"
-        kernel.append({"src": src, "obj": out / "obj" / f"{sub}.o",
-                       "flags": "rt_cflags" if kind == "rt" else "tp_cflags",
-                       "desc": f"{comp}: {rel}"})
-    app = []
+@dataclass
+class Object:
+    src: Path
+    obj: Path          # relative to the build directory
+    cflags: str        # the cflags variable it compiles with
+    desc: str          # what ninja prints: "component: file"
+
+
+def _objects(project: Project, comps: list) -> dict:
+    """binary -> its objects: obj/<component>/<file>.o, the app's in obj/app/."""
+    out = {b: [] for b in components.BINARIES}
+    for c in comps:
+        for src in c.files():
+            rel = src.relative_to(c.root)
+            flags = ("efi_cflags" if c.binary == "bootloader" else
+                     "tp_cflags" if c.third_party else "rt_cflags")
+            out[c.binary].append(Object(src, Path("obj") / c.name / f"{rel}.o", flags,
+                                        f"{c.name}: {rel}"))
     for src in project.manifest.sources:
         try:
             rel = src.relative_to(project.manifest.root)
         except ValueError:
             rel = Path(src.name)
-        app.append({"src": src, "obj": out / "obj" / "app" / f"{rel}.o", "desc": f"app: {rel}"})
-    boot = []
-    boot_srcs = sorted((home / "bootloader").glob("*.c")) + sorted((home / "bootloader").glob("*.S"))
-    boot_srcs.append(home / "runtime" / "lib" / "string.c")
-    tp = paths.third_party_dir() / "libfdt"
-    boot_srcs += [tp / n for n in ("fdt.c", "fdt_ro.c", "fdt_rw.c", "fdt_sw.c", "fdt_wip.c",
-                                    "fdt_strerror.c", "fdt_addresses.c")]
-    for src in boot_srcs:
-        name = src.relative_to(home) if src.is_relative_to(home) else Path("tp") / src.name
-        if src.is_relative_to(paths.third_party_dir()):
-            name = Path("tp") / src.relative_to(paths.third_party_dir())
-        boot.append({"src": src, "obj": out / "obj" / "boot" / f"{name}.o",
-                     "desc": f"boot: {name}"})
-    return {"kernel": kernel, "app": app, "boot": boot}
+        out["runtime"].append(Object(src, Path("obj") / "app" / f"{rel}.o", "app_cflags",
+                                     f"app: {rel}"))
+    return out
 
 
 def _regen_inputs(project: Project) -> list[Path]:
     home = paths.home()
     inputs = [project.manifest.path, project.board.path, schema.path_of(boards.SCHEMA),
-              home / "runtime" / "sources.toml"]
+              components.sources_file()]
     inputs += sorted(home.joinpath("runtime").rglob("Kconfig"))
     inputs += sorted(home.joinpath("templates").glob("*.j2"))
+    inputs += sorted(Path(__file__).parent.glob("*.py"))   # the generator itself
     dot = project.manifest.root / config.DOTCONFIG
     if dot.is_file():
         inputs.append(dot)
     return inputs
 
 
-def context(project: Project, comps: list[tuple]) -> dict:
-    out = project.build_dir
-    gen = out / "gen"
+def context(project: Project) -> dict:
+    """What the templates (config.h, lwipopts.h, boot.cfg) see."""
     m = project.manifest
-    regen = [sys.executable, "-m", "unicycle", "build", "--regenerate-only",
-             "-C", str(m.root), "--board", project.board.name]
-    for s in project.sets:
-        regen += ["--set", s]
-    boot = {"cmdline": m.boot.get("cmdline", "")}
     return {
         "version": __version__,
         "app": {"name": m.name, "version": m.version},
@@ -170,22 +133,76 @@ def context(project: Project, comps: list[tuple]) -> dict:
         "defines": project.resolved.defines(),
         "network": {"mode": m.network.get("mode"), "address": m.network.get("address"),
                     "gateway": m.network.get("gateway")},
-        "boot": boot,
-        "tools": {"cc": "gcc", "ld": "ld", "objcopy": "objcopy", "python": sys.executable,
-                  "efi_lds": EFI_LDS, "efi_crt0": EFI_CRT0, "efi_libdir": EFI_LIBDIR},
-        "flags": flags(project, gen),
-        "paths": {"ldscript": paths.runtime_dir() / "arch" / "x86_64" / "linker.ld"},
-        "objects": _objects(project, out, comps),
-        "regen_command": " ".join(render.ninja_escape(shlex.quote(a)) for a in regen),
-        "regen_inputs": _regen_inputs(project),
+        "boot": {"cmdline": m.boot.get("cmdline", "")},
     }
 
 
+def ninja_text(project: Project, comps: list) -> str:
+    """build.ninja, every value escaped by ninjafile.Writer."""
+    m, w = project.manifest, ninjafile.Writer()
+    R = ninjafile.Ref
+    w.comment(f"build.ninja for {m.name} on board {project.board.name}.\n"
+              f"Generated by unicycle {__version__} (unicycle/build.py): do not edit;\n"
+              f"change unicycle.toml, the board file or the configuration instead.")
+    w.variable("ninja_required_version", "1.10")
+    w.newline()
+    w.variable("cc", ["gcc"])
+    w.variable("ld", ["ld"])
+    w.variable("objcopy", ["objcopy"])
+    w.variable("python", [sys.executable])
+    ldscript = paths.runtime_dir() / "arch" / "x86_64" / "linker.ld"
+    w.variable("ldscript", [ldscript])
+    w.variable("efi_lds", [EFI_LDS])
+    w.variable("efi_crt0", [EFI_CRT0])
+    w.variable("efi_libdir", [f"-L{EFI_LIBDIR}"])
+    w.comment("The runtime, lwIP and the app share one set of freestanding flags.")
+    for key, words in _cflags(project, project.build_dir / "gen", comps).items():
+        w.variable(key, words)
+    w.newline()
+    w.rule("cc", "$cc -MD -MF $out.d $cflags -c $in -o $out", "CC $desc",
+           depfile="$out.d", deps="gcc")
+    w.rule("link_elf", "$cc -nostdlib -static -no-pie -Wl,--gc-sections -T $ldscript "
+           "-Wl,-Map,$out.map -Wl,--build-id=none -o $out $in -lgcc", "LINK $out")
+    w.rule("link_efi", "$ld -shared -Bsymbolic -nostdlib -T $efi_lds $efi_crt0 $in -o $out.so "
+           "$efi_libdir -lgnuefi -lefi && { ! nm -u $out.so | grep . >&2 || { echo \"$out: "
+           "undefined symbols above (ld -shared does not refuse them)\" >&2; exit 1; }; } && "
+           "$objcopy -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel "
+           "-j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 "
+           "$out.so $out", "EFI $out")
+    w.rule("package", "$python -m unicycle _package --efi BOOTX64.EFI --elf app.elf "
+           "--cfg boot.cfg --out $out", "IMAGE $out")
+    w.rule("netboot", "$python -m unicycle _netboot --efi BOOTX64.EFI --elf app.elf "
+           "--cfg boot.cfg --build-dir .", "NETBOOT netboot/")
+    regen = [sys.executable, "-m", "unicycle", "build", "--regenerate-only",
+             "-C", str(m.root), "--board", project.board.name]
+    for s in project.sets:
+        regen += ["--set", s]
+    w.variable("regen_command", regen)
+    w.rule("regen", "$regen_command", "REGEN build.ninja", generator=1)
+    w.build("build.ninja", "regen", implicit=_regen_inputs(project))
+    objects = _objects(project, comps)
+    for binary, target, link, implicit in (("runtime", "app.elf", "link_elf", [ldscript]),
+                                           ("bootloader", "BOOTX64.EFI", "link_efi", [])):
+        w.newline()
+        w.comment(f"--- {target}: {len(objects[binary])} objects ---")
+        for o in objects[binary]:
+            w.build(o.obj, "cc", [o.src], variables={"cflags": R(f"${o.cflags}"),
+                                                      "desc": o.desc})
+        w.build(target, link, [o.obj for o in objects[binary]], implicit=implicit)
+    w.newline()
+    w.build("unicycle.img", "package", ["BOOTX64.EFI", "app.elf", "boot.cfg"])
+    w.default("unicycle.img")
+    w.comment("netboot/ -> netboot.<n>/, switched atomically (unicycle/netboot.py)")
+    w.build("netboot/unicycle/payload.cfg", "netboot", ["BOOTX64.EFI", "app.elf", "boot.cfg"])
+    w.default("netboot/unicycle/payload.cfg")
+    return w.text()
+
+
 def generate(project: Project) -> dict:
-    """Render every generated file into build/<board>/; returns the context."""
-    comps, needed = component_sources(project.resolved)
-    thirdparty.require(set(needed) | {"libfdt"})
-    ctx = context(project, comps)
+    """Write every generated file into build/<board>/; returns the template context."""
+    comps = components.enabled(project.resolved)
+    thirdparty.require({c.third_party for c in comps if c.third_party})
+    ctx = context(project)
     out = project.build_dir
     gen = out / "gen"
     render.write_if_changed(gen / "config.h", render.render("config.h.j2", ctx))
@@ -193,7 +210,7 @@ def generate(project: Project) -> dict:
         render.write_if_changed(gen / "lwipopts.h", render.render("lwipopts.h.j2", ctx))
     render.write_if_changed(out / "boot.cfg", render.render("boot.cfg.j2", ctx))
     ninja_file = out / "build.ninja"
-    render.write_if_changed(ninja_file, render.render("build.ninja.j2", ctx))
+    render.write_if_changed(ninja_file, ninja_text(project, comps))
     os.utime(ninja_file)  # newer than its inputs: ninja must not regenerate again
     return ctx
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import click
 
-from . import (__version__, boards as boards_mod, build as build_mod, configure, errors, flash,
-               image, imageexport, launch, netboot, project, qemu, serve, thirdparty)
+from . import (__version__, boards as boards_mod, build as build_mod, components, configure,
+               errors, flash, image, imageexport, launch, netboot, project, qemu, serve,
+               thirdparty)
 
 
 class Group(click.Group):
@@ -265,6 +266,14 @@ def package_cmd(efi, elf, cfg, out):
 def netboot_cmd(efi, elf, cfg, build_dir):
     """(internal, run by ninja) Write build/<board>/netboot/ for a TFTP server."""
     netboot.package(Path(efi), Path(elf), Path(cfg), Path(build_dir))
+
+
+@cli.command("_sources", hidden=True)
+@click.option("--make", "as_make", is_flag=True, required=True,
+              help="Print make variables COMPONENT_<name> and COMPONENT_<name>_INCLUDES.")
+def sources_cmd(as_make):
+    """(internal, run by tests/unit/Makefile) runtime/sources.toml's files for make."""
+    click.echo(components.make_fragment(), nl=False)
 
 
 def main():

@@ -1,20 +1,11 @@
 """Rendering templates/ with Jinja2 (StrictUndefined: a missing value is an error)."""
 import os
-import re
 from pathlib import Path
 
 import jinja2
 
 from . import paths
 from .errors import BuildError
-
-
-def ninja_escape(text) -> str:
-    """Escape for a ninja path or variable value ($, space, colon, newline)."""
-    text = str(text)
-    if "\n" in text:
-        raise BuildError(f"newline in a build path: {text!r}")
-    return re.sub(r"([$ :])", r"$\1", text)
 
 
 def environment(directory: Path | None = None) -> jinja2.Environment:
@@ -24,7 +15,6 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters["ninja_path"] = ninja_escape
     return env
 
 
