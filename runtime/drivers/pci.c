@@ -314,15 +314,6 @@ int pci_msi_enable(struct pci_dev *d, int vector)
 	return 0;
 }
 
-int pci_msix_count(struct pci_dev *d)
-{
-	unsigned cap = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
-
-	if (!cap)
-		return -ENOTSUP;
-	return (pci_read16(d, cap + PCI_MSIX_CTRL) & PCI_MSIX_CTRL_SIZE) + 1;
-}
-
 /*
  * Sec 6.8.2: table entry `index` sends `vector` to this CPU. The table
  * lives in the BAR the capability names (BIR) at its offset; entries are

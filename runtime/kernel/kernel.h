@@ -99,10 +99,8 @@ void lapic_eoi(void);
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 void lapic_timer_arm(uint64_t deadline_ns); /* time_ns() clock; 0 disarms */
 
-/* ioapic.c (arch/x86_64): IOAPIC pins, masked until routed */
+/* ioapic.c (arch/x86_64): IOAPIC pins, all masked */
 void ioapic_init(void);
-int ioapic_route(uint32_t gsi, uint8_t vector, uint16_t flags, uint32_t dest_apic_id);
-void ioapic_mask(uint32_t gsi);
 
 /* irq.c (arch/x86_64): vectors; handlers run from the event loop, not in
  * interrupt context (an interrupt only sets a pending bit). */
@@ -115,7 +113,6 @@ void irq_set_handler(int vector, loop_fn fn, void *arg);
 void irq_interrupt(unsigned vector);  /* from trap_handler */
 bool irq_any_pending(void);
 unsigned irq_run_pending(void);
-uint64_t irq_count(int vector);
 /* The MSI address/data pair that delivers `vector` to APIC id `dest`. */
 void irq_msi_message(int vector, uint32_t dest, uint64_t *addr, uint32_t *data);
 
@@ -171,7 +168,6 @@ static inline unsigned smp_cpu_id(void)
 void time_init(void);
 uint64_t time_ns(void);          /* nanoseconds since boot, monotonic */
 void time_delay_us(uint64_t us); /* busy wait */
-uint64_t time_tsc_hz(void);      /* TSC ticks per second */
 uint64_t time_ns_to_tsc(uint64_t ns); /* the TSC value at time_ns() == ns */
 
 /* timer.c: one-shot timers in a binary min-heap, fired from the loop
@@ -202,7 +198,6 @@ struct loop_stats {
 /* A poller that did work says so (counts toward events, keeps the pass
  * from counting as idle). */
 void loop_note_events(unsigned n);
-void loop_get_stats(struct loop_stats *out); /* the calling CPU's loop */
 
 /* pci.c: configuration access (ECAM from the MCFG, else port I/O), enumeration
  * across bridges and the driver table (linker section .pci_drivers) */
@@ -238,7 +233,6 @@ void pci_init(void);
  * -ENOTSUP (no such capability) / -EINVAL. pci_msix_enable() programs and
  * unmasks table entry `index` and turns MSI-X on for the function. */
 int pci_msi_enable(struct pci_dev *d, int vector);
-int pci_msix_count(struct pci_dev *d);  /* table entries, or -ENOTSUP */
 int pci_msix_enable(struct pci_dev *d, unsigned index, int vector);
 /* Configuration space at `off` (aligned down to the width). Offsets 0x100-
  * 0xfff need ECAM: without it reads give all ones and writes are dropped. */

@@ -105,11 +105,6 @@ void loop_note_events(unsigned n)
 	loop_self()->stats.events += n;
 }
 
-void loop_get_stats(struct loop_stats *out)
-{
-	*out = loop_self()->stats;
-}
-
 /* One pass: pending interrupts' handlers, due timers, every poller, then
  * the deferred work queued before this pass began (work deferred by that
  * work waits for the next pass, so a self-requeueing item cannot starve the

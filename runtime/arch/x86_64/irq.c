@@ -19,7 +19,6 @@
 struct irq_vector {
 	loop_fn fn;
 	void *arg;
-	uint64_t count;   /* interrupts taken */
 };
 
 static struct irq_vector irq_vectors[256];
@@ -63,7 +62,6 @@ int irq_alloc_vector(loop_fn fn, void *arg)
 		loop_fn none = NULL;
 
 		irq_vectors[v].arg = arg;
-		irq_vectors[v].count = 0;
 		if (__atomic_compare_exchange_n(&irq_vectors[v].fn, &none, fn, false,
 						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return v;
@@ -100,7 +98,6 @@ void irq_interrupt(unsigned v)
 	 * from HLT was its whole job; the pending bits are CPU 0's. */
 	if (smp_cpu_id() != 0)
 		return;
-	irq_vectors[v].count++;
 	__atomic_fetch_or(&irq_pending[v / 64], 1ULL << (v % 64), __ATOMIC_RELEASE);
 }
 
@@ -135,11 +132,6 @@ unsigned irq_run_pending(void)
 		}
 	}
 	return ran;
-}
-
-uint64_t irq_count(int v)
-{
-	return v >= 0 && v < 256 ? irq_vectors[v].count : 0;
 }
 
 /* SDM sec 11.11.1/11.11.2: the MSI message that delivers `vector` to the
