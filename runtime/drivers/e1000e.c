@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86_64/irq.h"
 #include "drivers/e1000e.h"
+#include "drivers/pci.h"
 #include "kernel/kernel.h"
 #include "net/netdev.h"
 
@@ -56,36 +58,30 @@ enum e1000e_family {
 	E1000E_I219,     /* PCH (100-series and later) LAN */
 };
 
+/* What the ID table says about each device (pci_id.data). */
 struct e1000e_model {
-	uint16_t device;
 	enum e1000e_family family;
 	const char *name;
 };
 
+#define E1000E_VENDOR 0x8086
+#define E1000E_ID(device, family, name) \
+	{ E1000E_VENDOR, (device), &(const struct e1000e_model){ (family), (name) } }
+
 /* Device ids: the 82574 datasheet's PCI Device ID list; I219 from the PCH
  * datasheets. The ASUS Q170M carries an I219-LM (15b7). */
-static const struct e1000e_model e1000e_models[] = {
-	{ 0x10d3, E1000E_82574, "82574L" },
-	{ 0x156f, E1000E_I219, "I219-LM (Skylake-U)" },
-	{ 0x1570, E1000E_I219, "I219-V (Skylake-U)" },
-	{ 0x15b7, E1000E_I219, "I219-LM (100-series)" },
-	{ 0x15b8, E1000E_I219, "I219-V (100-series)" },
-	{ 0x15b9, E1000E_I219, "I219-LM (C620)" },
-	{ 0x15d7, E1000E_I219, "I219-LM (200-series)" },
-	{ 0x15d8, E1000E_I219, "I219-V (200-series)" },
-	{ 0x15e3, E1000E_I219, "I219-LM (200-series)" },
-	{ 0x15d6, E1000E_I219, "I219-V (200-series)" },
-};
-
-#define E1000E_VENDOR 0x8086
 static const struct pci_id e1000e_ids[] = {
-	{ E1000E_VENDOR, 0x10d3 },
-	{ E1000E_VENDOR, 0x156f }, { E1000E_VENDOR, 0x1570 },
-	{ E1000E_VENDOR, 0x15b7 }, { E1000E_VENDOR, 0x15b8 },
-	{ E1000E_VENDOR, 0x15b9 }, { E1000E_VENDOR, 0x15d7 },
-	{ E1000E_VENDOR, 0x15d8 }, { E1000E_VENDOR, 0x15e3 },
-	{ E1000E_VENDOR, 0x15d6 },
-	{ 0, 0 },
+	E1000E_ID(0x10d3, E1000E_82574, "82574L"),
+	E1000E_ID(0x156f, E1000E_I219, "I219-LM (Skylake-U)"),
+	E1000E_ID(0x1570, E1000E_I219, "I219-V (Skylake-U)"),
+	E1000E_ID(0x15b7, E1000E_I219, "I219-LM (100-series)"),
+	E1000E_ID(0x15b8, E1000E_I219, "I219-V (100-series)"),
+	E1000E_ID(0x15b9, E1000E_I219, "I219-LM (C620)"),
+	E1000E_ID(0x15d7, E1000E_I219, "I219-LM (200-series)"),
+	E1000E_ID(0x15d8, E1000E_I219, "I219-V (200-series)"),
+	E1000E_ID(0x15e3, E1000E_I219, "I219-LM (200-series)"),
+	E1000E_ID(0x15d6, E1000E_I219, "I219-V (200-series)"),
+	{ 0 },
 };
 
 struct e1000e {
@@ -417,16 +413,6 @@ static const struct netdev_ops e1000e_ops = {
 	.set_allmulti = e1000e_set_allmulti,
 };
 
-static const struct e1000e_model *e1000e_model_of(uint16_t device)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(e1000e_models) / sizeof(e1000e_models[0]); i++)
-		if (e1000e_models[i].device == device)
-			return &e1000e_models[i];
-	return NULL;
-}
-
 static int e1000e_probe(struct pci_dev *pci, const struct pci_id *id)
 {
 	struct e1000e *e;
@@ -443,12 +429,7 @@ static int e1000e_probe(struct pci_dev *pci, const struct pci_id *id)
 		console_printf(E1000E_NAME ": out of memory\n");
 		return -ENOMEM;
 	}
-	e->model = e1000e_model_of(id->device);
-	if (!e->model) {   /* the id table and the model table disagree */
-		console_printf(E1000E_NAME ": no model for device %04x\n", id->device);
-		free(e);
-		return -ENODEV;
-	}
+	e->model = id->data;
 	pci_enable(pci);
 	e->regs = (volatile uint8_t *)mem_map_mmio(pci->bar[0], pci->bar_size[0]);
 	rc = e1000e_reset(e);

@@ -6,7 +6,9 @@
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
 #include "arch/x86_64/paging.h"
+#include "drivers/pci.h"
 #include "drivers/pci_regs.h"
 
 /*
@@ -299,7 +301,7 @@ int pci_msi_enable(struct pci_dev *d, int vector)
 
 	if (!cap)
 		return -ENOTSUP;
-	irq_msi_message(vector, lapic_id(), &addr, &data);
+	irq_msi_message(vector, &addr, &data);
 	ctrl = pci_read16(d, cap + PCI_MSI_CTRL);
 	pci_write32(d, cap + PCI_MSI_ADDR_LO, (uint32_t)addr);
 	if (ctrl & PCI_MSI_CTRL_64BIT) {
@@ -345,7 +347,7 @@ int pci_msix_enable(struct pci_dev *d, unsigned index, int vector)
 	e = (volatile uint32_t *)mem_map_mmio(d->bar[bir] + (table & ~PCI_MSIX_BIR_MASK) +
 						      (uint64_t)index * PCI_MSIX_ENTRY_SIZE,
 					      PCI_MSIX_ENTRY_SIZE);
-	irq_msi_message(vector, lapic_id(), &addr, &data);
+	irq_msi_message(vector, &addr, &data);
 	e[PCI_MSIX_ENTRY_CTRL / 4] = PCI_MSIX_ENTRY_MASKED;
 	e[PCI_MSIX_ENTRY_ADDR_LO / 4] = (uint32_t)addr;
 	e[PCI_MSIX_ENTRY_ADDR_HI / 4] = (uint32_t)(addr >> 32);

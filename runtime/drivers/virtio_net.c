@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
+#include "drivers/pci.h"
 #include "drivers/virtio_net.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
@@ -199,7 +202,7 @@ static const struct netdev_ops vnet_ops_nostatus = {
 
 static void vnet_random_mac(uint8_t mac[NETDEV_ETH_ALEN])
 {
-	uint64_t r = __builtin_ia32_rdtsc() * VNET_MAC_MIX;
+	uint64_t r = rdtsc() * VNET_MAC_MIX;
 	unsigned i;
 
 	for (i = 0; i < NETDEV_ETH_ALEN; i++)
@@ -332,9 +335,9 @@ fail:
 }
 
 static const struct pci_id vnet_ids[] = {
-	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_MODERN },
-	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_TRANSITIONAL },
-	{ 0, 0 },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_MODERN, NULL },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_TRANSITIONAL, NULL },
+	{ 0 },
 };
 
 PCI_DRIVER(vnet_driver) = {

@@ -1,5 +1,6 @@
 /* console.c: the console: every runtime message goes out through the 16550 UART. */
 #include "kernel/kernel.h"
+#include "arch/x86_64/io.h"
 #include "drivers/uart16550.h"
 #include "lib/printf.h"
 
@@ -26,7 +27,7 @@ static void console_lock(void)
 	while (!__atomic_compare_exchange_n(&console_owner, &none, me, false,
 					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		none = -1;
-		__asm__ volatile("pause" ::: "memory");
+		cpu_relax();
 	}
 	console_depth = 1;
 }

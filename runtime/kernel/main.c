@@ -2,6 +2,11 @@
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/idt.h"
+#include "arch/x86_64/irq.h"
+#ifdef CONFIG_PCI
+#include "drivers/pci.h"
+#endif
 #ifdef CONFIG_NET
 #include "net/net.h"
 #endif
@@ -25,7 +30,7 @@ void kernel_main(uint64_t bootinfo_phys)
 	irq_init();
 	smp_start();
 	/* Interrupts on: handlers only set pending bits the loop reads. */
-	__asm__ volatile("sti" ::: "memory");
+	irq_enable();
 #ifdef CONFIG_PCI
 	pci_init();
 #endif

@@ -10,11 +10,12 @@
 #include <unicycle/cpu.h>
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/idt.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/lapic.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/trampoline.h"
-
-#define MSR_GS_BASE 0xc0000101 /* IA32_GS_BASE, SDM Vol. 4 Table 2-2 */
 
 /*
  * Every CPU's GS base points at its struct smp_cpu (the first field points
@@ -36,7 +37,7 @@ void smp_init_bsp(void)
 	c->stack_lo = (uint64_t)(uintptr_t)start_stack_bottom;
 	c->stack_hi = (uint64_t)(uintptr_t)start_stack_top;
 	c->online = 1;
-	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c);
+	write_gs_base((uint64_t)(uintptr_t)c);
 }
 
 unsigned smp_cpu_count(void)
@@ -123,7 +124,7 @@ __attribute__((noreturn, used)) static void smp_ap_entry(struct smp_cpu *c)
 	gdt_init_ap(c->id);
 	idt_load();
 	cpu_enable_simd();
-	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c);
+	write_gs_base((uint64_t)(uintptr_t)c);
 	lapic_enable_cpu();
 	uc_atomic_store(&c->online, 1);
 	loop_run();
@@ -134,7 +135,7 @@ __attribute__((noreturn, used)) static void smp_ap_entry(struct smp_cpu *c)
 static struct smp_trampoline_data *smp_tramp_setup(void)
 {
 	struct smp_trampoline_data *d;
-	uint64_t cr0, cr3 = read_cr3();
+	uint64_t cr3 = read_cr3();
 
 	kassert(ap_trampoline_end - ap_trampoline <= 4096);
 	kassert(cr3 < (1ULL << 32)); /* loaded from 32-bit code */
@@ -148,8 +149,7 @@ static struct smp_trampoline_data *smp_tramp_setup(void)
 	d->far32_sel = TRAMP_SEL_CODE32;
 	d->far64_off = (uint32_t)smp_tramp_addr(ap_trampoline_lm64);
 	d->far64_sel = TRAMP_SEL_CODE64;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
-	d->cr0 = (uint32_t)cr0;
+	d->cr0 = (uint32_t)read_cr0();
 	d->cr4 = (uint32_t)read_cr4() & ~(SMP_CR4_PCIDE | SMP_CR4_CET);
 	d->cr3 = (uint32_t)cr3;
 	d->efer = (uint32_t)rdmsr(MSR_EFER) & ~SMP_EFER_LMA;
@@ -235,7 +235,7 @@ void smp_wake(unsigned cpu)
 	struct smp_cpu *c = smp_cpu(cpu);
 
 	if (c && cpu != smp_cpu_id())
-		lapic_send_ipi(c->apic_id, LAPIC_ICR_FIXED | IRQ_VEC_IPI);
+		irq_wake_cpu(c->apic_id);
 #else
 	(void)cpu; /* a polling loop notices by itself */
 #endif

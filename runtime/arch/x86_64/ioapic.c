@@ -3,6 +3,7 @@
 #include "kernel/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/ioapic.h"
 
 #define IOAPIC_MMIO_SIZE 0x20
 

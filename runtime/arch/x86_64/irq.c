@@ -5,6 +5,9 @@
 #include "kernel/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/ioapic.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/lapic.h"
 
 /*
  * An interrupt does the minimum: EOI and one atomic OR into the pending
@@ -134,10 +137,15 @@ unsigned irq_run_pending(void)
 	return ran;
 }
 
-/* SDM sec 11.11.1/11.11.2: the MSI message that delivers `vector` to the
- * CPU with APIC id `dest`, edge-triggered, fixed delivery, physical mode. */
-void irq_msi_message(int vector, uint32_t dest, uint64_t *addr, uint32_t *data)
+/* SDM sec 11.11.1/11.11.2: the MSI message that delivers `vector` to this
+ * CPU, edge-triggered, fixed delivery, physical mode. */
+void irq_msi_message(int vector, uint64_t *addr, uint32_t *data)
 {
-	*addr = MSI_ADDR_BASE | (uint64_t)(dest & 0xff) << MSI_ADDR_DEST_SHIFT;
+	*addr = MSI_ADDR_BASE | (uint64_t)(lapic_id() & 0xff) << MSI_ADDR_DEST_SHIFT;
 	*data = MSI_DATA_EDGE_FIXED | (uint32_t)vector;
+}
+
+void irq_wake_cpu(uint32_t apic_id)
+{
+	lapic_send_ipi(apic_id, LAPIC_ICR_FIXED | IRQ_VEC_IPI);
 }

@@ -1,5 +1,6 @@
 /* paging.c: the runtime's own identity-mapped page tables (replacing the firmware's). */
 #include "kernel/kernel.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/paging.h"
@@ -144,13 +145,13 @@ void paging_init(void)
 	cpuid(CPUID_EXT_FEATURES & 0x80000000u, 0, &a, &b, &c, &d);
 	if (a >= CPUID_EXT_FEATURES) {
 		cpuid(CPUID_EXT_FEATURES, 0, &a, &b, &c, &d);
-		has_1g = d & CPUID_EXT_EDX_PAGE1GB;
+		has_1g = d & CPUID_X1_EDX_PAGE1GB;
 	} else {
 		d = 0;
 	}
 	if (ram_end > PAGE_SIZE_512G)
 		panic("RAM above 512 GiB is not mapped yet");
-	if (d & CPUID_EXT_EDX_NX) {
+	if (d & CPUID_X1_EDX_NX) {
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 		paging_nx = PTE_NX;
 	}
@@ -184,9 +185,8 @@ void paging_init(void)
 		}
 	}
 	paging_protect_image(pdpt);
-	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)(uintptr_t)pml4) : "memory");
-	__asm__ volatile("mov %%cr0, %%rax; or %0, %%rax; mov %%rax, %%cr0"
-			 : : "i"(CR0_WP) : "rax", "memory");
+	write_cr3((uint64_t)(uintptr_t)pml4);
+	write_cr0(read_cr0() | CR0_WP);
 	console_printf("unicycle: own page tables: %u pages, %s above 4 GiB, page 0 and stack "
 		       "guard unmapped, text read-only, %s\n",
 		       paging_used, has_1g ? "1 GiB pages" : "2 MiB pages up to RAM end",
@@ -197,7 +197,7 @@ void paging_allow_exec_low(uint64_t phys)
 {
 	kassert(phys < PAGE_SIZE_2M && phys >= PAGE_SIZE_4K);
 	paging_low_pt[phys / PAGE_SIZE_4K] &= ~PTE_NX;
-	__asm__ volatile("invlpg (%0)" : : "r"(phys) : "memory");
+	invlpg(phys);
 }
 
 /* Identity-maps [phys, phys + size) uncached where nothing maps it yet:
@@ -236,5 +236,5 @@ void paging_map_mmio(uint64_t phys, uint64_t size)
 	/* New entries replace not-present ones, which the TLB does not hold;
 	 * reload CR3 anyway to drop any paging-structure cache entries. */
 	if (changed)
-		__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" : : : "rax", "memory");
+		write_cr3(read_cr3());
 }

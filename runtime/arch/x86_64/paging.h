@@ -21,9 +21,7 @@
 #define PTE_CACHE_UC  (PTE_PCD | PTE_PWT)
 
 #define CR4_LA57      (1ULL << 12)  /* 5-level paging active (SDM sec 2.5) */
-#define CPUID_EXT_FEATURES 0x80000001
-#define CPUID_EXT_EDX_PAGE1GB (1u << 26)
-#define CPUID_EXT_EDX_NX      (1u << 20)
+#define CPUID_EXT_FEATURES 0x80000001 /* its EDX bits are in cpu.h (CPUID_X1_EDX_*) */
 #define MSR_EFER      0xc0000080
 #define EFER_NXE      (1ULL << 11)
 #define CR0_WP        (1ULL << 16)  /* supervisor writes honour read-only pages */
