@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arch/x86_64/irq.h"
+#include "arch/x86_64/memlayout.h"
 #include "drivers/e1000e.h"
 #include "drivers/pci.h"
 #include "kernel/kernel.h"
@@ -39,7 +40,6 @@
 #define E1000E_RX_RING      256     /* descriptors; ring bytes multiple of 128 */
 #define E1000E_TX_RING      256
 #define E1000E_BUF_SIZE     2048    /* matches RCTL.BSIZE_2048 */
-#define E1000E_PAGE         4096
 #define E1000E_RESET_WAIT_US      20000   /* I219 needs 20 ms; 82574 1 ms */
 #define E1000E_MASTER_TIMEOUT_US  80000   /* GIO master disable to take effect */
 #define E1000E_QUIESCE_US         10000   /* DMA drains after RCTL/TCTL.EN clear */
@@ -235,7 +235,7 @@ static int e1000e_read_mac(struct e1000e *e)
 
 static void *e1000e_alloc(size_t bytes)
 {
-	return mem_alloc_pages((bytes + E1000E_PAGE - 1) / E1000E_PAGE);
+	return mem_alloc_pages((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
 /* 4.6.5 Receive Initialization (legacy descriptors). */

@@ -5,6 +5,7 @@
 
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/irq.h"
+#include "arch/x86_64/memlayout.h"
 #include "drivers/pci.h"
 #include "drivers/virtio_net.h"
 #include "drivers/virtio_pci.h"
@@ -32,7 +33,6 @@
 #define VNET_QUEUE_MAX   256     /* entries per queue (device may offer more) */
 #define VNET_BUF_SIZE    2048    /* >= VIRTIO_NET_RX_MIN */
 #define VNET_HDR_LEN     sizeof(struct virtio_net_hdr)
-#define VNET_PAGE        4096
 #define VNET_MSIX_RX     0       /* MSI-X table entry of receiveq1 */
 #define VNET_MAC_MIX     0x9e3779b97f4a7c15ull /* 2^64 / golden ratio: spreads TSC bits */
 
@@ -53,7 +53,7 @@ static uint8_t *vnet_alloc_bufs(uint16_t n)
 {
 	size_t bytes = (size_t)n * VNET_BUF_SIZE;
 
-	return mem_alloc_pages((bytes + VNET_PAGE - 1) / VNET_PAGE);
+	return mem_alloc_pages((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
 /* Puts receive descriptor `id` back in the available ring. */

@@ -2,11 +2,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arch/x86_64/memlayout.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
 
 #define VIRTIO_RESET_TIMEOUT_US 100000
-#define VIRTIO_PAGE             4096
 
 /* ---- MMIO accessors (little-endian device, little-endian CPU) ---- */
 
@@ -224,8 +224,8 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 	/* step 3: allocate and zero the three parts (2.6 alignment: desc 16,
 	 * avail 2, used 4; page aligned here). */
 	desc_avail = VIRTQ_DESC_BYTES(size) + VIRTQ_AVAIL_BYTES(size) + 2;
-	npages_da = (desc_avail + VIRTIO_PAGE - 1) / VIRTIO_PAGE;
-	npages_used = (VIRTQ_USED_BYTES(size) + 2 + VIRTIO_PAGE - 1) / VIRTIO_PAGE;
+	npages_da = (desc_avail + PAGE_SIZE - 1) / PAGE_SIZE;
+	npages_used = (VIRTQ_USED_BYTES(size) + 2 + PAGE_SIZE - 1) / PAGE_SIZE;
 	mem = mem_alloc_pages(npages_da);
 	used = mem_alloc_pages(npages_used);
 	if (!mem || !used) {

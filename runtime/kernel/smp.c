@@ -14,6 +14,7 @@
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/irq.h"
 #include "arch/x86_64/lapic.h"
+#include "arch/x86_64/memlayout.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/trampoline.h"
 
@@ -52,7 +53,6 @@ struct smp_cpu *smp_cpu(unsigned id)
 
 #if defined(CONFIG_SMP) && CONFIG_NR_CPUS > 1
 
-#define SMP_LOW_LIMIT        0x100000ULL /* a SIPI vector names a page below 1 MiB */
 #define SMP_INIT_DELAY_US    10000       /* SDM Vol. 3A sec 9.4.4.1: INIT, 10 ms, */
 #define SMP_SIPI_DELAY_US    200         /* SIPI, 200 us, SIPI */
 #define SMP_START_TIMEOUT_US 1000000     /* TCG may take a while to run a new vCPU */
@@ -64,9 +64,9 @@ struct smp_cpu *smp_cpu(unsigned id)
 /* AP stacks live in the image's .bss, so paging.c maps their guard pages
  * not-present the way it does the boot stack's (smp_is_stack_guard). */
 struct smp_stack {
-	uint8_t guard[4096];
+	uint8_t guard[PAGE_SIZE];
 	uint8_t stack[SMP_STACK_SIZE];
-} __attribute__((aligned(4096)));
+} __attribute__((aligned(PAGE_SIZE)));
 static struct smp_stack smp_stacks[CONFIG_NR_CPUS - 1];
 _Static_assert(sizeof(smp_stacks) <= 8 * 1024 * 1024,
 	       "AP stacks above 8 MiB: lower NR_CPUS or STACK_SIZE_KIB");
@@ -109,7 +109,7 @@ bool smp_is_stack_guard(uint64_t a)
 
 void smp_reserve_low(void)
 {
-	smp_tramp_page = bootinfo_take_low_page(&bootinfo, SMP_LOW_LIMIT);
+	smp_tramp_page = bootinfo_take_low_page(&bootinfo, MEMLAYOUT_LOW_LIMIT);
 }
 
 static uint64_t smp_tramp_addr(const char *sym)
@@ -137,7 +137,7 @@ static struct smp_trampoline_data *smp_tramp_setup(void)
 	struct smp_trampoline_data *d;
 	uint64_t cr3 = read_cr3();
 
-	kassert(ap_trampoline_end - ap_trampoline <= 4096);
+	kassert(ap_trampoline_end - ap_trampoline <= PAGE_SIZE);
 	kassert(cr3 < (1ULL << 32)); /* loaded from 32-bit code */
 	memcpy((void *)(uintptr_t)smp_tramp_page, ap_trampoline,
 	       (size_t)(ap_trampoline_end - ap_trampoline));
@@ -164,7 +164,7 @@ static int smp_start_ap(struct smp_trampoline_data *d, unsigned id, uint32_t api
 {
 	struct smp_cpu *c = &smp_cpus[id];
 	struct smp_stack *s = &smp_stacks[id - 1];
-	uint32_t vector = (uint32_t)(smp_tramp_page >> 12);
+	uint32_t vector = (uint32_t)(smp_tramp_page >> PAGE_SHIFT);
 	uint64_t start;
 
 	c->self = c;

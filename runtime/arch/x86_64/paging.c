@@ -34,7 +34,7 @@
 #define PAGING_POOL     (2 + PAGING_LOW_PDS + 1 + PAGING_IMAGE_PTS + 32) /* PML4, PDPT, PDs, PTs, spare PDs */
 #define PAGING_4G       (4 * PAGE_SIZE_1G)
 
-static uint64_t paging_pool[PAGING_POOL][PTE_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t paging_pool[PAGING_POOL][PTE_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static unsigned paging_used;
 static uint64_t *paging_pml4;
 static bool paging_has_1g;
@@ -125,7 +125,7 @@ static void paging_protect_image(uint64_t *pdpt)
 		uint64_t *pt = paging_table();
 
 		for (int i = 0; i < PTE_ENTRIES; i++) {
-			uint64_t a = base + (uint64_t)i * PAGE_SIZE_4K;
+			uint64_t a = base + (uint64_t)i * PAGE_SIZE;
 
 			pt[i] = a | paging_image_bits(a);
 		}
@@ -175,7 +175,7 @@ void paging_init(void)
 				/* First 2 MiB in 4 KiB pages, page 0 left out. */
 				pt = paging_low_pt = paging_table();
 				for (int i = 1; i < PTE_ENTRIES; i++)
-					pt[i] = (uint64_t)i * PAGE_SIZE_4K | PTE_PRESENT |
+					pt[i] = (uint64_t)i * PAGE_SIZE | PTE_PRESENT |
 						PTE_WRITE | paging_nx;
 				pd[0] = (uint64_t)(uintptr_t)pt | PTE_PRESENT | PTE_WRITE;
 			}
@@ -195,8 +195,8 @@ void paging_init(void)
 
 void paging_allow_exec_low(uint64_t phys)
 {
-	kassert(phys < PAGE_SIZE_2M && phys >= PAGE_SIZE_4K);
-	paging_low_pt[phys / PAGE_SIZE_4K] &= ~PTE_NX;
+	kassert(phys < PAGE_SIZE_2M && phys >= PAGE_SIZE);
+	paging_low_pt[phys / PAGE_SIZE] &= ~PTE_NX;
 	invlpg(phys);
 }
 

@@ -2,6 +2,8 @@
 #ifndef UNICYCLE_ARCH_PAGING_H
 #define UNICYCLE_ARCH_PAGING_H
 
+#include "arch/x86_64/memlayout.h"
+
 /* Entry bits common to every level */
 #define PTE_PRESENT   (1ULL << 0)
 #define PTE_WRITE     (1ULL << 1)
@@ -12,7 +14,7 @@
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
 #define PTE_ENTRIES   512
 
-#define PAGE_SIZE_4K  0x1000ULL
+/* The 4 KiB page is PAGE_SIZE (memlayout.h); these are the larger mappings. */
 #define PAGE_SIZE_2M  0x200000ULL
 #define PAGE_SIZE_1G  0x40000000ULL
 #define PAGE_SIZE_512G 0x8000000000ULL /* one PML4 entry */

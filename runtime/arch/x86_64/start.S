@@ -1,6 +1,7 @@
 /* start.S: ELF entry point: own stack, own GDT, clean RFLAGS, then kernel_main(fdt). */
 #include "config.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/memlayout.h"
 
 #ifdef CONFIG_STACK_SIZE_KIB
 #define START_STACK_SIZE (CONFIG_STACK_SIZE_KIB * 1024)
@@ -50,10 +51,10 @@ _start:
 	.section .bss.start_stack, "aw", @nobits
 	/* An unmapped guard page below the stack (paging.c): an overflow
 	 * faults instead of overwriting .bss. */
-	.balign 4096
+	.balign PAGE_SIZE
 	.globl start_stack_guard
 start_stack_guard:
-	.skip 4096
+	.skip PAGE_SIZE
 	.globl start_stack_bottom
 start_stack_bottom:
 	.skip START_STACK_SIZE
