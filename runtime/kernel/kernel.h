@@ -107,8 +107,9 @@ struct mem_stats {
 };
 void mem_get_stats(struct mem_stats *out);
 
-/* smp.c: CPUs: per-CPU areas reached through GS base, the APs started
- * with INIT-SIPI-SIPI (CONFIG_SMP). CPU 0 is the boot CPU. */
+/* smp.c: CPUs: per-CPU areas reached through GS base, their stacks, and
+ * which APs to start (CONFIG_SMP; arch/x86_64/ap.c does the starting).
+ * CPU 0 is the boot CPU. */
 struct smp_cpu {
 	struct smp_cpu *self;       /* %gs:0 */
 	unsigned id;                /* %gs:8, see smp_cpu_id() */
@@ -121,8 +122,9 @@ void smp_reserve_low(void);       /* before mem_setup: the trampoline page */
 void smp_start(void);             /* after irq_init: APs up, "N CPUs online" */
 unsigned smp_cpu_count(void);
 struct smp_cpu *smp_cpu(unsigned id); /* NULL when not online */
-bool smp_is_stack_guard(uint64_t addr); /* paging.c: an AP stack's guard page */
 void smp_wake(unsigned cpu);      /* IPI that ends its HLT (no-op for itself) */
+/* A new AP, from ap.c once its CPU state is set up: online, then its loop. */
+__attribute__((noreturn)) void smp_ap_main(struct smp_cpu *c);
 
 static inline unsigned smp_cpu_id(void)
 {

@@ -1,6 +1,6 @@
-/* ap_trampoline.S: an application processor's way from real mode to long mode (copied below 1 MiB by smp.c). */
+/* ap_trampoline.S: an application processor's way from real mode to long mode (copied below 1 MiB by ap.c). */
 #include "arch/x86_64/memlayout.h"
-#include "arch/x86_64/trampoline.h"
+#include "arch/x86_64/ap_trampoline.h"
 
 /* Control register and MSR bits, SDM Vol. 3A sec 2.5 / sec 9.8.5 */
 #define AP_CR0_PE    0x1

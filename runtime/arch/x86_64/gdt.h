@@ -19,15 +19,10 @@
 #define GDT_GUARD_SIZE       PAGE_SIZE /* one unmapped page below each IST stack */
 
 #ifndef __ASSEMBLER__
-#include <stdbool.h>
-#include <stdint.h>
-
 /* Loads the GDT and TSS, reloads every segment register: gdt_init on the
  * boot CPU (fills every CPU's TSS), gdt_init_ap on AP `cpu`. */
 void gdt_init(void);
 void gdt_init_ap(unsigned cpu);
-/* paging.c: true when `addr` is an IST stack's guard page. */
-bool gdt_is_stack_guard(uint64_t addr);
 #endif
 
 #endif

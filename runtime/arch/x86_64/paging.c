@@ -1,7 +1,6 @@
 /* paging.c: the runtime's own identity-mapped page tables (replacing the firmware's). */
 #include "kernel/kernel.h"
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/gdt.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/paging.h"
 
@@ -19,9 +18,9 @@
  * 0xe0_0000_0000) paging_map_mmio() adds uncached identity mappings on
  * demand. Protections (SDM Vol. 3A sec 4.6): the image (64 MiB, linker.ld)
  * is mapped in 4 KiB pages: .text read-only and executable, .rodata
- * read-only and no-execute, .data/.bss read/write and no-execute, the boot
- * stack's, the AP stacks' (smp.c) and the fault stacks' (gdt.c) guard
- * pages not present. Everything else is read/write and
+ * read-only and no-execute, .data/.bss read/write and no-execute, the
+ * guard pages stack owners list (PAGING_GUARD, paging.h) not present.
+ * Everything else is read/write and
  * no-execute (when the CPU has NX); CR0.WP makes ring 0 honour read-only.
  * A region that holds
  * no RAM listed in the boot info (usable or reserved) is mapped uncached
@@ -41,9 +40,10 @@ static bool paging_has_1g;
 static uint64_t paging_nx;      /* PTE_NX when EFER.NXE is on, else 0 */
 static uint64_t *paging_low_pt; /* 4 KiB pages of 0 - 2 MiB */
 
-/* Section bounds from linker.ld and the stack guard from start.S. */
+/* Section bounds and the guard table from linker.ld. */
 extern char __image_start[], __text_start[], __rodata_start[], __data_start[], __image_end[];
-extern char start_stack_guard[];
+extern const struct paging_guard __start_paging_guards[], __stop_paging_guards[];
+_Static_assert(sizeof(struct paging_guard) == 24, "the assembler's PAGING_GUARD emits 3 quads");
 
 static uint64_t *paging_table(void)
 {
@@ -100,11 +100,36 @@ static uint64_t paging_addr(const char *sym)
 	return (uint64_t)(uintptr_t)sym;
 }
 
+static bool paging_is_guard(uint64_t a)
+{
+	for (const struct paging_guard *g = __start_paging_guards; g < __stop_paging_guards; g++) {
+		uint64_t off = a - paging_addr(g->first);
+
+		if (a >= paging_addr(g->first) && off % g->stride == 0 && off / g->stride < g->count)
+			return true;
+	}
+	return false;
+}
+
+/* A guard entry the page tables cannot honour is a bug in its owner. */
+static void paging_check_guards(void)
+{
+	for (const struct paging_guard *g = __start_paging_guards; g < __stop_paging_guards; g++) {
+		uint64_t first = paging_addr(g->first);
+		uint64_t last = first + (g->count ? g->count - 1 : 0) * g->stride;
+
+		if ((first & (PAGE_SIZE - 1)) || g->stride == 0 || (g->stride & (PAGE_SIZE - 1)) ||
+		    first < paging_addr(__image_start) || last >= paging_addr(__image_end))
+			panic("guard pages at %#lx (stride %#lx, %lu of them) are not page-aligned "
+			      "pages inside the image", (unsigned long)first,
+			      (unsigned long)g->stride, (unsigned long)g->count);
+	}
+}
+
 /* The protection of the image page at `a`. */
 static uint64_t paging_image_bits(uint64_t a)
 {
-	if (a == paging_addr(start_stack_guard) || smp_is_stack_guard(a) ||
-	    gdt_is_stack_guard(a))
+	if (paging_is_guard(a))
 		return 0; /* not present */
 	if (a >= paging_addr(__text_start) && a < paging_addr(__rodata_start))
 		return PTE_PRESENT;
@@ -158,6 +183,7 @@ void paging_init(void)
 	if (paging_addr(__image_start) >= PAGING_4G)
 		panic("image above 4 GiB: the runtime maps its sections below 4 GiB only");
 
+	paging_check_guards();
 	paging_has_1g = has_1g;
 	pml4 = paging_pml4 = paging_table();
 	pdpt = paging_table();

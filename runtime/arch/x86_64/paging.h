@@ -30,6 +30,38 @@
 
 #define PAGING_MAX_PHYS (1ULL << 47) /* what 4-level identity mapping can reach */
 
+/*
+ * Guard pages. Whoever owns a stack in the image (start.S the boot stack,
+ * gdt.c the fault stacks, smp.c the AP stacks) lists the pages below it
+ * with PAGING_GUARD, and paging_init() maps them not present: an overflow
+ * faults (and is reported) instead of overwriting what lies below. One
+ * entry is `count` pages, `stride` bytes apart, starting at `first`; each
+ * page-aligned and inside the image (paging_init panics otherwise). The
+ * entries gather in .paging_guards (linker.ld); no call, no order.
+ */
+#ifdef __ASSEMBLER__
+/* The same entry from assembly: PAGING_GUARD first, stride, count */
+.macro PAGING_GUARD first, stride, count
+	.pushsection .paging_guards, "a"
+	.balign 8
+	.quad \first, \stride, \count
+	.popsection
+.endm
+#else
+#include <stdint.h>
+
+struct paging_guard {
+	const void *first;
+	uint64_t stride;          /* bytes from one guard page to the next */
+	uint64_t count;
+};
+/* PAGING_GUARD(my_guards, my_stacks, sizeof(my_stacks[0]), N); */
+#define PAGING_GUARD(name, first_, stride_, count_)                             \
+	static const struct paging_guard name                                   \
+		__attribute__((used, section(".paging_guards"), aligned(8))) = { \
+			(first_), (stride_), (count_)                           \
+		}
+
 /* Builds the runtime's identity map and switches CR3 to it. */
 void paging_init(void);
 /* Makes the 4 KiB page at `phys` (below 2 MiB) executable: the SMP
@@ -38,5 +70,6 @@ void paging_allow_exec_low(uint64_t phys);
 /* Adds an uncached identity mapping for device memory anywhere below
  * PAGING_MAX_PHYS (no-op where a mapping exists). */
 void paging_map_mmio(uint64_t phys, uint64_t size);
+#endif
 
 #endif
