@@ -561,7 +561,10 @@ static void pci_scan_segment(uint16_t seg)
 	pci_scan_bus(&scan, pci_root_bus(seg));
 }
 
-void pci_init(void)
+/* INIT_BUS: every segment from its root bus down through bridges, then
+ * drivers bound in the order found; one console line per function and a
+ * summary. */
+static void pci_init(void)
 {
 	unsigned nsegs = 0;
 	bool port_io;
@@ -598,3 +601,4 @@ void pci_init(void)
 		       pci_ndevices == 1 ? "" : "s", nsegs, nsegs == 1 ? "" : "s",
 		       !port_io ? "ECAM" : pci_necam ? "ECAM and port I/O" : "port I/O");
 }
+INIT_CALL(INIT_BUS, pci_init);

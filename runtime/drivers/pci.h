@@ -9,8 +9,8 @@
  * A PCI driver is one file: a `struct pci_id` table (vendor, device and
  * whatever the driver wants to know about that device in `data`), a probe
  * function, and PCI_DRIVER() to put both in the .pci_drivers table. At
- * boot pci_init() enumerates every function, then binds each to
- * the first driver whose table lists it and whose probe returns 0.
+ * the INIT_BUS init level pci.c enumerates every function, then binds each
+ * to the first driver whose table lists it and whose probe returns 0.
  * Register offsets are in pci_regs.h.
  */
 
@@ -46,9 +46,6 @@ struct pci_driver {
 		__attribute__((used, section(".pci_drivers"))) = &var;   \
 	static const struct pci_driver var
 
-/* Enumerates every segment from its root bus down through bridges, then
- * probes matching drivers; one console line per function and a summary. */
-void pci_init(void);
 /* Interrupts by message, to a vector from irq_alloc_vector() (irq.h),
  * delivered to the calling CPU; 0 or -ENOTSUP (no such capability) / -EINVAL.
  * pci_msix_enable() programs and unmasks table entry `index` and turns

@@ -26,10 +26,49 @@
 
 typedef void (*loop_fn)(void *arg); /* work run from the event loop */
 
-/* main.c: entry from start.S, bring-up order */
+/* main.c: entry from start.S, bring-up order, init levels */
 __attribute__((noreturn)) void kernel_main(uint64_t bootinfo_phys);
+/*
+ * Init levels. Once the core is up (CPU tables, memory, ACPI, clock,
+ * interrupts, CPUs) and interrupts are on, kernel_main runs every
+ * INIT_CALL(level, fn) of the build, level by level; within a level in link
+ * order (do not depend on it). A bus or stack registers itself here instead
+ * of being called by name, so a board without it is a Kconfig choice.
+ * Levels are numbers: linker.ld sorts the sections by name.
+ */
+#define INIT_BUS    1 /* buses: enumerate, bind their drivers (pci.c) */
+#define INIT_DRIVER 2 /* drivers of devices no bus enumerates */
+#define INIT_STACK  3 /* stacks over the devices registered so far (net.c; the block layer) */
+#define INIT_LATE   4 /* what needs all of the above */
+typedef void (*init_fn)(void);
+#define INIT_CALL_SECTION_(level) ".init_calls." #level
+#define INIT_CALL_SECTION(level) INIT_CALL_SECTION_(level)
+/* INIT_CALL(INIT_BUS, pci_init); after `static void pci_init(void) {...}`. */
+#define INIT_CALL(level, fn)                                          \
+	static const init_fn fn##_init_call                           \
+		__attribute__((used, section(INIT_CALL_SECTION(level)))) = fn
 
-/* console.c: console output (16550 UART, see drivers/uart16550.c) */
+/*
+ * console.c: console output, to every console driver that answered at
+ * console_init() (drivers/uart16550.c is one; a board picks its drivers in
+ * Kconfig). A driver fills one const struct console_driver and registers
+ * it with CONSOLE_DRIVER(); ops run with the console lock held, from any
+ * context (panics and CPU exceptions too), and must not allocate.
+ */
+struct console_driver {
+	void *state;                        /* the driver's, passed to both ops */
+	int (*init)(void *state);           /* REQUIRED: 0 when the device answers */
+	void (*putc)(void *state, char c);  /* REQUIRED: one byte out, may busy-wait */
+};
+/* CONSOLE_DRIVER(my_console) = { .state = ..., .init = ..., .putc = ... }; */
+#define CONSOLE_DRIVER(var)                                                 \
+	static const struct console_driver var;                             \
+	static const struct console_driver *const var##_entry               \
+		__attribute__((used, section(".console_drivers"))) = &var; \
+	static const struct console_driver var
+/* Early in kernel_main, before anything can fail: initializes every
+ * registered console driver; with none answering, output is dropped and
+ * the app still runs. */
 void console_init(void);
 void console_write(const char *buf, size_t len);
 int console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

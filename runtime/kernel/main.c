@@ -4,12 +4,9 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/irq.h"
-#ifdef CONFIG_PCI
-#include "drivers/pci.h"
-#endif
-#ifdef CONFIG_NET
-#include "net/net.h"
-#endif
+
+/* Linker-made bounds of the init levels (arch/x86_64/linker.ld). */
+extern const init_fn __start_init_calls[], __stop_init_calls[];
 
 void kernel_main(uint64_t bootinfo_phys)
 {
@@ -31,11 +28,9 @@ void kernel_main(uint64_t bootinfo_phys)
 	smp_start();
 	/* Interrupts on: handlers only set pending bits the loop reads. */
 	irq_enable();
-#ifdef CONFIG_PCI
-	pci_init();
-#endif
-#ifdef CONFIG_NET
-	net_init();
-#endif
+	/* Buses and their drivers, then the stacks over the devices found
+	 * (INIT_CALL): whatever this build's Kconfig compiled in. */
+	for (const init_fn *f = __start_init_calls; f < __stop_init_calls; f++)
+		(*f)();
 	uc_exit(app_main());
 }

@@ -208,7 +208,11 @@ static void net_config_dhcp(struct netif *netif)
 #endif
 }
 
-void net_init(void)
+/* INIT_STACK: starts lwIP, attaches every registered netdev, applies the
+ * boot info network settings to net0 (DHCP unless boot.cfg says static)
+ * and the others (DHCP), and adds the loop poller. Logs and returns when
+ * there is no NIC: the app still runs. */
+static void net_init(void)
 {
 	unsigned i, n = netdev_count();
 	bool want_static = bootinfo.net_mode && !strcmp(bootinfo.net_mode, "static");
@@ -250,6 +254,7 @@ void net_init(void)
 #endif
 	net_running = true;
 }
+INIT_CALL(INIT_STACK, net_init);
 
 bool net_is_running(void)
 {

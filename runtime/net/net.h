@@ -8,12 +8,9 @@
 
 #include "net/netdev.h"
 
-/* net.c: bring-up (called by kernel_main after pci_init) */
-/* Starts lwIP, attaches every registered netdev, applies the boot info
- * network settings to net0 (DHCP unless boot.cfg says static) and the
- * others (DHCP), and adds the loop poller. Logs and returns when there is
- * no NIC: the app still runs. */
-void net_init(void);
+/* net.c: bring-up at the INIT_STACK init level (after the bus level
+ * registered the NICs), the DHCP/static configuration, the loop poller or
+ * interrupt handler. */
 /* True once lwIP runs (at least one NIC was attached). */
 bool net_is_running(void);
 /* Interrupt mode: frames were handed to lwIP; re-arms its timer. */
