@@ -255,8 +255,9 @@ static void e1000e_rx_init(struct e1000e *e)
 	/* Polling: no receive interrupt delays. */
 	e1000e_wr(e, E1000_RDTR, 0);
 	e1000e_wr(e, E1000_RADV, 0);
-	/* Legacy descriptors (RFCTL.EXTEN clear); the device checks IPv4 and
-	 * TCP/UDP checksums and reports them in the status byte. */
+	/* Legacy descriptors (RFCTL.EXTEN clear). The device checks IPv4 and
+	 * TCP/UDP checksums into the status byte; lwIP checks every frame
+	 * anyway, so those bits are not read. */
 	e1000e_wr(e, E1000_RFCTL, e1000e_rd(e, E1000_RFCTL) & ~E1000_RFCTL_EXTEN);
 	e1000e_wr(e, E1000_RXCSUM, E1000_RXCSUM_IPOFLD | E1000_RXCSUM_TUOFLD);
 	e1000e_wr(e, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC |
@@ -352,7 +353,6 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 	while (n < budget) {
 		volatile struct e1000_rx_desc *d = &e->rx[e->rx_next];
 		uint8_t status = d->status;
-		unsigned flags = 0;
 
 		if (!(status & E1000_RXD_STAT_DD))
 			break;
@@ -364,14 +364,11 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 		    d->length < NETDEV_ETH_HLEN || d->length > E1000E_BUF_SIZE) {
 			dev->stats.rx_dropped++;
 		} else {
-			if ((status & E1000_RXD_STAT_TCPCS) && !(status & E1000_RXD_STAT_IXSM) &&
-			    !(d->errors & E1000_RXD_ERR_TCPE))
-				flags |= NETDEV_RX_CSUM_VALID;
 			dev->stats.rx_frames++;
 			dev->stats.rx_bytes += d->length;
 			if (dev->rx)
 				dev->rx(dev, e->rx_buf + (size_t)e->rx_next * E1000E_BUF_SIZE,
-					d->length, flags);
+					d->length);
 			n++;
 		}
 		d->status = 0;
@@ -489,7 +486,6 @@ static int e1000e_probe(struct pci_dev *pci, const struct pci_id *id)
 	e->netdev.ops = &e1000e_ops;
 	e->netdev.driver = E1000E_NAME;
 	e->netdev.mtu = NETDEV_MTU_DEFAULT;
-	e->netdev.features |= NETDEV_F_RX_CSUM | NETDEV_F_LINK_STATE;
 	e->netdev.priv = e;
 	rc = netdev_register(&e->netdev);
 	if (rc < 0)

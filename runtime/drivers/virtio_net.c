@@ -135,7 +135,6 @@ static unsigned vnet_poll(struct netdev *dev, unsigned budget)
 		struct virtio_net_hdr *hdr;
 		uint8_t *frame;
 		size_t flen;
-		unsigned flags = 0;
 
 		q->used_seen++;
 		if (id >= q->size) {
@@ -152,22 +151,18 @@ static unsigned vnet_poll(struct netdev *dev, unsigned budget)
 		flen = len - VNET_HDR_LEN;
 		/* 5.1.6.4 Processing of Incoming Packets: with GUEST_CSUM the
 		 * device may hand over a partial checksum (NEEDS_CSUM); finish
-		 * it here so the stack can verify as usual. */
-		if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			if (netframe_csum_complete(frame, flen, hdr->csum_start,
-						 hdr->csum_offset) < 0) {
-				dev->stats.rx_dropped++;
-				vnet_rx_give(v, (uint16_t)id);
-				continue;
-			}
-			flags |= NETDEV_RX_CSUM_VALID;
-		} else if (hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
-			flags |= NETDEV_RX_CSUM_VALID;
+		 * it here so the stack can verify as usual. DATA_VALID is not
+		 * used: the stack verifies every frame. */
+		if ((hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		    netframe_csum_complete(frame, flen, hdr->csum_start, hdr->csum_offset) < 0) {
+			dev->stats.rx_dropped++;
+			vnet_rx_give(v, (uint16_t)id);
+			continue;
 		}
 		dev->stats.rx_frames++;
 		dev->stats.rx_bytes += flen;
 		if (dev->rx)
-			dev->rx(dev, frame, flen, flags);
+			dev->rx(dev, frame, flen);
 		vnet_rx_give(v, (uint16_t)id);
 		n++;
 	}
@@ -311,12 +306,8 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 	v->netdev.driver = VNET_NAME;
 	v->netdev.mtu = NETDEV_MTU_DEFAULT;
 	v->netdev.priv = v;
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
-		v->netdev.features |= NETDEV_F_RX_CSUM;
 	/* 5.1.5 step 6: without F_STATUS the link is assumed up. */
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_STATUS))
-		v->netdev.features |= NETDEV_F_LINK_STATE;
-	else
+	if (!(v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_STATUS)))
 		v->netdev.ops = &vnet_ops_nostatus;
 	rc = netdev_register(&v->netdev);
 	if (rc < 0)
