@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86_64/io.h"
 #include "arch/x86_64/irq.h"
 #include "arch/x86_64/memlayout.h"
 #include "drivers/e1000e.h"
@@ -334,7 +335,7 @@ static int e1000e_transmit(struct netdev *dev, const struct netdev_frag *frags,
 	e->tx_next = next;
 	/* 7.2: descriptor and data writes before the tail moves (x86 keeps
 	 * stores ordered; the uncached MMIO write follows them). */
-	__asm__ volatile("" ::: "memory");
+	io_wmb();
 	e1000e_wr(e, E1000_TDT, next);
 	dev->stats.tx_frames++;
 	dev->stats.tx_bytes += len;
@@ -356,7 +357,7 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 
 		if (!(status & E1000_RXD_STAT_DD))
 			break;
-		__asm__ volatile("" ::: "memory"); /* fields after DD */
+		io_rmb(); /* fields after DD */
 		/* Frames always fit one 2 KiB buffer (no LPE): a descriptor
 		 * without EOP, with a frame error or with a length the buffer
 		 * cannot hold is dropped. */
@@ -378,7 +379,7 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 	/* 7.1: return the processed descriptors: the tail points at the last
 	 * one, which the hardware may fill once the tail moves past it. */
 	if (last != E1000E_RX_RING) {
-		__asm__ volatile("" ::: "memory");
+		io_wmb();
 		e1000e_wr(e, E1000_RDT, last);
 	}
 	e1000e_tx_reclaim(e);

@@ -70,7 +70,7 @@ static void vnet_tx_reclaim(struct vnet *v)
 	struct virtq *q = &v->txq;
 	uint16_t used_idx = q->used->idx;
 
-	__asm__ volatile("" ::: "memory"); /* entries after idx (2.6.8) */
+	io_rmb(); /* entries after idx (2.6.8) */
 	while (q->used_seen != used_idx) {
 		uint32_t id = q->used->ring[q->used_seen & (q->size - 1)].id;
 
@@ -127,7 +127,7 @@ static unsigned vnet_poll(struct netdev *dev, unsigned budget)
 	uint16_t used_idx = q->used->idx;
 	unsigned n = 0;
 
-	__asm__ volatile("" ::: "memory");
+	io_rmb();
 	while (q->used_seen != used_idx && n < budget) {
 		volatile struct virtq_used_elem *e =
 			&q->used->ring[q->used_seen & (q->size - 1)];

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arch/x86_64/io.h"
 #include "arch/x86_64/memlayout.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
@@ -293,11 +294,11 @@ void virtq_publish(struct virtq *vq)
 {
 	/* 2.6.13.3: the ring entries are written before idx moves (x86 keeps
 	 * stores in order; the compiler must too). */
-	__asm__ volatile("" ::: "memory");
+	io_wmb();
 	vq->avail->idx = vq->avail_idx;
 	/* 2.6.13.4 / 2.6.10: read the device's NO_NOTIFY flag only after
 	 * the idx store is visible (store->load ordering needs a fence). */
-	__asm__ volatile("mfence" ::: "memory");
+	io_mb();
 	if (!(vq->used->flags & VIRTQ_USED_F_NO_NOTIFY))
 		*vq->notify = vq->index;
 }

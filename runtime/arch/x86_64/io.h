@@ -157,6 +157,27 @@ static inline void write_gs_base(uint64_t v)
 		gs_v_;                                                          \
 	})
 
+/*
+ * Ordering between CPU accesses and a device's DMA over shared rings. x86
+ * keeps loads in order with loads and stores with stores (SDM Vol. 3A sec
+ * 9.2.2), so io_rmb/io_wmb only stop the compiler; a store followed by a
+ * load of another location may still pass it, which io_mb (MFENCE) stops.
+ */
+static inline void io_rmb(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline void io_wmb(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline void io_mb(void)
+{
+	__asm__ volatile("mfence" ::: "memory");
+}
+
 static inline void cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");
