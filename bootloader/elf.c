@@ -1,5 +1,6 @@
 /* elf.c: validation and placement of app.elf (no firmware calls). */
 #include <string.h>
+#include <unicycle/bootinfo.h>
 
 #include "elf.h"
 
@@ -121,9 +122,9 @@ enum elf_error elf_check(const void *file, uint64_t size,
 		if (s->paddr + s->memsz > img->end)
 			img->end = s->paddr + s->memsz;
 	}
-	img->base &= ~(ELF_PAGE_SIZE - 1);
+	img->base &= ~(BOOTINFO_PAGE - 1);
 	/* end < ELF_LOAD_MAX, so rounding up cannot overflow. */
-	img->end = (img->end + ELF_PAGE_SIZE - 1) & ~(ELF_PAGE_SIZE - 1);
+	img->end = (img->end + BOOTINFO_PAGE - 1) & ~(BOOTINFO_PAGE - 1);
 
 	/* The entry must be code the file provides, in an executable segment. */
 	for (unsigned a = 0; a < img->nload; a++) {

@@ -57,8 +57,6 @@ struct elf64_phdr {
 /* More PT_LOAD segments than this is not a Unicycle app (ours have 2-4). */
 #define ELF_MAX_LOAD      16
 
-#define ELF_PAGE_SIZE     4096ULL
-
 /* The window a segment may land in: above the first MiB (real-mode IVT,
  * EBDA, legacy ROMs) and inside the lower canonical half (128 TiB). Whether
  * the RAM is there is the firmware's answer when the loader asks for it. */
@@ -101,8 +99,8 @@ struct elf_segment {
 /* What elf_check() learned: everything the loader needs, already checked. */
 struct elf_image {
 	uint64_t entry;
-	uint64_t base;       /* lowest paddr of a PT_LOAD, rounded down to a page */
-	uint64_t end;        /* highest paddr + memsz, rounded up to a page */
+	uint64_t base;       /* lowest paddr of a PT_LOAD, rounded down to BOOTINFO_PAGE */
+	uint64_t end;        /* highest paddr + memsz, rounded up to BOOTINFO_PAGE */
 	unsigned nload;
 	struct elf_segment load[ELF_MAX_LOAD];
 };

@@ -5,7 +5,6 @@
 
 #include "fdtbuild.h"
 
-#define FDTBUILD_PAGE      4096ULL
 #define FDTBUILD_FIXED     (64 * 1024)  /* root, chosen, framebuffer, strings */
 #define FDTBUILD_PER_RANGE 128          /* one reserved child or reg pair */
 
@@ -20,12 +19,12 @@ size_t fdtbuild_merge(struct fdtbuild_region *r, size_t n)
 
 	/* Page-align each range inward. */
 	for (i = 0; i < n; i++) {
-		uint64_t lo = (r[i].base + FDTBUILD_PAGE - 1) & ~(FDTBUILD_PAGE - 1);
+		uint64_t lo = (r[i].base + BOOTINFO_PAGE - 1) & ~(BOOTINFO_PAGE - 1);
 		uint64_t hi = r[i].base + r[i].size;
 
 		if (hi < r[i].base)          /* wraps: clamp to the top */
 			hi = UINT64_MAX;
-		hi &= ~(FDTBUILD_PAGE - 1);
+		hi &= ~(BOOTINFO_PAGE - 1);
 		if (lo < r[i].base || hi <= lo)   /* lo wrapped, or empty */
 			continue;
 		r[out].base = lo;

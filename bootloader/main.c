@@ -1,5 +1,5 @@
 /* main.c: BOOTX64.EFI entry: load app.elf and boot.cfg, check, place, hand
- * off (the boot flow of DESIGN.md, contract in unicycle/bootinfo.h). */
+ * off (the boot flow in README.md "How it boots", contract in unicycle/bootinfo.h). */
 #include <string.h>
 #include <unicycle/bootinfo.h>
 

@@ -3,7 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/memlayout.h"
 #include "drivers/e1000e.h"
+#include "drivers/pci.h"
 #include "kernel/kernel.h"
 #include "net/netdev.h"
 
@@ -37,7 +41,6 @@
 #define E1000E_RX_RING      256     /* descriptors; ring bytes multiple of 128 */
 #define E1000E_TX_RING      256
 #define E1000E_BUF_SIZE     2048    /* matches RCTL.BSIZE_2048 */
-#define E1000E_PAGE         4096
 #define E1000E_RESET_WAIT_US      20000   /* I219 needs 20 ms; 82574 1 ms */
 #define E1000E_MASTER_TIMEOUT_US  80000   /* GIO master disable to take effect */
 #define E1000E_QUIESCE_US         10000   /* DMA drains after RCTL/TCTL.EN clear */
@@ -56,36 +59,30 @@ enum e1000e_family {
 	E1000E_I219,     /* PCH (100-series and later) LAN */
 };
 
+/* What the ID table says about each device (pci_id.data). */
 struct e1000e_model {
-	uint16_t device;
 	enum e1000e_family family;
 	const char *name;
 };
 
+#define E1000E_VENDOR 0x8086
+#define E1000E_ID(device, family, name) \
+	{ E1000E_VENDOR, (device), &(const struct e1000e_model){ (family), (name) } }
+
 /* Device ids: the 82574 datasheet's PCI Device ID list; I219 from the PCH
  * datasheets. The ASUS Q170M carries an I219-LM (15b7). */
-static const struct e1000e_model e1000e_models[] = {
-	{ 0x10d3, E1000E_82574, "82574L" },
-	{ 0x156f, E1000E_I219, "I219-LM (Skylake-U)" },
-	{ 0x1570, E1000E_I219, "I219-V (Skylake-U)" },
-	{ 0x15b7, E1000E_I219, "I219-LM (100-series)" },
-	{ 0x15b8, E1000E_I219, "I219-V (100-series)" },
-	{ 0x15b9, E1000E_I219, "I219-LM (C620)" },
-	{ 0x15d7, E1000E_I219, "I219-LM (200-series)" },
-	{ 0x15d8, E1000E_I219, "I219-V (200-series)" },
-	{ 0x15e3, E1000E_I219, "I219-LM (200-series)" },
-	{ 0x15d6, E1000E_I219, "I219-V (200-series)" },
-};
-
-#define E1000E_VENDOR 0x8086
 static const struct pci_id e1000e_ids[] = {
-	{ E1000E_VENDOR, 0x10d3 },
-	{ E1000E_VENDOR, 0x156f }, { E1000E_VENDOR, 0x1570 },
-	{ E1000E_VENDOR, 0x15b7 }, { E1000E_VENDOR, 0x15b8 },
-	{ E1000E_VENDOR, 0x15b9 }, { E1000E_VENDOR, 0x15d7 },
-	{ E1000E_VENDOR, 0x15d8 }, { E1000E_VENDOR, 0x15e3 },
-	{ E1000E_VENDOR, 0x15d6 },
-	{ 0, 0 },
+	E1000E_ID(0x10d3, E1000E_82574, "82574L"),
+	E1000E_ID(0x156f, E1000E_I219, "I219-LM (Skylake-U)"),
+	E1000E_ID(0x1570, E1000E_I219, "I219-V (Skylake-U)"),
+	E1000E_ID(0x15b7, E1000E_I219, "I219-LM (100-series)"),
+	E1000E_ID(0x15b8, E1000E_I219, "I219-V (100-series)"),
+	E1000E_ID(0x15b9, E1000E_I219, "I219-LM (C620)"),
+	E1000E_ID(0x15d7, E1000E_I219, "I219-LM (200-series)"),
+	E1000E_ID(0x15d8, E1000E_I219, "I219-V (200-series)"),
+	E1000E_ID(0x15e3, E1000E_I219, "I219-LM (200-series)"),
+	E1000E_ID(0x15d6, E1000E_I219, "I219-V (200-series)"),
+	{ 0 },
 };
 
 struct e1000e {
@@ -239,7 +236,7 @@ static int e1000e_read_mac(struct e1000e *e)
 
 static void *e1000e_alloc(size_t bytes)
 {
-	return mem_alloc_pages((bytes + E1000E_PAGE - 1) / E1000E_PAGE);
+	return mem_alloc_pages((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
 /* 4.6.5 Receive Initialization (legacy descriptors). */
@@ -259,8 +256,9 @@ static void e1000e_rx_init(struct e1000e *e)
 	/* Polling: no receive interrupt delays. */
 	e1000e_wr(e, E1000_RDTR, 0);
 	e1000e_wr(e, E1000_RADV, 0);
-	/* Legacy descriptors (RFCTL.EXTEN clear); the device checks IPv4 and
-	 * TCP/UDP checksums and reports them in the status byte. */
+	/* Legacy descriptors (RFCTL.EXTEN clear). The device checks IPv4 and
+	 * TCP/UDP checksums into the status byte; lwIP checks every frame
+	 * anyway, so those bits are not read. */
 	e1000e_wr(e, E1000_RFCTL, e1000e_rd(e, E1000_RFCTL) & ~E1000_RFCTL_EXTEN);
 	e1000e_wr(e, E1000_RXCSUM, E1000_RXCSUM_IPOFLD | E1000_RXCSUM_TUOFLD);
 	e1000e_wr(e, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC |
@@ -337,7 +335,7 @@ static int e1000e_transmit(struct netdev *dev, const struct netdev_frag *frags,
 	e->tx_next = next;
 	/* 7.2: descriptor and data writes before the tail moves (x86 keeps
 	 * stores ordered; the uncached MMIO write follows them). */
-	__asm__ volatile("" ::: "memory");
+	io_wmb();
 	e1000e_wr(e, E1000_TDT, next);
 	dev->stats.tx_frames++;
 	dev->stats.tx_bytes += len;
@@ -356,11 +354,10 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 	while (n < budget) {
 		volatile struct e1000_rx_desc *d = &e->rx[e->rx_next];
 		uint8_t status = d->status;
-		unsigned flags = 0;
 
 		if (!(status & E1000_RXD_STAT_DD))
 			break;
-		__asm__ volatile("" ::: "memory"); /* fields after DD */
+		io_rmb(); /* fields after DD */
 		/* Frames always fit one 2 KiB buffer (no LPE): a descriptor
 		 * without EOP, with a frame error or with a length the buffer
 		 * cannot hold is dropped. */
@@ -368,14 +365,11 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 		    d->length < NETDEV_ETH_HLEN || d->length > E1000E_BUF_SIZE) {
 			dev->stats.rx_dropped++;
 		} else {
-			if ((status & E1000_RXD_STAT_TCPCS) && !(status & E1000_RXD_STAT_IXSM) &&
-			    !(d->errors & E1000_RXD_ERR_TCPE))
-				flags |= NETDEV_RX_CSUM_VALID;
 			dev->stats.rx_frames++;
 			dev->stats.rx_bytes += d->length;
 			if (dev->rx)
 				dev->rx(dev, e->rx_buf + (size_t)e->rx_next * E1000E_BUF_SIZE,
-					d->length, flags);
+					d->length);
 			n++;
 		}
 		d->status = 0;
@@ -385,7 +379,7 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 	/* 7.1: return the processed descriptors: the tail points at the last
 	 * one, which the hardware may fill once the tail moves past it. */
 	if (last != E1000E_RX_RING) {
-		__asm__ volatile("" ::: "memory");
+		io_wmb();
 		e1000e_wr(e, E1000_RDT, last);
 	}
 	e1000e_tx_reclaim(e);
@@ -417,16 +411,6 @@ static const struct netdev_ops e1000e_ops = {
 	.set_allmulti = e1000e_set_allmulti,
 };
 
-static const struct e1000e_model *e1000e_model_of(uint16_t device)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(e1000e_models) / sizeof(e1000e_models[0]); i++)
-		if (e1000e_models[i].device == device)
-			return &e1000e_models[i];
-	return NULL;
-}
-
 static int e1000e_probe(struct pci_dev *pci, const struct pci_id *id)
 {
 	struct e1000e *e;
@@ -443,12 +427,7 @@ static int e1000e_probe(struct pci_dev *pci, const struct pci_id *id)
 		console_printf(E1000E_NAME ": out of memory\n");
 		return -ENOMEM;
 	}
-	e->model = e1000e_model_of(id->device);
-	if (!e->model) {   /* the id table and the model table disagree */
-		console_printf(E1000E_NAME ": no model for device %04x\n", id->device);
-		free(e);
-		return -ENODEV;
-	}
+	e->model = id->data;
 	pci_enable(pci);
 	e->regs = (volatile uint8_t *)mem_map_mmio(pci->bar[0], pci->bar_size[0]);
 	rc = e1000e_reset(e);
@@ -508,7 +487,6 @@ static int e1000e_probe(struct pci_dev *pci, const struct pci_id *id)
 	e->netdev.ops = &e1000e_ops;
 	e->netdev.driver = E1000E_NAME;
 	e->netdev.mtu = NETDEV_MTU_DEFAULT;
-	e->netdev.features |= NETDEV_F_RX_CSUM | NETDEV_F_LINK_STATE;
 	e->netdev.priv = e;
 	rc = netdev_register(&e->netdev);
 	if (rc < 0)

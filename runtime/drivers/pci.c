@@ -6,7 +6,9 @@
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
 #include "arch/x86_64/paging.h"
+#include "drivers/pci.h"
 #include "drivers/pci_regs.h"
 
 /*
@@ -299,7 +301,7 @@ int pci_msi_enable(struct pci_dev *d, int vector)
 
 	if (!cap)
 		return -ENOTSUP;
-	irq_msi_message(vector, lapic_id(), &addr, &data);
+	irq_msi_message(vector, &addr, &data);
 	ctrl = pci_read16(d, cap + PCI_MSI_CTRL);
 	pci_write32(d, cap + PCI_MSI_ADDR_LO, (uint32_t)addr);
 	if (ctrl & PCI_MSI_CTRL_64BIT) {
@@ -312,15 +314,6 @@ int pci_msi_enable(struct pci_dev *d, int vector)
 	pci_write16(d, cap + PCI_MSI_CTRL, ctrl);
 	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | PCI_COMMAND_INTX_DISABLE);
 	return 0;
-}
-
-int pci_msix_count(struct pci_dev *d)
-{
-	unsigned cap = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
-
-	if (!cap)
-		return -ENOTSUP;
-	return (pci_read16(d, cap + PCI_MSIX_CTRL) & PCI_MSIX_CTRL_SIZE) + 1;
 }
 
 /*
@@ -354,7 +347,7 @@ int pci_msix_enable(struct pci_dev *d, unsigned index, int vector)
 	e = (volatile uint32_t *)mem_map_mmio(d->bar[bir] + (table & ~PCI_MSIX_BIR_MASK) +
 						      (uint64_t)index * PCI_MSIX_ENTRY_SIZE,
 					      PCI_MSIX_ENTRY_SIZE);
-	irq_msi_message(vector, lapic_id(), &addr, &data);
+	irq_msi_message(vector, &addr, &data);
 	e[PCI_MSIX_ENTRY_CTRL / 4] = PCI_MSIX_ENTRY_MASKED;
 	e[PCI_MSIX_ENTRY_ADDR_LO / 4] = (uint32_t)addr;
 	e[PCI_MSIX_ENTRY_ADDR_HI / 4] = (uint32_t)(addr >> 32);
@@ -568,7 +561,10 @@ static void pci_scan_segment(uint16_t seg)
 	pci_scan_bus(&scan, pci_root_bus(seg));
 }
 
-void pci_init(void)
+/* INIT_BUS: every segment from its root bus down through bridges, then
+ * drivers bound in the order found; one console line per function and a
+ * summary. */
+static void pci_init(void)
 {
 	unsigned nsegs = 0;
 	bool port_io;
@@ -605,3 +601,4 @@ void pci_init(void)
 		       pci_ndevices == 1 ? "" : "s", nsegs, nsegs == 1 ? "" : "s",
 		       !port_io ? "ECAM" : pci_necam ? "ECAM and port I/O" : "port I/O");
 }
+INIT_CALL(INIT_BUS, pci_init);

@@ -1,7 +1,8 @@
-/* uart16550.c: polled 16550 UART driver (TI PC16550D datasheet, SNLS378C). */
+/* uart16550.c: polled 16550 UART driver (TI PC16550D datasheet, SNLS378C) and the console on it. */
 #include <errno.h>
 #include <stdbool.h>
 
+#include "kernel/kernel.h"
 #include "arch/x86_64/io.h"
 #include "drivers/uart16550.h"
 
@@ -55,3 +56,22 @@ void uart16550_putc(struct uart16550 *u, char c)
 	}
 	outb(u->port + UART_THR, (uint8_t)c);
 }
+
+/* The console: the UART at CONFIG_UART_BASE (COM1 on PCs). */
+static struct uart16550 uart16550_console;
+
+static int uart16550_console_init(void *state)
+{
+	return uart16550_init(state, CONFIG_UART_BASE, CONFIG_UART_BAUD);
+}
+
+static void uart16550_console_putc(void *state, char c)
+{
+	uart16550_putc(state, c);
+}
+
+CONSOLE_DRIVER(uart16550_console_driver) = {
+	.state = &uart16550_console,
+	.init = uart16550_console_init,
+	.putc = uart16550_console_putc,
+};

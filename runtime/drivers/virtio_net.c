@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/memlayout.h"
+#include "drivers/pci.h"
 #include "drivers/virtio_net.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
@@ -29,7 +33,6 @@
 #define VNET_QUEUE_MAX   256     /* entries per queue (device may offer more) */
 #define VNET_BUF_SIZE    2048    /* >= VIRTIO_NET_RX_MIN */
 #define VNET_HDR_LEN     sizeof(struct virtio_net_hdr)
-#define VNET_PAGE        4096
 #define VNET_MSIX_RX     0       /* MSI-X table entry of receiveq1 */
 #define VNET_MAC_MIX     0x9e3779b97f4a7c15ull /* 2^64 / golden ratio: spreads TSC bits */
 
@@ -50,7 +53,7 @@ static uint8_t *vnet_alloc_bufs(uint16_t n)
 {
 	size_t bytes = (size_t)n * VNET_BUF_SIZE;
 
-	return mem_alloc_pages((bytes + VNET_PAGE - 1) / VNET_PAGE);
+	return mem_alloc_pages((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
 /* Puts receive descriptor `id` back in the available ring. */
@@ -67,7 +70,7 @@ static void vnet_tx_reclaim(struct vnet *v)
 	struct virtq *q = &v->txq;
 	uint16_t used_idx = q->used->idx;
 
-	__asm__ volatile("" ::: "memory"); /* entries after idx (2.6.8) */
+	io_rmb(); /* entries after idx (2.6.8) */
 	while (q->used_seen != used_idx) {
 		uint32_t id = q->used->ring[q->used_seen & (q->size - 1)].id;
 
@@ -124,7 +127,7 @@ static unsigned vnet_poll(struct netdev *dev, unsigned budget)
 	uint16_t used_idx = q->used->idx;
 	unsigned n = 0;
 
-	__asm__ volatile("" ::: "memory");
+	io_rmb();
 	while (q->used_seen != used_idx && n < budget) {
 		volatile struct virtq_used_elem *e =
 			&q->used->ring[q->used_seen & (q->size - 1)];
@@ -132,7 +135,6 @@ static unsigned vnet_poll(struct netdev *dev, unsigned budget)
 		struct virtio_net_hdr *hdr;
 		uint8_t *frame;
 		size_t flen;
-		unsigned flags = 0;
 
 		q->used_seen++;
 		if (id >= q->size) {
@@ -149,22 +151,18 @@ static unsigned vnet_poll(struct netdev *dev, unsigned budget)
 		flen = len - VNET_HDR_LEN;
 		/* 5.1.6.4 Processing of Incoming Packets: with GUEST_CSUM the
 		 * device may hand over a partial checksum (NEEDS_CSUM); finish
-		 * it here so the stack can verify as usual. */
-		if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			if (netframe_csum_complete(frame, flen, hdr->csum_start,
-						 hdr->csum_offset) < 0) {
-				dev->stats.rx_dropped++;
-				vnet_rx_give(v, (uint16_t)id);
-				continue;
-			}
-			flags |= NETDEV_RX_CSUM_VALID;
-		} else if (hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
-			flags |= NETDEV_RX_CSUM_VALID;
+		 * it here so the stack can verify as usual. DATA_VALID is not
+		 * used: the stack verifies every frame. */
+		if ((hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		    netframe_csum_complete(frame, flen, hdr->csum_start, hdr->csum_offset) < 0) {
+			dev->stats.rx_dropped++;
+			vnet_rx_give(v, (uint16_t)id);
+			continue;
 		}
 		dev->stats.rx_frames++;
 		dev->stats.rx_bytes += flen;
 		if (dev->rx)
-			dev->rx(dev, frame, flen, flags);
+			dev->rx(dev, frame, flen);
 		vnet_rx_give(v, (uint16_t)id);
 		n++;
 	}
@@ -199,7 +197,7 @@ static const struct netdev_ops vnet_ops_nostatus = {
 
 static void vnet_random_mac(uint8_t mac[NETDEV_ETH_ALEN])
 {
-	uint64_t r = __builtin_ia32_rdtsc() * VNET_MAC_MIX;
+	uint64_t r = rdtsc() * VNET_MAC_MIX;
 	unsigned i;
 
 	for (i = 0; i < NETDEV_ETH_ALEN; i++)
@@ -308,12 +306,8 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 	v->netdev.driver = VNET_NAME;
 	v->netdev.mtu = NETDEV_MTU_DEFAULT;
 	v->netdev.priv = v;
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
-		v->netdev.features |= NETDEV_F_RX_CSUM;
 	/* 5.1.5 step 6: without F_STATUS the link is assumed up. */
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_STATUS))
-		v->netdev.features |= NETDEV_F_LINK_STATE;
-	else
+	if (!(v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_STATUS)))
 		v->netdev.ops = &vnet_ops_nostatus;
 	rc = netdev_register(&v->netdev);
 	if (rc < 0)
@@ -332,9 +326,9 @@ fail:
 }
 
 static const struct pci_id vnet_ids[] = {
-	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_MODERN },
-	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_TRANSITIONAL },
-	{ 0, 0 },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_MODERN, NULL },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_TRANSITIONAL, NULL },
+	{ 0 },
 };
 
 PCI_DRIVER(vnet_driver) = {

@@ -2,11 +2,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/memlayout.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
 
 #define VIRTIO_RESET_TIMEOUT_US 100000
-#define VIRTIO_PAGE             4096
 
 /* ---- MMIO accessors (little-endian device, little-endian CPU) ---- */
 
@@ -224,8 +225,8 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 	/* step 3: allocate and zero the three parts (2.6 alignment: desc 16,
 	 * avail 2, used 4; page aligned here). */
 	desc_avail = VIRTQ_DESC_BYTES(size) + VIRTQ_AVAIL_BYTES(size) + 2;
-	npages_da = (desc_avail + VIRTIO_PAGE - 1) / VIRTIO_PAGE;
-	npages_used = (VIRTQ_USED_BYTES(size) + 2 + VIRTIO_PAGE - 1) / VIRTIO_PAGE;
+	npages_da = (desc_avail + PAGE_SIZE - 1) / PAGE_SIZE;
+	npages_used = (VIRTQ_USED_BYTES(size) + 2 + PAGE_SIZE - 1) / PAGE_SIZE;
 	mem = mem_alloc_pages(npages_da);
 	used = mem_alloc_pages(npages_used);
 	if (!mem || !used) {
@@ -293,11 +294,11 @@ void virtq_publish(struct virtq *vq)
 {
 	/* 2.6.13.3: the ring entries are written before idx moves (x86 keeps
 	 * stores in order; the compiler must too). */
-	__asm__ volatile("" ::: "memory");
+	io_wmb();
 	vq->avail->idx = vq->avail_idx;
 	/* 2.6.13.4 / 2.6.10: read the device's NO_NOTIFY flag only after
 	 * the idx store is visible (store->load ordering needs a fence). */
-	__asm__ volatile("mfence" ::: "memory");
+	io_mb();
 	if (!(vq->used->flags & VIRTQ_USED_F_NO_NOTIFY))
 		*vq->notify = vq->index;
 }

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "drivers/virtio_ring.h"
-#include "kernel/kernel.h"
+#include "drivers/pci.h"
 
 #define VIRTIO_PCI_VENDOR           0x1af4
 /* 4.1.2.1: modern devices are 0x1040 + device type; transitional ones

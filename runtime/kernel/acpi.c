@@ -395,20 +395,6 @@ int acpi_parse(uint64_t rsdp_phys, struct acpi_info *out)
 	return 0;
 }
 
-uint32_t acpi_isa_gsi(uint8_t irq, uint16_t *flags)
-{
-	for (unsigned i = 0; i < acpi_info.noverrides; i++) {
-		if (acpi_info.overrides[i].source == irq) {
-			if (flags)
-				*flags = acpi_info.overrides[i].flags;
-			return acpi_info.overrides[i].gsi;
-		}
-	}
-	if (flags)
-		*flags = 0; /* conforms to the bus: ISA is edge, active high */
-	return irq;
-}
-
 #ifndef UNICYCLE_HOST_TEST
 void acpi_init(void)
 {

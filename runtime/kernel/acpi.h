@@ -85,7 +85,4 @@ int acpi_parse(uint64_t rsdp, struct acpi_info *out);
 void acpi_init(void);
 extern struct acpi_info acpi_info;
 
-/* The GSI and flags ISA IRQ `irq` is wired to (identity unless overridden). */
-uint32_t acpi_isa_gsi(uint8_t irq, uint16_t *flags);
-
 #endif

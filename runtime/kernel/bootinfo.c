@@ -5,12 +5,11 @@
 
 #include "kernel/kernel.h"
 #include "lib/printf.h"
+#include "arch/x86_64/memlayout.h"
 #include <unicycle/bootinfo.h>
 
-#define BOOTINFO_PAGE_SIZE 4096ULL
-/* Below 1 MiB sit the real-mode IVT, BDA, EBDA and legacy ROM shadows; we
- * never hand it out (and keep it for a future AP start-up trampoline). */
-#define BOOTINFO_LOW_LIMIT 0x100000ULL
+/* Ranges are cut to the runtime's pages, which the contract's divide. */
+_Static_assert(BOOTINFO_PAGE % PAGE_SIZE == 0, "boot info ranges must hold whole pages");
 #define BOOTINFO_CELLS 2
 #define BOOTINFO_REG_ENTRY (2 * sizeof(fdt64_t)) /* (u64 base, u64 size) */
 #define BOOTINFO_MIB (1024 * 1024)
@@ -182,8 +181,8 @@ static int bootinfo_cut(const struct bootinfo *bi, const struct bootinfo_range *
 		uint64_t end = ram[i].base + ram[i].size;
 
 		/* Page-align inwards: a partial page is not usable. */
-		cur = (cur + BOOTINFO_PAGE_SIZE - 1) & ~(BOOTINFO_PAGE_SIZE - 1);
-		end &= ~(BOOTINFO_PAGE_SIZE - 1);
+		cur = (cur + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		end &= ~(PAGE_SIZE - 1);
 		if (cur < lo)
 			cur = lo;
 		if (end > hi)
@@ -192,9 +191,9 @@ static int bootinfo_cut(const struct bootinfo *bi, const struct bootinfo_range *
 			uint64_t rb, re;
 
 			if (k < bi->nreserved) {
-				rb = bi->reserved[k].base & ~(BOOTINFO_PAGE_SIZE - 1);
+				rb = bi->reserved[k].base & ~(PAGE_SIZE - 1);
 				re = (bi->reserved[k].base + bi->reserved[k].size +
-				      BOOTINFO_PAGE_SIZE - 1) & ~(BOOTINFO_PAGE_SIZE - 1);
+				      PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 			} else {
 				rb = re = end; /* sentinel: flush the tail */
 			}
@@ -221,13 +220,13 @@ static int bootinfo_cut(const struct bootinfo *bi, const struct bootinfo_range *
 static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *ram,
 			     size_t nram, char *err, size_t errlen)
 {
-	if (bootinfo_cut(bi, ram, nram, BOOTINFO_LOW_LIMIT, UINT64_MAX, bi->mem, &bi->nmem,
+	if (bootinfo_cut(bi, ram, nram, MEMLAYOUT_LOW_LIMIT, UINT64_MAX, bi->mem, &bi->nmem,
 			 BOOTINFO_MAX_RANGES) < 0) {
 		printf_snprintf(err, errlen, "more than %d usable ranges", BOOTINFO_MAX_RANGES);
 		return -1;
 	}
 	/* More low pieces than fit are not an error: the rest stays unused. */
-	(void)bootinfo_cut(bi, ram, nram, BOOTINFO_PAGE_SIZE, BOOTINFO_LOW_LIMIT, bi->low,
+	(void)bootinfo_cut(bi, ram, nram, PAGE_SIZE, MEMLAYOUT_LOW_LIMIT, bi->low,
 			   &bi->nlow, BOOTINFO_MAX_LOW);
 	return 0;
 }
@@ -349,15 +348,15 @@ uint64_t bootinfo_take_low_page(struct bootinfo *bi, uint64_t limit)
 		size_t j;
 
 		if (end > limit)
-			end = limit & ~(BOOTINFO_PAGE_SIZE - 1);
-		if (end < r->base + BOOTINFO_PAGE_SIZE || end < 2 * BOOTINFO_PAGE_SIZE)
+			end = limit & ~(PAGE_SIZE - 1);
+		if (end < r->base + PAGE_SIZE || end < 2 * PAGE_SIZE)
 			continue;
 		if (bi->nreserved >= BOOTINFO_MAX_RANGES)
 			return 0;
 		/* The top page of the range: cut it off the end or split. */
-		page = end - BOOTINFO_PAGE_SIZE;
+		page = end - PAGE_SIZE;
 		if (end == r->base + r->size) {
-			r->size -= BOOTINFO_PAGE_SIZE;
+			r->size -= PAGE_SIZE;
 		} else {
 			if (bi->nlow >= BOOTINFO_MAX_LOW)
 				continue;
@@ -371,7 +370,7 @@ uint64_t bootinfo_take_low_page(struct bootinfo *bi, uint64_t limit)
 		for (j = bi->nreserved; j > 0 && bi->reserved[j - 1].base > page; j--)
 			bi->reserved[j] = bi->reserved[j - 1];
 		bi->reserved[j].base = page;
-		bi->reserved[j].size = BOOTINFO_PAGE_SIZE;
+		bi->reserved[j].size = PAGE_SIZE;
 		bi->nreserved++;
 		return page;
 	}

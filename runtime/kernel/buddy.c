@@ -5,12 +5,12 @@
 
 static size_t buddy_index(const struct buddy *b, uintptr_t addr)
 {
-	return (addr - b->base) >> BUDDY_PAGE_SHIFT;
+	return (addr - b->base) >> PAGE_SHIFT;
 }
 
 static uintptr_t buddy_addr(const struct buddy *b, size_t idx)
 {
-	return b->base + (idx << BUDDY_PAGE_SHIFT);
+	return b->base + (idx << PAGE_SHIFT);
 }
 
 static struct buddy_node *buddy_node(const struct buddy *b, size_t idx)
@@ -36,7 +36,7 @@ size_t buddy_meta_size(uintptr_t lowest, uintptr_t end)
 {
 	uintptr_t base = lowest & ~(BUDDY_MAX_BLOCK - 1);
 
-	return (end - base + BUDDY_PAGE_SIZE - 1) >> BUDDY_PAGE_SHIFT;
+	return (end - base + PAGE_SIZE - 1) >> PAGE_SHIFT;
 }
 
 void buddy_init(struct buddy *b, uintptr_t lowest, uintptr_t end, uint8_t *meta,
@@ -96,7 +96,7 @@ void buddy_add(struct buddy *b, uintptr_t addr, size_t npages)
 
 	if (npages == 0)
 		return;
-	if (addr < b->base || (addr & (BUDDY_PAGE_SIZE - 1)) ||
+	if (addr < b->base || (addr & (PAGE_SIZE - 1)) ||
 	    buddy_index(b, addr) + npages > b->npages)
 		b->fail("range outside the allocator's span", addr);
 	idx = buddy_index(b, addr);
@@ -156,7 +156,7 @@ void buddy_free_pages(struct buddy *b, uintptr_t addr, size_t npages)
 {
 	size_t idx;
 
-	if (addr < b->base || (addr & (BUDDY_PAGE_SIZE - 1)) ||
+	if (addr < b->base || (addr & (PAGE_SIZE - 1)) ||
 	    buddy_index(b, addr) >= b->npages)
 		b->fail("free of pages the allocator does not own", addr);
 	idx = buddy_index(b, addr);

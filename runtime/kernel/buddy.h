@@ -5,11 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BUDDY_PAGE_SHIFT 12
-#define BUDDY_PAGE_SIZE  ((uintptr_t)1 << BUDDY_PAGE_SHIFT)
-/* Blocks of 2^0 .. 2^(BUDDY_ORDERS-1) pages: 4 KiB .. 1 GiB. */
+#include "arch/x86_64/memlayout.h"
+
+/* Blocks of 2^0 .. 2^(BUDDY_ORDERS-1) pages (PAGE_SIZE): 4 KiB .. 1 GiB. */
 #define BUDDY_ORDERS     19
-#define BUDDY_MAX_BLOCK  (BUDDY_PAGE_SIZE << (BUDDY_ORDERS - 1))
+#define BUDDY_MAX_BLOCK  ((uintptr_t)PAGE_SIZE << (BUDDY_ORDERS - 1))
 
 /* Per-page metadata byte: flags in the high bits, order in the low bits.
  * Only the first page of a block carries flags; the rest are 0. */

@@ -1,9 +1,16 @@
-/* console.c: the console: every runtime message goes out through the 16550 UART. */
+/* console.c: the console: every runtime message goes out through each console driver that answered (.console_drivers). */
 #include "kernel/kernel.h"
-#include "drivers/uart16550.h"
+#include "arch/x86_64/io.h"
 #include "lib/printf.h"
 
-static struct uart16550 console_uart;
+#define CONSOLE_MAX 4 /* consoles written at once */
+
+/* Linker-made bounds of the driver table (arch/x86_64/linker.ld). */
+extern const struct console_driver *const __start_console_drivers[];
+extern const struct console_driver *const __stop_console_drivers[];
+
+static const struct console_driver *console_live[CONSOLE_MAX];
+static unsigned console_nlive;
 
 #ifdef CONFIG_SMP
 /*
@@ -26,7 +33,7 @@ static void console_lock(void)
 	while (!__atomic_compare_exchange_n(&console_owner, &none, me, false,
 					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		none = -1;
-		__asm__ volatile("pause" ::: "memory");
+		cpu_relax();
 	}
 	console_depth = 1;
 }
@@ -48,18 +55,26 @@ static void console_unlock(void)
 
 void console_init(void)
 {
-	/* No UART (some boards): output is dropped, the app still runs. */
-	(void)uart16550_init(&console_uart, CONFIG_UART_BASE, CONFIG_UART_BAUD);
+	/* A device that does not answer (no UART on some boards) is left out.
+	 * Nothing is printed either way: this is the console. */
+	for (const struct console_driver *const *p = __start_console_drivers;
+	     p < __stop_console_drivers && console_nlive < CONSOLE_MAX; p++)
+		if ((*p)->init((*p)->state) == 0)
+			console_live[console_nlive++] = *p;
 }
 
 /* Terminals expect CR LF: add the CR here, once, for every writer. */
 void console_write(const char *buf, size_t len)
 {
 	console_lock();
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == '\n')
-			uart16550_putc(&console_uart, '\r');
-		uart16550_putc(&console_uart, buf[i]);
+	for (unsigned d = 0; d < console_nlive; d++) {
+		const struct console_driver *c = console_live[d];
+
+		for (size_t i = 0; i < len; i++) {
+			if (buf[i] == '\n')
+				c->putc(c->state, '\r');
+			c->putc(c->state, buf[i]);
+		}
 	}
 	console_unlock();
 }

@@ -1,4 +1,4 @@
-/* kernel.h: the runtime's internal interfaces, one section per file. */
+/* kernel.h: the internal interfaces of the files in kernel/, one section per file (arch and drivers have their own headers). */
 #ifndef UNICYCLE_KERNEL_H
 #define UNICYCLE_KERNEL_H
 
@@ -12,19 +12,63 @@
 #endif
 #include <unicycle/unicycle.h>
 #include <unicycle/timer.h>
+#include "arch/x86_64/io.h" /* read_gs32 for smp_cpu_id */
 
 /*
  * Conventions: a function's prefix is its file's name (console_* in
  * console.c). Errors are negative errno values (<errno.h>). Public app API
- * is uc_* in runtime/include/unicycle/ only.
+ * is uc_* in runtime/include/unicycle/ only. This header declares the
+ * files of kernel/ only: the CPU and its interrupt hardware have one header
+ * per file in arch/x86_64/ (cpu.h, gdt.h, idt.h, irq.h, lapic.h, ...; io.h
+ * for the inline instructions), PCI drivers use drivers/pci.h, NIC drivers
+ * net/netdev.h.
  */
 
 typedef void (*loop_fn)(void *arg); /* work run from the event loop */
 
-/* main.c: entry from start.S, bring-up order */
+/* main.c: entry from start.S, bring-up order, init levels */
 __attribute__((noreturn)) void kernel_main(uint64_t bootinfo_phys);
+/*
+ * Init levels. Once the core is up (CPU tables, memory, ACPI, clock,
+ * interrupts, CPUs) and interrupts are on, kernel_main runs every
+ * INIT_CALL(level, fn) of the build, level by level; within a level in link
+ * order (do not depend on it). A bus or stack registers itself here instead
+ * of being called by name, so a board without it is a Kconfig choice.
+ * Levels are numbers: linker.ld sorts the sections by name.
+ */
+#define INIT_BUS    1 /* buses: enumerate, bind their drivers (pci.c) */
+#define INIT_DRIVER 2 /* drivers of devices no bus enumerates */
+#define INIT_STACK  3 /* stacks over the devices registered so far (net.c; the block layer) */
+#define INIT_LATE   4 /* what needs all of the above */
+typedef void (*init_fn)(void);
+#define INIT_CALL_SECTION_(level) ".init_calls." #level
+#define INIT_CALL_SECTION(level) INIT_CALL_SECTION_(level)
+/* INIT_CALL(INIT_BUS, pci_init); after `static void pci_init(void) {...}`. */
+#define INIT_CALL(level, fn)                                          \
+	static const init_fn fn##_init_call                           \
+		__attribute__((used, section(INIT_CALL_SECTION(level)))) = fn
 
-/* console.c: console output (16550 UART, see drivers/uart16550.c) */
+/*
+ * console.c: console output, to every console driver that answered at
+ * console_init() (drivers/uart16550.c is one; a board picks its drivers in
+ * Kconfig). A driver fills one const struct console_driver and registers
+ * it with CONSOLE_DRIVER(); ops run with the console lock held, from any
+ * context (panics and CPU exceptions too), and must not allocate.
+ */
+struct console_driver {
+	void *state;                        /* the driver's, passed to both ops */
+	int (*init)(void *state);           /* REQUIRED: 0 when the device answers */
+	void (*putc)(void *state, char c);  /* REQUIRED: one byte out, may busy-wait */
+};
+/* CONSOLE_DRIVER(my_console) = { .state = ..., .init = ..., .putc = ... }; */
+#define CONSOLE_DRIVER(var)                                                 \
+	static const struct console_driver var;                             \
+	static const struct console_driver *const var##_entry               \
+		__attribute__((used, section(".console_drivers"))) = &var; \
+	static const struct console_driver var
+/* Early in kernel_main, before anything can fail: initializes every
+ * registered console driver; with none answering, output is dropped and
+ * the app still runs. */
 void console_init(void);
 void console_write(const char *buf, size_t len);
 int console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -86,41 +130,6 @@ uint64_t bootinfo_take_low_page(struct bootinfo *bi, uint64_t limit);
 /* exit.c: ending the app (isa-debug-exit on QEMU boards, halt elsewhere) */
 __attribute__((noreturn)) void exit_machine(int status);
 
-/* idt.c (arch/x86_64): CPU exceptions report registers + backtrace, exit 255 */
-void idt_init(void);
-void idt_load(void);              /* an AP: load the table idt_init built */
-
-/* lapic.c (arch/x86_64): this CPU's local APIC */
-void lapic_init(void);            /* BSP: picks x2APIC/xAPIC, calibrates the timer */
-void lapic_enable_cpu(void);      /* any CPU: APIC on in the BSP's mode, timer masked */
-bool lapic_is_x2apic(void);
-uint32_t lapic_id(void);
-void lapic_eoi(void);
-void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
-void lapic_timer_arm(uint64_t deadline_ns); /* time_ns() clock; 0 disarms */
-
-/* ioapic.c (arch/x86_64): IOAPIC pins, masked until routed */
-void ioapic_init(void);
-int ioapic_route(uint32_t gsi, uint8_t vector, uint16_t flags, uint32_t dest_apic_id);
-void ioapic_mask(uint32_t gsi);
-
-/* irq.c (arch/x86_64): vectors; handlers run from the event loop, not in
- * interrupt context (an interrupt only sets a pending bit). */
-void irq_init(void);              /* 8259s masked, LAPIC, IOAPICs */
-/* A free device vector whose interrupts run fn(arg) from the loop; the
- * vector (48..239), or -ENOSPC. */
-int irq_alloc_vector(loop_fn fn, void *arg);
-void irq_free_vector(int vector);
-void irq_set_handler(int vector, loop_fn fn, void *arg);
-void irq_interrupt(unsigned vector);  /* from trap_handler */
-bool irq_any_pending(void);
-unsigned irq_run_pending(void);
-uint64_t irq_count(int vector);
-/* The MSI address/data pair that delivers `vector` to APIC id `dest`. */
-void irq_msi_message(int vector, uint32_t dest, uint64_t *addr, uint32_t *data);
-
-/* io.h (arch/x86_64): port I/O, MSRs, rdtsc, cpu_relax -- inline */
-
 /* mem.c: physical pages and the general allocator (malloc & co. in <stdlib.h>).
  * RAM is identity mapped: a physical address is its virtual address. */
 /* Named mem_setup, not mem_init: lwIP's core/mem.c defines mem_init. */
@@ -137,8 +146,9 @@ struct mem_stats {
 };
 void mem_get_stats(struct mem_stats *out);
 
-/* smp.c: CPUs: per-CPU areas reached through GS base, the APs started
- * with INIT-SIPI-SIPI (CONFIG_SMP). CPU 0 is the boot CPU. */
+/* smp.c: CPUs: per-CPU areas reached through GS base, their stacks, and
+ * which APs to start (CONFIG_SMP; arch/x86_64/ap.c does the starting).
+ * CPU 0 is the boot CPU. */
 struct smp_cpu {
 	struct smp_cpu *self;       /* %gs:0 */
 	unsigned id;                /* %gs:8, see smp_cpu_id() */
@@ -151,17 +161,14 @@ void smp_reserve_low(void);       /* before mem_setup: the trampoline page */
 void smp_start(void);             /* after irq_init: APs up, "N CPUs online" */
 unsigned smp_cpu_count(void);
 struct smp_cpu *smp_cpu(unsigned id); /* NULL when not online */
-bool smp_is_stack_guard(uint64_t addr); /* paging.c: an AP stack's guard page */
 void smp_wake(unsigned cpu);      /* IPI that ends its HLT (no-op for itself) */
+/* A new AP, from ap.c once its CPU state is set up: online, then its loop. */
+__attribute__((noreturn)) void smp_ap_main(struct smp_cpu *c);
 
 static inline unsigned smp_cpu_id(void)
 {
 #ifdef CONFIG_SMP
-	unsigned id;
-
-	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id)
-			 : "i"(__builtin_offsetof(struct smp_cpu, id)));
-	return id;
+	return read_gs32(__builtin_offsetof(struct smp_cpu, id));
 #else
 	return 0;
 #endif
@@ -171,7 +178,6 @@ static inline unsigned smp_cpu_id(void)
 void time_init(void);
 uint64_t time_ns(void);          /* nanoseconds since boot, monotonic */
 void time_delay_us(uint64_t us); /* busy wait */
-uint64_t time_tsc_hz(void);      /* TSC ticks per second */
 uint64_t time_ns_to_tsc(uint64_t ns); /* the TSC value at time_ns() == ns */
 
 /* timer.c: one-shot timers in a binary min-heap, fired from the loop
@@ -193,64 +199,8 @@ int loop_defer_on(unsigned cpu, loop_fn fn, void *arg);
 /* Runs until uc_exit(); never returns. Every CPU runs one; timers,
  * pollers and interrupt handlers run on CPU 0's only. */
 __attribute__((noreturn)) void loop_run(void);
-struct loop_stats {
-	uint64_t iterations; /* passes over pollers + deferred work */
-	uint64_t events;     /* deferred items run + events pollers reported */
-	uint64_t idle;       /* passes in which nothing happened */
-	uint64_t idle_ns;    /* time spent halted (CONFIG_POLL off) */
-};
 /* A poller that did work says so (counts toward events, keeps the pass
  * from counting as idle). */
 void loop_note_events(unsigned n);
-void loop_get_stats(struct loop_stats *out); /* the calling CPU's loop */
-
-/* pci.c: configuration access (ECAM from the MCFG, else port I/O), enumeration
- * across bridges and the driver table (linker section .pci_drivers) */
-struct pci_dev {
-	uint16_t segment;
-	uint8_t bus, slot, func;
-	uint16_t vendor, device;
-	uint8_t class_code, subclass, prog_if, revision;
-	uint8_t irq_line;
-	uint64_t bar[6];      /* decoded base (64-bit BARs fill the lower index) */
-	uint64_t bar_size[6];
-	bool bar_is_io[6];
-	void *driver_state;   /* set by the driver's probe */
-};
-struct pci_id {
-	uint16_t vendor, device;   /* end of table: vendor == 0 */
-};
-struct pci_driver {
-	const char *name;
-	const struct pci_id *ids;
-	/* Returns 0 when the device is now driven, negative errno otherwise. */
-	int (*probe)(struct pci_dev *dev, const struct pci_id *matched);
-};
-#define PCI_DRIVER(var)                                                   \
-	static const struct pci_driver var;                               \
-	static const struct pci_driver *const var##_entry                 \
-		__attribute__((used, section(".pci_drivers"))) = &var;   \
-	static const struct pci_driver var
-/* Enumerates every segment from its root bus down through bridges, then
- * probes matching drivers; one console line per function and a summary. */
-void pci_init(void);
-/* Interrupts by message, to a vector from irq_alloc_vector(); 0 or
- * -ENOTSUP (no such capability) / -EINVAL. pci_msix_enable() programs and
- * unmasks table entry `index` and turns MSI-X on for the function. */
-int pci_msi_enable(struct pci_dev *d, int vector);
-int pci_msix_count(struct pci_dev *d);  /* table entries, or -ENOTSUP */
-int pci_msix_enable(struct pci_dev *d, unsigned index, int vector);
-/* Configuration space at `off` (aligned down to the width). Offsets 0x100-
- * 0xfff need ECAM: without it reads give all ones and writes are dropped. */
-uint32_t pci_read32(const struct pci_dev *d, unsigned off);
-uint16_t pci_read16(const struct pci_dev *d, unsigned off);
-uint8_t pci_read8(const struct pci_dev *d, unsigned off);
-void pci_write32(const struct pci_dev *d, unsigned off, uint32_t v);
-void pci_write16(const struct pci_dev *d, unsigned off, uint16_t v);
-void pci_write8(const struct pci_dev *d, unsigned off, uint8_t v);
-/* Enables memory/I/O decoding and bus mastering. */
-void pci_enable(struct pci_dev *d);
-/* Offset of capability `id` (PCI 3.0 sec 6.7), 0 when absent; `start` 0 = first. */
-unsigned pci_find_cap(const struct pci_dev *d, uint8_t id, unsigned start);
 
 #endif

@@ -5,7 +5,8 @@
 #include <unicycle/atomic.h>
 #include <unicycle/stats.h>
 #include "arch/x86_64/io.h"
-#include "arch/x86_64/apic.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/lapic.h"
 
 #define LOOP_MAX_POLLERS 16
 #define LOOP_DEFER_SLOTS 256 /* power of two */
@@ -13,6 +14,13 @@
 struct loop_work {
 	loop_fn fn;
 	void *arg;
+};
+
+struct loop_stats {
+	uint64_t iterations; /* passes over pollers + deferred work */
+	uint64_t events;     /* deferred items run + events pollers reported */
+	uint64_t idle;       /* passes in which nothing happened */
+	uint64_t idle_ns;    /* time spent halted (CONFIG_POLL off) */
 };
 
 static struct loop_work loop_pollers[LOOP_MAX_POLLERS];
@@ -52,19 +60,6 @@ int loop_add_poller(loop_fn fn, void *arg)
 	return 0;
 }
 
-static uint64_t loop_irq_save(void)
-{
-	uint64_t flags;
-
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
-	return flags;
-}
-
-static void loop_irq_restore(uint64_t flags)
-{
-	__asm__ volatile("pushq %0; popfq" : : "r"(flags) : "memory", "cc");
-}
-
 int loop_defer_on(unsigned cpu, loop_fn fn, void *arg)
 {
 	struct loop_cpu *lc;
@@ -78,7 +73,7 @@ int loop_defer_on(unsigned cpu, loop_fn fn, void *arg)
 	/* Interrupts off: a handler on this CPU must not interleave with
 	 * us between the slot write and the tail update (nor spin on the
 	 * lock we hold). */
-	flags = loop_irq_save();
+	flags = irq_save();
 	uc_spin_lock(&lc->lock);
 	tail = lc->tail;
 	if (tail - uc_atomic_load(&lc->head) == LOOP_DEFER_SLOTS) {
@@ -89,7 +84,7 @@ int loop_defer_on(unsigned cpu, loop_fn fn, void *arg)
 		uc_atomic_store(&lc->tail, tail + 1); /* publishes the slot */
 	}
 	uc_spin_unlock(&lc->lock);
-	loop_irq_restore(flags);
+	irq_restore(flags);
 	if (rc == 0)
 		smp_wake(cpu);
 	return rc;
@@ -103,11 +98,6 @@ int loop_defer(loop_fn fn, void *arg)
 void loop_note_events(unsigned n)
 {
 	loop_self()->stats.events += n;
-}
-
-void loop_get_stats(struct loop_stats *out)
-{
-	*out = loop_self()->stats;
 }
 
 /* One pass: pending interrupts' handlers, due timers, every poller, then
@@ -145,18 +135,17 @@ static void loop_timer_irq(void *arg)
 #ifndef CONFIG_POLL
 /*
  * Nothing to do: arm the one-shot timer for the next deadline and halt
- * until an interrupt. The check runs with interrupts off and "sti; hlt"
- * are back to back: STI's interrupt shadow (SDM Vol. 2B, STI) holds any
- * interrupt until HLT has started, so one that became pending after the
- * check wakes the HLT instead of being missed.
+ * until an interrupt. The check runs with interrupts off and
+ * irq_enable_and_halt() leaves no window before the HLT, so an interrupt
+ * that became pending after the check wakes the HLT instead of being missed.
  */
 static void loop_idle(struct loop_cpu *lc, bool cpu0)
 {
 	uint64_t t0, next = UINT64_MAX;
 
-	cpu_cli();
+	irq_disable();
 	if ((cpu0 && irq_any_pending()) || lc->head != uc_atomic_load(&lc->tail)) {
-		__asm__ volatile("sti" ::: "memory");
+		irq_enable();
 		return;
 	}
 	/* Other CPUs have no timers: only loop_defer_on's IPI wakes them. */
@@ -164,12 +153,12 @@ static void loop_idle(struct loop_cpu *lc, bool cpu0)
 		next = timer_next();
 	t0 = time_ns();
 	if (next <= t0) {
-		__asm__ volatile("sti" ::: "memory");
+		irq_enable();
 		return;
 	}
 	if (cpu0)
 		lapic_timer_arm(next == UINT64_MAX ? 0 : next);
-	__asm__ volatile("sti; hlt" ::: "memory");
+	irq_enable_and_halt();
 	lc->stats.idle_ns += time_ns() - t0;
 }
 #endif
@@ -181,7 +170,7 @@ void loop_run(void)
 
 	if (cpu0)
 		irq_set_handler(IRQ_VEC_TIMER, loop_timer_irq, NULL);
-	__asm__ volatile("sti" ::: "memory");
+	irq_enable();
 	for (;;) {
 		uint64_t events_before = lc->stats.events;
 

@@ -2,9 +2,11 @@
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
 #include "arch/x86_64/cpu.h"
-#ifdef CONFIG_NET
-#include "net/net.h"
-#endif
+#include "arch/x86_64/idt.h"
+#include "arch/x86_64/irq.h"
+
+/* Linker-made bounds of the init levels (arch/x86_64/linker.ld). */
+extern const init_fn __start_init_calls[], __stop_init_calls[];
 
 void kernel_main(uint64_t bootinfo_phys)
 {
@@ -25,12 +27,10 @@ void kernel_main(uint64_t bootinfo_phys)
 	irq_init();
 	smp_start();
 	/* Interrupts on: handlers only set pending bits the loop reads. */
-	__asm__ volatile("sti" ::: "memory");
-#ifdef CONFIG_PCI
-	pci_init();
-#endif
-#ifdef CONFIG_NET
-	net_init();
-#endif
+	irq_enable();
+	/* Buses and their drivers, then the stacks over the devices found
+	 * (INIT_CALL): whatever this build's Kconfig compiled in. */
+	for (const init_fn *f = __start_init_calls; f < __stop_init_calls; f++)
+		(*f)();
 	uc_exit(app_main());
 }

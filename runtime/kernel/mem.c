@@ -22,13 +22,13 @@ static struct heap mem_heap;
 static void mem_add_range(uint64_t base, uint64_t end, uint64_t hole_lo, uint64_t hole_hi)
 {
 	if (hole_lo >= end || hole_hi <= base) {
-		buddy_add(&mem_buddy, base, (end - base) / BUDDY_PAGE_SIZE);
+		buddy_add(&mem_buddy, base, (end - base) / PAGE_SIZE);
 		return;
 	}
 	if (hole_lo > base)
-		buddy_add(&mem_buddy, base, (hole_lo - base) / BUDDY_PAGE_SIZE);
+		buddy_add(&mem_buddy, base, (hole_lo - base) / PAGE_SIZE);
 	if (hole_hi < end)
-		buddy_add(&mem_buddy, hole_hi, (end - hole_hi) / BUDDY_PAGE_SIZE);
+		buddy_add(&mem_buddy, hole_hi, (end - hole_hi) / PAGE_SIZE);
 }
 
 static void mem_buddy_fail(const char *what, uintptr_t addr)
@@ -71,7 +71,7 @@ void mem_setup(void)
 
 	lowest = bootinfo.mem[0].base;
 	end = bootinfo.mem[bootinfo.nmem - 1].base + bootinfo.mem[bootinfo.nmem - 1].size;
-	meta_size = (buddy_meta_size(lowest, end) + BUDDY_PAGE_SIZE - 1) & ~(BUDDY_PAGE_SIZE - 1);
+	meta_size = (buddy_meta_size(lowest, end) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	/* The metadata goes at the top of the first range big enough. */
 	meta_base = 0;
 	for (size_t i = 0; i < bootinfo.nmem && !meta_base; i++)
@@ -86,7 +86,7 @@ void mem_setup(void)
 			      meta_base, meta_base + meta_size);
 	heap_init(&mem_heap, &pages);
 	console_printf("unicycle: memory: %lu MiB in the page allocator, %lu KiB page metadata\n",
-		       (unsigned long)(mem_buddy.pages_free * BUDDY_PAGE_SIZE >> 20),
+		       (unsigned long)(mem_buddy.pages_free * PAGE_SIZE >> 20),
 		       (unsigned long)(meta_size >> 10));
 }
 
@@ -99,7 +99,7 @@ void *mem_alloc_pages(size_t npages)
 	uc_spin_unlock(&mem_lock);
 
 	if (p)
-		memset(p, 0, npages * BUDDY_PAGE_SIZE);
+		memset(p, 0, npages * PAGE_SIZE);
 	return p;
 }
 

@@ -2,7 +2,7 @@
 #include <assert.h>
 
 #include "kernel/kernel.h"
-#include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
 
 /* The boot stack (start.S), CPU 0's. */
 extern char start_stack_bottom[], start_stack_top[];
@@ -66,7 +66,7 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	cpu_cli();
+	irq_disable();
 	/* A panic while panicking (say, the console faults): just stop. */
 	if (panic_depth++ > 0)
 		exit_machine(PANIC_EXIT_STATUS);

@@ -138,11 +138,6 @@ void time_init(void)
 	}
 }
 
-uint64_t time_tsc_hz(void)
-{
-	return time_tsc_hz_value;
-}
-
 uint64_t time_ns(void)
 {
 	uint64_t ticks = rdtsc() - time_tsc_base;

@@ -149,7 +149,7 @@ static void *heap_alloc_large(struct heap *h, size_t size, size_t alignment)
 
 	if (size > SIZE_MAX - offset - HEAP_SLAB_SIZE)
 		return NULL;
-	npages = heap_align_up(offset + size, HEAP_PAGE_SIZE) / HEAP_PAGE_SIZE;
+	npages = heap_align_up(offset + size, PAGE_SIZE) / PAGE_SIZE;
 	if (npages < HEAP_SLAB_PAGES)
 		npages = HEAP_SLAB_PAGES; /* keeps the block HEAP_SLAB_SIZE aligned */
 	l = h->pages.alloc(h->pages.ctx, npages);

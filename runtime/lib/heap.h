@@ -5,14 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86_64/memlayout.h"
+
 /* Slabs are HEAP_SLAB_PAGES pages, aligned to their size: the header of the
  * slab (or large block) holding any pointer is found by rounding it down. */
-#define HEAP_PAGE_SIZE    4096
 #define HEAP_SLAB_PAGES   4
-#define HEAP_SLAB_SIZE    (HEAP_PAGE_SIZE * HEAP_SLAB_PAGES)
+#define HEAP_SLAB_SIZE    (PAGE_SIZE * HEAP_SLAB_PAGES)
 #define HEAP_ALIGN        16   /* malloc's guarantee (alignof(max_align_t)) */
 #define HEAP_MAX_SMALL    4096 /* larger requests get their own pages */
-#define HEAP_MAX_ALIGN    HEAP_PAGE_SIZE /* largest aligned_alloc alignment */
+#define HEAP_MAX_ALIGN    PAGE_SIZE /* largest aligned_alloc alignment */
 #define HEAP_NCLASSES     25
 #define HEAP_SLAB_MAX_OBJS (HEAP_SLAB_SIZE / HEAP_ALIGN)
 

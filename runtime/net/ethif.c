@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
-#include "net/net.h"
+#include "net/ethif.h"
 
 #include "lwip/etharp.h"
 #include "lwip/ethip6.h"
@@ -13,22 +13,15 @@
 #include "netif/ethernet.h"
 
 /*
- * Shaped after lwIP's ethernetif skeleton: netif->state is the netdev,
+ * Shaped after lwIP's ethernetif skeleton: netif->state is the ethif,
  * ethif_output() is low_level_output, ethif_rx() is low_level_input +
  * ethernetif_input. Frames are copied both ways (into a pool pbuf on
  * receive, into the driver's DMA buffer on transmit): small frames dominate
  * HTTP traffic and a copy is cheaper than tracking buffer ownership.
  */
 
-#define ETHIF_RX_BUDGET        64          /* frames per device per loop pass */
 #define ETHIF_MAX_FRAGS        16          /* pbufs per frame before linearising */
 #define ETHIF_LINK_CHECK_NS    (100ull * 1000 * 1000)
-
-struct ethif {
-	struct netif netif;
-	struct netdev *dev;
-	bool link;
-};
 
 static struct ethif *ethif_table[NETDEV_MAX];
 static unsigned ethif_n;
@@ -38,7 +31,7 @@ static uint8_t ethif_linear[NETDEV_FRAME_MAX];
 
 static err_t ethif_output(struct netif *netif, struct pbuf *p)
 {
-	struct netdev *dev = netif->state;
+	struct netdev *dev = ((struct ethif *)netif->state)->dev;
 	struct netdev_frag frags[ETHIF_MAX_FRAGS];
 	unsigned n = 0;
 	struct pbuf *q;
@@ -71,13 +64,11 @@ static err_t ethif_output(struct netif *netif, struct pbuf *p)
 	return ERR_OK;
 }
 
-static void ethif_rx(struct netdev *dev, const void *frame, size_t len,
-		     unsigned flags)
+static void ethif_rx(struct netdev *dev, const void *frame, size_t len)
 {
-	struct netif *netif = dev->stack;
+	struct netif *netif = &dev->ethif->netif;
 	struct pbuf *p;
 
-	(void)flags;
 	if (len < NETDEV_ETH_HLEN || len > NETDEV_FRAME_MAX + 4 /* VLAN tag */) {
 		dev->stats.rx_dropped++;
 		return;
@@ -109,7 +100,7 @@ static err_t ethif_mld_filter(struct netif *netif, const ip6_addr_t *group,
 
 static err_t ethif_netif_init(struct netif *netif)
 {
-	struct netdev *dev = netif->state;
+	struct netdev *dev = ((struct ethif *)netif->state)->dev;
 
 	netif->name[0] = 'e';
 	netif->name[1] = 'n';
@@ -133,7 +124,7 @@ static err_t ethif_netif_init(struct netif *netif)
 	return ERR_OK;
 }
 
-struct netif *ethif_add(struct netdev *dev)
+struct ethif *ethif_add(struct netdev *dev)
 {
 	struct ethif *e;
 	int rc;
@@ -147,18 +138,18 @@ struct netif *ethif_add(struct netdev *dev)
 	}
 	e->dev = dev;
 	dev->rx = ethif_rx;
-	dev->stack = &e->netif;
+	dev->ethif = e;
 	if (dev->ops->set_allmulti) {
 		rc = dev->ops->set_allmulti(dev, true);
 		if (rc < 0)
 			console_printf("net: %s: cannot receive all multicast "
 				       "(%d), IPv6 may not work\n", dev->name, rc);
 	}
-	if (!netif_add(&e->netif, NULL, NULL, NULL, dev, ethif_netif_init,
+	if (!netif_add(&e->netif, NULL, NULL, NULL, e, ethif_netif_init,
 		       netif_input)) {
 		console_printf("net: %s: netif_add failed\n", dev->name);
 		dev->rx = NULL;
-		dev->stack = NULL;
+		dev->ethif = NULL;
 		free(e);
 		return NULL;
 	}
@@ -175,50 +166,25 @@ struct netif *ethif_add(struct netdev *dev)
 #endif
 #endif
 	ethif_table[ethif_n++] = e;
-	return &e->netif;
+	return e;
 }
 
-static void ethif_irq_again(void *arg);
-
-/* Interrupt mode: the device raised its receive interrupt. */
-static void ethif_irq(struct netdev *dev)
+struct ethif *ethif_of(struct netif *netif)
 {
-	unsigned n = dev->ops->poll(dev, ETHIF_RX_BUDGET);
-
-	/* A full budget may leave frames behind and an edge-triggered
-	 * message will not repeat: come back on the next loop pass. */
-	if (n == ETHIF_RX_BUDGET)
-		loop_defer(ethif_irq_again, dev);
-	net_input_done();
+	return netif->linkoutput == ethif_output ? netif->state : NULL;
 }
 
-static void ethif_irq_again(void *arg)
+unsigned ethif_poll(struct ethif *e)
 {
-	ethif_irq(arg);
-}
-
-bool ethif_use_irq(struct netdev *dev)
-{
-#ifdef CONFIG_POLL
-	(void)dev;
-	return false;
-#else
-	if (!(dev->features & NETDEV_F_IRQ))
-		return false;
-	dev->irq_handler = ethif_irq;
-	return true;
-#endif
+	return e->dev->ops->poll(e->dev, ETHIF_RX_BUDGET);
 }
 
 unsigned ethif_poll_all(void)
 {
 	unsigned i, n = 0;
 
-	for (i = 0; i < ethif_n; i++) {
-		struct netdev *dev = ethif_table[i]->dev;
-
-		n += dev->ops->poll(dev, ETHIF_RX_BUDGET);
-	}
+	for (i = 0; i < ethif_n; i++)
+		n += ethif_poll(ethif_table[i]);
 	return n;
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "net/ethif.h"
 #include "net/net.h"
 #include <unicycle/net.h>
 #include <unicycle/timer.h>
@@ -28,7 +29,6 @@ static bool net_running;
 #ifdef CONFIG_POLL
 static uint64_t net_next_timeouts;
 #endif
-static const char *net_method[NETDEV_MAX]; /* "dhcp" or "static", per netif index */
 
 #ifdef CONFIG_POLL
 /* Polling mode: every loop pass. */
@@ -47,10 +47,6 @@ static void net_poll(void *arg)
 		net_next_timeouts = now + NET_TIMEOUT_CHECK_NS;
 		sys_check_timeouts();
 	}
-}
-
-void net_input_done(void)
-{
 }
 #else
 /*
@@ -98,32 +94,48 @@ static void net_timer_arm(void)
 		console_printf("net: cannot arm the lwIP timer\n");
 }
 
-void net_input_done(void)
+static void net_irq_again(void *arg);
+
+/* The device raised its receive interrupt (netdev_irq_alloc's vector). */
+static void net_irq(struct netdev *dev)
 {
+	/* A full budget may leave frames behind and an edge-triggered
+	 * message will not repeat: come back on the next loop pass. */
+	if (ethif_poll(dev->ethif) == ETHIF_RX_BUDGET)
+		loop_defer(net_irq_again, dev);
 	/* lwIP may have started a timer (TCP, ARP) that is due before ours. */
 	net_timer_arm();
 }
+
+static void net_irq_again(void *arg)
+{
+	net_irq(arg);
+}
 #endif
 
-static void net_print_ipv4(struct netif *netif)
+static void net_print_ipv4(struct ethif *e)
 {
+	struct netif *netif = &e->netif;
 	char addr[NETADDR_IPV4_STRLEN];
-	const char *method = net_method[netif_get_index(netif) - 1];
 	int prefix;
 
 	netaddr_format_ipv4(addr, lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(netif))));
 	prefix = netaddr_mask_to_prefix(lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(netif))));
-	console_printf("unicycle: net%u %s/%d via %s\n", netif_get_index(netif) - 1u,
-		       addr, prefix, method ? method : "?");
+	console_printf("unicycle: %s %s/%d via %s\n", e->dev->name, addr, prefix,
+		       e->method ? e->method : "?");
 }
 
 static void net_ext_status(struct netif *netif, netif_nsc_reason_t reason,
 			   const netif_ext_callback_args_t *args)
 {
+	struct ethif *e = ethif_of(netif);
+
+	if (!e)
+		return;
 #if LWIP_IPV4
 	if ((reason & LWIP_NSC_IPV4_ADDRESS_CHANGED) &&
 	    !ip4_addr_isany_val(*netif_ip4_addr(netif)))
-		net_print_ipv4(netif);
+		net_print_ipv4(e);
 #endif
 #if LWIP_IPV6
 	if (reason & LWIP_NSC_IPV6_ADDR_STATE_CHANGED) {
@@ -138,8 +150,7 @@ static void net_ext_status(struct netif *netif, netif_nsc_reason_t reason,
 			for (c = text; *c; c++)  /* RFC 5952 sec 4.3: lower case */
 				if (*c >= 'A' && *c <= 'F')
 					*c = (char)(*c - 'A' + 'a');
-			console_printf("unicycle: net%u %s/64 %s\n",
-				       netif_get_index(netif) - 1u, text,
+			console_printf("unicycle: %s %s/64 %s\n", e->dev->name, text,
 				       i == 0 ? "link-local" : "via slaac");
 		}
 	}
@@ -150,7 +161,7 @@ static void net_ext_status(struct netif *netif, netif_nsc_reason_t reason,
 static netif_ext_callback_t net_ext_cb;
 
 /* Applies boot.cfg's static settings; returns 0 or -EINVAL (logged). */
-static int net_config_static(struct netif *netif)
+static int net_config_static(struct ethif *e)
 {
 	uint32_t addr, gw = 0;
 	unsigned prefix;
@@ -170,8 +181,8 @@ static int net_config_static(struct netif *netif)
 	ip4_addr_set_u32(&ip, lwip_htonl(addr));
 	ip4_addr_set_u32(&mask, lwip_htonl(netaddr_prefix_to_mask(prefix)));
 	ip4_addr_set_u32(&gateway, lwip_htonl(gw));
-	net_method[netif_get_index(netif) - 1] = "static";
-	netif_set_addr(netif, &ip, &mask, &gateway);
+	e->method = "static";
+	netif_set_addr(&e->netif, &ip, &mask, &gateway);
 	return 0;
 }
 
@@ -179,36 +190,39 @@ static int net_config_static(struct netif *netif)
 /* One note on the console when DHCP is slow; lwIP keeps trying. */
 static void net_dhcp_check(void *arg)
 {
-	struct netif *netif = arg;
+	struct ethif *e = arg;
 
-	if (!dhcp_supplied_address(netif))
-		console_printf("net: net%u: no DHCP answer after %u s, still "
-			       "trying (link %s)\n", netif_get_index(netif) - 1u,
+	if (!dhcp_supplied_address(&e->netif))
+		console_printf("net: %s: no DHCP answer after %u s, still "
+			       "trying (link %s)\n", e->dev->name,
 			       NET_DHCP_WARN_MS / NET_MS_PER_S,
-			       netif_is_link_up(netif) ? "up" : "down");
+			       netif_is_link_up(&e->netif) ? "up" : "down");
 }
 #endif
 
-static void net_config_dhcp(struct netif *netif)
+static void net_config_dhcp(struct ethif *e)
 {
 #if LWIP_DHCP
 	err_t err;
 
-	net_method[netif_get_index(netif) - 1] = "dhcp";
-	err = dhcp_start(netif);
+	e->method = "dhcp";
+	err = dhcp_start(&e->netif);
 	if (err != ERR_OK) {
-		console_printf("net: net%u: dhcp_start failed (%d)\n",
-			       netif_get_index(netif) - 1u, err);
+		console_printf("net: %s: dhcp_start failed (%d)\n", e->dev->name, err);
 		return;
 	}
-	sys_timeout(NET_DHCP_WARN_MS, net_dhcp_check, netif);
+	sys_timeout(NET_DHCP_WARN_MS, net_dhcp_check, e);
 #else
-	console_printf("net: net%u: no address (DHCP is disabled, boot.cfg "
-		       "gives no static address)\n", netif_get_index(netif) - 1u);
+	console_printf("net: %s: no address (DHCP is disabled, boot.cfg "
+		       "gives no static address)\n", e->dev->name);
 #endif
 }
 
-void net_init(void)
+/* INIT_STACK: starts lwIP, attaches every registered netdev, applies the
+ * boot info network settings to net0 (DHCP unless boot.cfg says static)
+ * and the others (DHCP), and adds the loop poller. Logs and returns when
+ * there is no NIC: the app still runs. */
+static void net_init(void)
 {
 	unsigned i, n = netdev_count();
 	bool want_static = bootinfo.net_mode && !strcmp(bootinfo.net_mode, "static");
@@ -221,24 +235,26 @@ void net_init(void)
 	netif_add_ext_callback(&net_ext_cb, net_ext_status);
 	for (i = 0; i < n; i++) {
 		struct netdev *dev = netdev_at(i);
-		struct netif *netif = ethif_add(dev);
+		struct ethif *e = ethif_add(dev);
 
-		if (!netif)
+		if (!e)
 			continue;
 		if (i == 0)
-			netif_set_default(netif);
+			netif_set_default(&e->netif);
 #ifndef CONFIG_POLL
-		if (!ethif_use_irq(dev)) {
+		if (dev->features & NETDEV_F_IRQ) {
+			dev->irq_handler = net_irq;
+		} else {
 			console_printf("net: %s: no interrupt, polled every %d ms\n",
 				       dev->name, NET_FALLBACK_POLL_MS);
 			net_poll_fallback = true;
 		}
 #endif
-		netif->hostname = NET_HOSTNAME;
+		e->netif.hostname = NET_HOSTNAME;
 		/* boot.cfg holds one setting: it applies to net0. */
-		if (i == 0 && want_static && net_config_static(netif) == 0)
+		if (i == 0 && want_static && net_config_static(e) == 0)
 			continue;
-		net_config_dhcp(netif);
+		net_config_dhcp(e);
 	}
 #ifdef CONFIG_POLL
 	if (loop_add_poller(net_poll, NULL) < 0) {
@@ -250,6 +266,7 @@ void net_init(void)
 #endif
 	net_running = true;
 }
+INIT_CALL(INIT_STACK, net_init);
 
 bool net_is_running(void)
 {
@@ -260,16 +277,15 @@ bool net_is_running(void)
 
 int uc_net_ipv4(unsigned index, char *buf, size_t len)
 {
+	struct netdev *dev = netdev_at(index);
 	struct netif *netif;
 	char addr[NETADDR_IPV4_STRLEN];
 	int prefix;
 	size_t alen;
 
-	if (!net_running || index >= NETDEV_MAX)
+	if (!net_running || !dev || !dev->ethif)
 		return -ENODEV;
-	netif = netif_get_by_index((u8_t)(index + 1));
-	if (!netif)
-		return -ENODEV;
+	netif = &dev->ethif->netif;
 	if (ip4_addr_isany_val(*netif_ip4_addr(netif)))
 		return -EAGAIN;
 	netaddr_format_ipv4(addr, lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(netif))));

@@ -1,4 +1,4 @@
-/* net.h: the network stack's internal interfaces, one section per file. */
+/* net.h: the network stack's internal interfaces that need no lwIP header, one section per file (ethif.c: net/ethif.h). */
 #ifndef UNICYCLE_NET_NET_H
 #define UNICYCLE_NET_NET_H
 
@@ -8,28 +8,12 @@
 
 #include "net/netdev.h"
 
-/* net.c: bring-up (called by kernel_main after pci_init) */
-/* Starts lwIP, attaches every registered netdev, applies the boot info
- * network settings to net0 (DHCP unless boot.cfg says static) and the
- * others (DHCP), and adds the loop poller. Logs and returns when there is
- * no NIC: the app still runs. */
-void net_init(void);
+/* net.c: bring-up at the INIT_STACK init level (after the bus level
+ * registered the NICs), the DHCP/static configuration, the loop poller or
+ * the receive-interrupt handler. Calls down into ethif.c (net/ethif.h),
+ * never the other way. */
 /* True once lwIP runs (at least one NIC was attached). */
 bool net_is_running(void);
-/* Interrupt mode: frames were handed to lwIP; re-arms its timer. */
-void net_input_done(void);
-
-/* ethif.c: the one lwIP glue layer over struct netdev */
-struct netif;
-/* Creates the lwIP netif for `dev`; returns it, NULL (logged) on failure. */
-struct netif *ethif_add(struct netdev *dev);
-/* One poll pass over every netdev (receive, reclaim); returns frames. */
-unsigned ethif_poll_all(void);
-/* Follows link state changes (at most every 100 ms). */
-void ethif_check_links(void);
-/* Interrupt mode: true (and the handler installed) when `dev` interrupts
- * on receive; false when it must be polled. Always false with CONFIG_POLL. */
-bool ethif_use_irq(struct netdev *dev);
 
 /* netaddr.c: IPv4 text forms (pure functions, host-tested). Addresses are
  * host byte order: 10.0.2.15 is 0x0a00020f. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arch/x86_64/irq.h"
 #include "kernel/kernel.h"
 #include "net/netdev.h"
 

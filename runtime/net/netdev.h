@@ -25,6 +25,7 @@
 #define NETDEV_NAME_LEN     8      /* "net0" plus room */
 
 struct netdev;
+struct ethif;
 
 /* ---- shared types (netdev_core) ---- */
 
@@ -34,18 +35,16 @@ struct netdev_frag {
 	size_t len;
 };
 
-/* Feature bits (struct netdev.features): what the driver can do. */
-#define NETDEV_F_RX_CSUM   (1u << 0)  /* completes/validates TCP/UDP checksums of received frames */
-#define NETDEV_F_LINK_STATE (1u << 1) /* link_up op reports real link state */
-#define NETDEV_F_IRQ       (1u << 2)  /* receive interrupts set up (netdev_irq_alloc) */
-
-/* Receive flags passed with each frame. */
-#define NETDEV_RX_CSUM_VALID (1u << 0) /* L4 checksum verified by the device */
+/* Feature bits (struct netdev.features): what the driver set up. Link
+ * state is an op (link_up), not a bit. Received frames carry no checksum
+ * verdict: lwIP checks every frame in software. */
+#define NETDEV_F_IRQ       (1u << 0)  /* receive interrupts set up (netdev_irq_alloc) */
 
 /* Called by the driver for each received frame, from inside ops->poll.
- * `frame` is valid only during the call: the stack copies what it keeps. */
-typedef void (*netdev_rx_fn)(struct netdev *dev, const void *frame, size_t len,
-			     unsigned flags);
+ * `frame` is valid only during the call: the stack copies what it keeps.
+ * A partial checksum the device left (virtio NEEDS_CSUM) must be completed
+ * first (netframe_csum_complete). */
+typedef void (*netdev_rx_fn)(struct netdev *dev, const void *frame, size_t len);
 
 struct netdev_ops {
 	/* REQUIRED. Queues one frame gathered from `frags` (total length
@@ -84,10 +83,10 @@ struct netdev {
 	char name[NETDEV_NAME_LEN];     /* "net0", "net1", ... */
 	unsigned index;
 
-	/* Filled by the stack glue. */
-	netdev_rx_fn rx;
-	void (*irq_handler)(struct netdev *dev); /* runs from the loop */
-	void *stack;                    /* the lwIP netif */
+	/* Filled by the stack. */
+	netdev_rx_fn rx;                /* ethif.c */
+	void (*irq_handler)(struct netdev *dev); /* net.c; runs from the loop */
+	struct ethif *ethif;            /* its lwIP glue (net/net.h), NULL until attached */
 
 	/* Counters kept by drivers (tx_dropped by the glue as well). */
 	struct netdev_stats stats;

@@ -1,6 +1,7 @@
 /* sys_arch.c: what lwIP needs from the platform with NO_SYS=1: clock, randomness, diagnostics. */
 #include <stdarg.h>
 
+#include "arch/x86_64/io.h"
 #include "kernel/kernel.h"
 #include "lwip/sys.h"
 
@@ -24,7 +25,7 @@ unsigned int sys_arch_rand(void)
 	uint64_t x = sys_arch_rand_state;
 
 	if (x == 0)
-		x = __builtin_ia32_rdtsc() | 1;
+		x = rdtsc() | 1;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicycle/bootinfo.h>
+
 #include "elf.h"
 
 #include "check.h"
@@ -418,7 +420,7 @@ static void test_random_damage(void)
 			    img.entry < s->paddr + s->filesz)
 				entry_ok = 1;
 		}
-		if (!entry_ok || img.base % ELF_PAGE_SIZE || img.end % ELF_PAGE_SIZE)
+		if (!entry_ok || img.base % BOOTINFO_PAGE || img.end % BOOTINFO_PAGE)
 			bad++;
 		if (img.end - img.base <= (1u << 20)) {
 			uint8_t *mem = malloc(img.end - img.base);

@@ -10,7 +10,7 @@
 #include "lib/heap.h"
 
 #define ARENA_SIZE (64u << 20)
-#define PAGE BUDDY_PAGE_SIZE
+#define PAGE ((uintptr_t)PAGE_SIZE)
 #define ROUNDS 200000
 #define SLOTS 512
 

@@ -1,5 +1,6 @@
-/* ap_trampoline.S: an application processor's way from real mode to long mode (copied below 1 MiB by smp.c). */
-#include "arch/x86_64/trampoline.h"
+/* ap_trampoline.S: an application processor's way from real mode to long mode (copied below 1 MiB by ap.c). */
+#include "arch/x86_64/memlayout.h"
+#include "arch/x86_64/ap_trampoline.h"
 
 /* Control register and MSR bits, SDM Vol. 3A sec 2.5 / sec 9.8.5 */
 #define AP_CR0_PE    0x1
@@ -17,7 +18,7 @@
  * a copy of this section; the original in .rodata is never executed.
  */
 	.section .rodata.ap_trampoline, "a"
-	.balign 4096
+	.balign PAGE_SIZE
 	.globl ap_trampoline
 	.code16
 ap_trampoline:

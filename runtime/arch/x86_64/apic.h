@@ -11,11 +11,6 @@
 #define MSR_TSC_DEADLINE       0x6e0        /* sec 11.5.4.1 */
 #define MSR_X2APIC_BASE        0x800        /* register at xAPIC offset o is MSR 0x800 + o/16 */
 
-/* CPUID.1 feature bits */
-#define CPUID_1_ECX_X2APIC       (1u << 21)
-#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID_1_EDX_APIC         (1u << 9)
-
 /* Local APIC registers: xAPIC MMIO offsets, SDM sec 11.4.1 Table 11-1 (all 32-bit) */
 #define LAPIC_ID        0x020 /* r; xAPIC: id in bits 31:24, x2APIC: full 32 bits */
 #define LAPIC_VERSION   0x030 /* r */
@@ -44,16 +39,6 @@
 #define LAPIC_TIMER_DIV   0x3e0 /* r/w divide configuration, Figure 11-10 */
 #define   LAPIC_TIMER_DIV16    0x3
 #define LAPIC_MMIO_SIZE   0x1000
-
-/* Vectors the runtime owns (device vectors are allocated below these). */
-#define IRQ_VEC_PIC_BASE   0x20 /* 8259s remapped here, all masked: only spurious */
-#define IRQ_VEC_PIC_END    0x30
-#define IRQ_VEC_DEV_FIRST  0x30
-#define IRQ_VEC_DEV_LAST   0xef
-#define IRQ_VEC_TIMER      0xf0
-#define IRQ_VEC_IPI        0xf1
-#define IRQ_VEC_ERROR      0xfe
-#define IRQ_VEC_SPURIOUS   0xff
 
 /* IOAPIC, 82093AA datasheet sec 3.0: index/data window */
 #define IOAPIC_REGSEL     0x00 /* 32-bit w */

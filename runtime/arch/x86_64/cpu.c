@@ -41,33 +41,6 @@ static uint32_t cpu_reg(uint32_t leaf, char reg)
 	return reg == 'c' ? c : d;
 }
 
-static inline uint64_t cpu_xgetbv(uint32_t index)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
-	return (uint64_t)hi << 32 | lo;
-}
-
-static inline void cpu_xsetbv(uint32_t index, uint64_t v)
-{
-	__asm__ volatile("xsetbv" : : "c"(index), "a"((uint32_t)v),
-			 "d"((uint32_t)(v >> 32)));
-}
-
-static inline uint64_t cpu_read_cr4(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-
-static inline void cpu_write_cr4(uint64_t v)
-{
-	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
-}
-
 /* XCR0 bits to turn on: x87 + SSE always, AVX and AVX-512 when both the
  * CPU (CPUID leaf 1 / 7) and XSAVE (leaf 0Dh EAX, SDM Vol. 1 sec 13.2)
  * support them. */
@@ -94,8 +67,8 @@ void cpu_enable_simd(void)
 {
 	if (!(cpu_reg(1, 'c') & CPUID_1_ECX_XSAVE))
 		return; /* FXSAVE-only CPU: SSE was enabled by start.S */
-	cpu_write_cr4(cpu_read_cr4() | CPU_CR4_OSXSAVE);
-	cpu_xsetbv(0, cpu_xcr0_wanted());
+	write_cr4(read_cr4() | CPU_CR4_OSXSAVE);
+	xsetbv(0, cpu_xcr0_wanted());
 }
 
 void cpu_init(void)
@@ -124,7 +97,7 @@ void cpu_init(void)
 	cpu_enable_simd();
 	ecx1 = cpu_reg(1, 'c');
 	if (ecx1 & CPUID_1_ECX_XSAVE)
-		xcr0 = cpu_xgetbv(0);
+		xcr0 = xgetbv(0);
 	cpuid(0, 0, &a, &b, &c, &d);
 	if (a >= 7) {
 		uint32_t a7, c7, d7;

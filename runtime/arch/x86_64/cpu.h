@@ -28,6 +28,7 @@
 #define CPUID_7_EBX_AVX512F  (1u << 16)
 /* CPUID leaf 80000001h, EDX */
 #define CPUID_X1_EDX_NX      (1u << 20)
+#define CPUID_X1_EDX_PAGE1GB (1u << 26)
 #define CPUID_X1_EDX_LM      (1u << 29)
 /* CPUID leaf 80000007h, EDX */
 #define CPUID_X7_EDX_INVTSC  (1u << 8)

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/paging.h"
 
 #ifndef CONFIG_NR_CPUS
 #define CONFIG_NR_CPUS 1
@@ -44,8 +45,8 @@ struct gdt_tss {
 
 /* One TSS per CPU: LTR marks its descriptor busy, so CPUs cannot share. */
 static struct gdt_tss gdt_tss[CONFIG_NR_CPUS];
-/* Fault stacks, each above a guard page that paging.c maps not-present
- * (gdt_is_stack_guard): a handler that overflows faults instead of
+/* Fault stacks, each above a guard page that paging.c maps not present
+ * (PAGING_GUARD below): a handler that overflows faults instead of
  * silently overwriting the next CPU's stack. */
 struct gdt_ist_stack {
 	uint8_t guard[GDT_GUARD_SIZE];
@@ -55,13 +56,8 @@ _Static_assert(GDT_IST_STACK_SIZE % GDT_GUARD_SIZE == 0, "IST stacks keep guards
 static struct gdt_ist_stack gdt_ist_stacks[CONFIG_NR_CPUS][3]
 	__attribute__((aligned(GDT_GUARD_SIZE)));
 
-bool gdt_is_stack_guard(uint64_t a)
-{
-	uint64_t base = (uint64_t)(uintptr_t)gdt_ist_stacks;
-
-	return a >= base && a < base + sizeof(gdt_ist_stacks) &&
-	       (a - base) % sizeof(struct gdt_ist_stack) == 0;
-}
+PAGING_GUARD(gdt_ist_guards, gdt_ist_stacks, sizeof(struct gdt_ist_stack),
+	     sizeof(gdt_ist_stacks) / sizeof(struct gdt_ist_stack));
 
 static uint64_t gdt_table[GDT_ENTRIES] __attribute__((aligned(16))) = {
 	[GDT_SEL_NULL / 8] = 0,

@@ -2,6 +2,8 @@
 #ifndef UNICYCLE_ARCH_GDT_H
 #define UNICYCLE_ARCH_GDT_H
 
+#include "arch/x86_64/memlayout.h"
+
 /* Selectors = index * 8, table indicator 0 (GDT), RPL 0. Shared with start.S. */
 #define GDT_SEL_NULL    0x00
 #define GDT_SEL_CODE64  0x08
@@ -14,18 +16,13 @@
 #define GDT_IST_NMI          2
 #define GDT_IST_MACHINE_CHECK 3
 #define GDT_IST_STACK_SIZE   (16 * 1024)
-#define GDT_GUARD_SIZE       4096 /* one unmapped page below each IST stack */
+#define GDT_GUARD_SIZE       PAGE_SIZE /* one unmapped page below each IST stack */
 
 #ifndef __ASSEMBLER__
-#include <stdbool.h>
-#include <stdint.h>
-
 /* Loads the GDT and TSS, reloads every segment register: gdt_init on the
  * boot CPU (fills every CPU's TSS), gdt_init_ap on AP `cpu`. */
 void gdt_init(void);
 void gdt_init_ap(unsigned cpu);
-/* paging.c: true when `addr` is an IST stack's guard page. */
-bool gdt_is_stack_guard(uint64_t addr);
 #endif
 
 #endif

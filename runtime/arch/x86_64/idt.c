@@ -1,7 +1,10 @@
 /* idt.c: the Interrupt Descriptor Table and the CPU exception reporter (crash = report + exit 255). */
 #include "kernel/kernel.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/idt.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/lapic.h"
 #include "arch/x86_64/trap.h"
 
 /* Gate descriptor, SDM Vol. 3A sec 6.14.1 Figure 6-8 (16 bytes). */

@@ -1,10 +1,9 @@
-/* ioapic.c: I/O APICs from the MADT: all pins masked at start, then routed one GSI at a time. */
-#include <errno.h>
-
+/* ioapic.c: I/O APICs from the MADT: every pin masked (devices interrupt by MSI). */
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/ioapic.h"
 
 #define IOAPIC_MMIO_SIZE 0x20
 
@@ -43,40 +42,5 @@ void ioapic_init(void)
 			ioapic_write(io, IOAPIC_REG_REDTBL + 2 * p + 1, 0);
 		}
 		ioapic_count++;
-	}
-}
-
-/* Routes `gsi` to `vector` on the CPU with APIC id `dest`, fixed delivery,
- * physical destination; `flags` are MADT INTI flags (0 = bus default:
- * edge, active high). */
-int ioapic_route(uint32_t gsi, uint8_t vector, uint16_t flags, uint32_t dest)
-{
-	for (unsigned i = 0; i < ioapic_count; i++) {
-		struct ioapic *io = &ioapics[i];
-		uint32_t lo = vector, pin;
-
-		if (gsi < io->gsi_base || gsi >= io->gsi_base + io->pins)
-			continue;
-		pin = gsi - io->gsi_base;
-		if ((flags & ACPI_INTI_POLARITY_MASK) == ACPI_INTI_POLARITY_LOW)
-			lo |= IOAPIC_RED_ACTIVE_LOW;
-		if ((flags & ACPI_INTI_TRIGGER_MASK) == ACPI_INTI_TRIGGER_LEVEL)
-			lo |= IOAPIC_RED_LEVEL;
-		ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin + 1, dest << 24);
-		ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin, lo);
-		return 0;
-	}
-	console_printf("ioapic: no IOAPIC serves GSI %u\n", gsi);
-	return -ENOENT;
-}
-
-void ioapic_mask(uint32_t gsi)
-{
-	for (unsigned i = 0; i < ioapic_count; i++) {
-		struct ioapic *io = &ioapics[i];
-
-		if (gsi >= io->gsi_base && gsi < io->gsi_base + io->pins)
-			ioapic_write(io, IOAPIC_REG_REDTBL + 2 * (gsi - io->gsi_base),
-				     IOAPIC_RED_MASKED);
 	}
 }

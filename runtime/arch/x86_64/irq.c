@@ -5,6 +5,9 @@
 #include "kernel/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/ioapic.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/lapic.h"
 
 /*
  * An interrupt does the minimum: EOI and one atomic OR into the pending
@@ -19,7 +22,6 @@
 struct irq_vector {
 	loop_fn fn;
 	void *arg;
-	uint64_t count;   /* interrupts taken */
 };
 
 static struct irq_vector irq_vectors[256];
@@ -63,7 +65,6 @@ int irq_alloc_vector(loop_fn fn, void *arg)
 		loop_fn none = NULL;
 
 		irq_vectors[v].arg = arg;
-		irq_vectors[v].count = 0;
 		if (__atomic_compare_exchange_n(&irq_vectors[v].fn, &none, fn, false,
 						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return v;
@@ -100,7 +101,6 @@ void irq_interrupt(unsigned v)
 	 * from HLT was its whole job; the pending bits are CPU 0's. */
 	if (smp_cpu_id() != 0)
 		return;
-	irq_vectors[v].count++;
 	__atomic_fetch_or(&irq_pending[v / 64], 1ULL << (v % 64), __ATOMIC_RELEASE);
 }
 
@@ -137,15 +137,15 @@ unsigned irq_run_pending(void)
 	return ran;
 }
 
-uint64_t irq_count(int v)
+/* SDM sec 11.11.1/11.11.2: the MSI message that delivers `vector` to this
+ * CPU, edge-triggered, fixed delivery, physical mode. */
+void irq_msi_message(int vector, uint64_t *addr, uint32_t *data)
 {
-	return v >= 0 && v < 256 ? irq_vectors[v].count : 0;
+	*addr = MSI_ADDR_BASE | (uint64_t)(lapic_id() & 0xff) << MSI_ADDR_DEST_SHIFT;
+	*data = MSI_DATA_EDGE_FIXED | (uint32_t)vector;
 }
 
-/* SDM sec 11.11.1/11.11.2: the MSI message that delivers `vector` to the
- * CPU with APIC id `dest`, edge-triggered, fixed delivery, physical mode. */
-void irq_msi_message(int vector, uint32_t dest, uint64_t *addr, uint32_t *data)
+void irq_wake_cpu(uint32_t apic_id)
 {
-	*addr = MSI_ADDR_BASE | (uint64_t)(dest & 0xff) << MSI_ADDR_DEST_SHIFT;
-	*data = MSI_DATA_EDGE_FIXED | (uint32_t)vector;
+	lapic_send_ipi(apic_id, LAPIC_ICR_FIXED | IRQ_VEC_IPI);
 }

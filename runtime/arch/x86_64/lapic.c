@@ -2,7 +2,10 @@
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
 #include "arch/x86_64/apic.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/lapic.h"
 
 #define LAPIC_CALIBRATE_US 10000
 
@@ -100,7 +103,7 @@ void lapic_init(void)
 	if (!(d & CPUID_1_EDX_APIC))
 		panic("CPU without a local APIC");
 	lapic_x2 = c & CPUID_1_ECX_X2APIC;
-	lapic_deadline = c & CPUID_1_ECX_TSC_DEADLINE;
+	lapic_deadline = c & CPUID_1_ECX_TSCDL;
 	if (!lapic_x2) {
 		phys = acpi_info.lapic_addr ? acpi_info.lapic_addr
 					    : rdmsr(MSR_APIC_BASE) & APIC_BASE_ADDR_MASK;

@@ -1,6 +1,6 @@
 /* paging.c: the runtime's own identity-mapped page tables (replacing the firmware's). */
 #include "kernel/kernel.h"
-#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/paging.h"
 
@@ -18,9 +18,9 @@
  * 0xe0_0000_0000) paging_map_mmio() adds uncached identity mappings on
  * demand. Protections (SDM Vol. 3A sec 4.6): the image (64 MiB, linker.ld)
  * is mapped in 4 KiB pages: .text read-only and executable, .rodata
- * read-only and no-execute, .data/.bss read/write and no-execute, the boot
- * stack's, the AP stacks' (smp.c) and the fault stacks' (gdt.c) guard
- * pages not present. Everything else is read/write and
+ * read-only and no-execute, .data/.bss read/write and no-execute, the
+ * guard pages stack owners list (PAGING_GUARD, paging.h) not present.
+ * Everything else is read/write and
  * no-execute (when the CPU has NX); CR0.WP makes ring 0 honour read-only.
  * A region that holds
  * no RAM listed in the boot info (usable or reserved) is mapped uncached
@@ -33,16 +33,17 @@
 #define PAGING_POOL     (2 + PAGING_LOW_PDS + 1 + PAGING_IMAGE_PTS + 32) /* PML4, PDPT, PDs, PTs, spare PDs */
 #define PAGING_4G       (4 * PAGE_SIZE_1G)
 
-static uint64_t paging_pool[PAGING_POOL][PTE_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t paging_pool[PAGING_POOL][PTE_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static unsigned paging_used;
 static uint64_t *paging_pml4;
 static bool paging_has_1g;
 static uint64_t paging_nx;      /* PTE_NX when EFER.NXE is on, else 0 */
 static uint64_t *paging_low_pt; /* 4 KiB pages of 0 - 2 MiB */
 
-/* Section bounds from linker.ld and the stack guard from start.S. */
+/* Section bounds and the guard table from linker.ld. */
 extern char __image_start[], __text_start[], __rodata_start[], __data_start[], __image_end[];
-extern char start_stack_guard[];
+extern const struct paging_guard __start_paging_guards[], __stop_paging_guards[];
+_Static_assert(sizeof(struct paging_guard) == 24, "the assembler's PAGING_GUARD emits 3 quads");
 
 static uint64_t *paging_table(void)
 {
@@ -99,11 +100,36 @@ static uint64_t paging_addr(const char *sym)
 	return (uint64_t)(uintptr_t)sym;
 }
 
+static bool paging_is_guard(uint64_t a)
+{
+	for (const struct paging_guard *g = __start_paging_guards; g < __stop_paging_guards; g++) {
+		uint64_t off = a - paging_addr(g->first);
+
+		if (a >= paging_addr(g->first) && off % g->stride == 0 && off / g->stride < g->count)
+			return true;
+	}
+	return false;
+}
+
+/* A guard entry the page tables cannot honour is a bug in its owner. */
+static void paging_check_guards(void)
+{
+	for (const struct paging_guard *g = __start_paging_guards; g < __stop_paging_guards; g++) {
+		uint64_t first = paging_addr(g->first);
+		uint64_t last = first + (g->count ? g->count - 1 : 0) * g->stride;
+
+		if ((first & (PAGE_SIZE - 1)) || g->stride == 0 || (g->stride & (PAGE_SIZE - 1)) ||
+		    first < paging_addr(__image_start) || last >= paging_addr(__image_end))
+			panic("guard pages at %#lx (stride %#lx, %lu of them) are not page-aligned "
+			      "pages inside the image", (unsigned long)first,
+			      (unsigned long)g->stride, (unsigned long)g->count);
+	}
+}
+
 /* The protection of the image page at `a`. */
 static uint64_t paging_image_bits(uint64_t a)
 {
-	if (a == paging_addr(start_stack_guard) || smp_is_stack_guard(a) ||
-	    gdt_is_stack_guard(a))
+	if (paging_is_guard(a))
 		return 0; /* not present */
 	if (a >= paging_addr(__text_start) && a < paging_addr(__rodata_start))
 		return PTE_PRESENT;
@@ -124,7 +150,7 @@ static void paging_protect_image(uint64_t *pdpt)
 		uint64_t *pt = paging_table();
 
 		for (int i = 0; i < PTE_ENTRIES; i++) {
-			uint64_t a = base + (uint64_t)i * PAGE_SIZE_4K;
+			uint64_t a = base + (uint64_t)i * PAGE_SIZE;
 
 			pt[i] = a | paging_image_bits(a);
 		}
@@ -144,19 +170,20 @@ void paging_init(void)
 	cpuid(CPUID_EXT_FEATURES & 0x80000000u, 0, &a, &b, &c, &d);
 	if (a >= CPUID_EXT_FEATURES) {
 		cpuid(CPUID_EXT_FEATURES, 0, &a, &b, &c, &d);
-		has_1g = d & CPUID_EXT_EDX_PAGE1GB;
+		has_1g = d & CPUID_X1_EDX_PAGE1GB;
 	} else {
 		d = 0;
 	}
 	if (ram_end > PAGE_SIZE_512G)
 		panic("RAM above 512 GiB is not mapped yet");
-	if (d & CPUID_EXT_EDX_NX) {
+	if (d & CPUID_X1_EDX_NX) {
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 		paging_nx = PTE_NX;
 	}
 	if (paging_addr(__image_start) >= PAGING_4G)
 		panic("image above 4 GiB: the runtime maps its sections below 4 GiB only");
 
+	paging_check_guards();
 	paging_has_1g = has_1g;
 	pml4 = paging_pml4 = paging_table();
 	pdpt = paging_table();
@@ -174,7 +201,7 @@ void paging_init(void)
 				/* First 2 MiB in 4 KiB pages, page 0 left out. */
 				pt = paging_low_pt = paging_table();
 				for (int i = 1; i < PTE_ENTRIES; i++)
-					pt[i] = (uint64_t)i * PAGE_SIZE_4K | PTE_PRESENT |
+					pt[i] = (uint64_t)i * PAGE_SIZE | PTE_PRESENT |
 						PTE_WRITE | paging_nx;
 				pd[0] = (uint64_t)(uintptr_t)pt | PTE_PRESENT | PTE_WRITE;
 			}
@@ -184,9 +211,8 @@ void paging_init(void)
 		}
 	}
 	paging_protect_image(pdpt);
-	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)(uintptr_t)pml4) : "memory");
-	__asm__ volatile("mov %%cr0, %%rax; or %0, %%rax; mov %%rax, %%cr0"
-			 : : "i"(CR0_WP) : "rax", "memory");
+	write_cr3((uint64_t)(uintptr_t)pml4);
+	write_cr0(read_cr0() | CR0_WP);
 	console_printf("unicycle: own page tables: %u pages, %s above 4 GiB, page 0 and stack "
 		       "guard unmapped, text read-only, %s\n",
 		       paging_used, has_1g ? "1 GiB pages" : "2 MiB pages up to RAM end",
@@ -195,9 +221,9 @@ void paging_init(void)
 
 void paging_allow_exec_low(uint64_t phys)
 {
-	kassert(phys < PAGE_SIZE_2M && phys >= PAGE_SIZE_4K);
-	paging_low_pt[phys / PAGE_SIZE_4K] &= ~PTE_NX;
-	__asm__ volatile("invlpg (%0)" : : "r"(phys) : "memory");
+	kassert(phys < PAGE_SIZE_2M && phys >= PAGE_SIZE);
+	paging_low_pt[phys / PAGE_SIZE] &= ~PTE_NX;
+	invlpg(phys);
 }
 
 /* Identity-maps [phys, phys + size) uncached where nothing maps it yet:
@@ -236,5 +262,5 @@ void paging_map_mmio(uint64_t phys, uint64_t size)
 	/* New entries replace not-present ones, which the TLB does not hold;
 	 * reload CR3 anyway to drop any paging-structure cache entries. */
 	if (changed)
-		__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" : : : "rax", "memory");
+		write_cr3(read_cr3());
 }

@@ -2,6 +2,8 @@
 #ifndef UNICYCLE_ARCH_PAGING_H
 #define UNICYCLE_ARCH_PAGING_H
 
+#include "arch/x86_64/memlayout.h"
+
 /* Entry bits common to every level */
 #define PTE_PRESENT   (1ULL << 0)
 #define PTE_WRITE     (1ULL << 1)
@@ -12,7 +14,7 @@
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
 #define PTE_ENTRIES   512
 
-#define PAGE_SIZE_4K  0x1000ULL
+/* The 4 KiB page is PAGE_SIZE (memlayout.h); these are the larger mappings. */
 #define PAGE_SIZE_2M  0x200000ULL
 #define PAGE_SIZE_1G  0x40000000ULL
 #define PAGE_SIZE_512G 0x8000000000ULL /* one PML4 entry */
@@ -21,14 +23,44 @@
 #define PTE_CACHE_UC  (PTE_PCD | PTE_PWT)
 
 #define CR4_LA57      (1ULL << 12)  /* 5-level paging active (SDM sec 2.5) */
-#define CPUID_EXT_FEATURES 0x80000001
-#define CPUID_EXT_EDX_PAGE1GB (1u << 26)
-#define CPUID_EXT_EDX_NX      (1u << 20)
+#define CPUID_EXT_FEATURES 0x80000001 /* its EDX bits are in cpu.h (CPUID_X1_EDX_*) */
 #define MSR_EFER      0xc0000080
 #define EFER_NXE      (1ULL << 11)
 #define CR0_WP        (1ULL << 16)  /* supervisor writes honour read-only pages */
 
 #define PAGING_MAX_PHYS (1ULL << 47) /* what 4-level identity mapping can reach */
+
+/*
+ * Guard pages. Whoever owns a stack in the image (start.S the boot stack,
+ * gdt.c the fault stacks, smp.c the AP stacks) lists the pages below it
+ * with PAGING_GUARD, and paging_init() maps them not present: an overflow
+ * faults (and is reported) instead of overwriting what lies below. One
+ * entry is `count` pages, `stride` bytes apart, starting at `first`; each
+ * page-aligned and inside the image (paging_init panics otherwise). The
+ * entries gather in .paging_guards (linker.ld); no call, no order.
+ */
+#ifdef __ASSEMBLER__
+/* The same entry from assembly: PAGING_GUARD first, stride, count */
+.macro PAGING_GUARD first, stride, count
+	.pushsection .paging_guards, "a"
+	.balign 8
+	.quad \first, \stride, \count
+	.popsection
+.endm
+#else
+#include <stdint.h>
+
+struct paging_guard {
+	const void *first;
+	uint64_t stride;          /* bytes from one guard page to the next */
+	uint64_t count;
+};
+/* PAGING_GUARD(my_guards, my_stacks, sizeof(my_stacks[0]), N); */
+#define PAGING_GUARD(name, first_, stride_, count_)                             \
+	static const struct paging_guard name                                   \
+		__attribute__((used, section(".paging_guards"), aligned(8))) = { \
+			(first_), (stride_), (count_)                           \
+		}
 
 /* Builds the runtime's identity map and switches CR3 to it. */
 void paging_init(void);
@@ -38,5 +70,6 @@ void paging_allow_exec_low(uint64_t phys);
 /* Adds an uncached identity mapping for device memory anywhere below
  * PAGING_MAX_PHYS (no-op where a mapping exists). */
 void paging_map_mmio(uint64_t phys, uint64_t size);
+#endif
 
 #endif

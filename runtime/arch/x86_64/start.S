@@ -1,6 +1,8 @@
 /* start.S: ELF entry point: own stack, own GDT, clean RFLAGS, then kernel_main(fdt). */
 #include "config.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/memlayout.h"
+#include "arch/x86_64/paging.h"
 
 #ifdef CONFIG_STACK_SIZE_KIB
 #define START_STACK_SIZE (CONFIG_STACK_SIZE_KIB * 1024)
@@ -48,12 +50,12 @@ _start:
 	.size _start, . - _start
 
 	.section .bss.start_stack, "aw", @nobits
-	/* An unmapped guard page below the stack (paging.c): an overflow
+	/* An unmapped guard page below the stack (paging.h): an overflow
 	 * faults instead of overwriting .bss. */
-	.balign 4096
-	.globl start_stack_guard
+	.balign PAGE_SIZE
 start_stack_guard:
-	.skip 4096
+	.skip PAGE_SIZE
+	PAGING_GUARD start_stack_guard, PAGE_SIZE, 1
 	.globl start_stack_bottom
 start_stack_bottom:
 	.skip START_STACK_SIZE

@@ -97,6 +97,11 @@
 #define BOOTINFO_PROP_NET_GW     "unicycle,net-gateway"
 #define BOOTINFO_RESERVED        "/reserved-memory"
 
+/* The contract's page: every /memory and /reserved-memory range and
+ * image-base/image-size are multiples of it (UEFI's EFI_PAGE_SIZE; the
+ * runtime's PAGE_SIZE divides it). */
+#define BOOTINFO_PAGE 4096ULL
+
 /* Physical address app.elf is linked at (see runtime/arch/x86_64/linker.ld).
  * 64 MiB. Measured on OVMF (Debian 2022.11, q35, 512 MiB): 0x900000-0x14FFFFF
  * is EfiBootServicesData while our loader runs, so 16 MiB is taken; the

@@ -1,8 +1,8 @@
-/* trampoline.h: layout of the SMP trampoline's data block, shared by ap_trampoline.S and smp.c. */
-#ifndef UNICYCLE_ARCH_TRAMPOLINE_H
-#define UNICYCLE_ARCH_TRAMPOLINE_H
+/* ap_trampoline.h: layout of the SMP trampoline's data block, shared by ap_trampoline.S and ap.c. */
+#ifndef UNICYCLE_ARCH_AP_TRAMPOLINE_H
+#define UNICYCLE_ARCH_AP_TRAMPOLINE_H
 
-/* Byte offsets in the block at ap_trampoline_data; smp.c fills it before
+/* Byte offsets in the block at ap_trampoline_data; ap.c fills it before
  * each SIPI (all addresses are physical = virtual, the page is below 1 MiB). */
 #define TRAMP_GDTR    0  /* 16-bit limit, 32-bit base: the trampoline's own GDT */
 #define TRAMP_FAR32   8  /* 32-bit offset, 16-bit selector: into 32-bit protected mode */
