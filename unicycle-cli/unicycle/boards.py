@@ -38,7 +38,9 @@ class Board:
     def derived_config(self) -> dict:
         """symbol -> (value, key path of the [hardware] fact it follows from)."""
         hw = self.hardware
-        out = {"UART_BASE": (hw["console"]["port"], ("hardware", "console")),
+        console = hw["console"]
+        out = {"UART16550": (console["device"] == "uart16550", ("hardware", "console")),
+               "UART_BASE": (console["port"], ("hardware", "console")),
                "EXIT_ISA_DEBUG": (hw.get("exit-device") == "isa-debug-exit",
                                   ("hardware", "exit-device"))}
         for family in nic_families():
