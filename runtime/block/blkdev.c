@@ -146,8 +146,8 @@ static int blkdev_check(const struct blkdev *dev)
 		return -EINVAL;
 	}
 	if (dev->blocks == 0) {
-		console_printf("blkdev: %s: the disk is smaller than one %u-byte block: "
-			       "not used\n", who, dev->block_size);
+		console_printf("blkdev: %s disk \"%s\": smaller than one %u-byte block: "
+			       "not used\n", who, dev->serial, dev->block_size);
 		return -EINVAL;
 	}
 	if (dev->queue_depth == 0 || dev->max_blocks == 0 ||
@@ -303,9 +303,10 @@ void blkdev_fail(struct blkdev *dev, struct blkreq *req, int err, const char *fm
 			console_printf("%s: %s: flush failed (%d): %s\n", dev->name,
 				       dev->driver, err, why);
 		else
-			console_printf("%s: %s: %s of %u blocks at block %llu failed (%d): %s\n",
+			console_printf("%s: %s: %s of %u block%s at block %llu failed (%d): %s\n",
 				       dev->name, dev->driver, blkdev_op_name(req->op),
-				       req->nblocks, (unsigned long long)req->block, err, why);
+				       req->nblocks, req->nblocks == 1 ? "" : "s",
+				       (unsigned long long)req->block, err, why);
 	}
 	blkdev_complete(dev, req, err);
 }

@@ -259,7 +259,7 @@ static void bt_after_readback(struct bt_disk *d)
 
 static void bt_after_verify(struct bt_disk *d)
 {
-	bt_report_verify(d, "verified the pattern an earlier boot wrote over");
+	bt_report_verify(d, "verified what an earlier boot wrote:");
 }
 
 static void bt_flushed(void *arg, int status)
@@ -295,6 +295,7 @@ static void bt_after_write(struct bt_disk *d)
 
 static void bt_start_pattern(struct bt_disk *d)
 {
+	bt_free_slots(d);    /* the burst's */
 	if (d->fresh) {
 		d->seed = (uc_time_ns() * 6364136223846793005ull + d->index) | 1;
 		uc_printf("blktest: %s: no pattern yet: writing the whole disk (seed 0x%llx)\n",
@@ -307,19 +308,47 @@ static void bt_start_pattern(struct bt_disk *d)
 	}
 }
 
+static void bt_after_error_read(void *arg, int status)
+{
+	struct bt_slot *sl = arg;
+	struct bt_disk *d = sl->d;
+
+	if (status == 0)
+		uc_printf("blktest: %s: the disk still works after the error\n", d->info.name);
+	else
+		uc_printf("blktest: %s: still failing after the error (%d)\n", d->info.name, status);
+	bt_free_slots(d);
+	bt_disk_done(d);
+}
+
+/* After an I/O error: one more read, to show whether the driver recovered. */
+static void bt_read_after_error(struct bt_disk *d)
+{
+	struct bt_slot *sl = &d->slots[0];
+
+	if (uc_block_read(d->index, 0, sl->buf, d->info.block_size, bt_after_error_read, sl) < 0) {
+		bt_free_slots(d);
+		bt_disk_done(d);
+	}
+}
+
 static void bt_after_burst(struct bt_disk *d)
 {
 	struct uc_block_stats st;
 	unsigned want = d->info.queue_depth < BT_BURST ? d->info.queue_depth : BT_BURST;
 
-	bt_free_slots(d);
 	uc_block_stats(d->index, &st);
 	uc_printf("blktest: %s: %u requests in flight at most (queue depth %u)\n",
 		  d->info.name, st.inflight_max, d->info.queue_depth);
 	if (st.inflight_max < want || (want > 1 && st.inflight_max < 2))
 		bt_fail(d, BT_FAIL_CONCURRENCY, "fewer requests in flight than submitted",
 			(long)st.inflight_max);
+	if (d->status == BT_FAIL_IO) {
+		bt_read_after_error(d);
+		return;
+	}
 	if (d->status) {
+		bt_free_slots(d);
 		bt_disk_done(d);
 		return;
 	}
@@ -433,10 +462,16 @@ static void bt_start(struct bt_disk *d)
 	struct bt_slot *sl = &d->slots[0];
 	int rc;
 
+	static const char *const durability[] = {
+		[UC_BLOCK_DURABLE_ON_FLUSH] = "on flush",
+		[UC_BLOCK_DURABLE_ON_WRITE] = "on write",
+		[UC_BLOCK_DURABLE_UNKNOWN] = "unknown",
+	};
+
 	uc_printf("blktest: %s: %s, model \"%s\", serial \"%s\", %llu blocks of %u bytes, align %u, "
-		  "queue depth %u, durability %d\n", d->info.name, d->info.driver, d->info.model,
+		  "queue depth %u, durable %s\n", d->info.name, d->info.driver, d->info.model,
 		  d->info.serial, (unsigned long long)d->info.blocks, d->info.block_size,
-		  d->info.align, d->info.queue_depth, (int)d->info.durability);
+		  d->info.align, d->info.queue_depth, durability[d->info.durability]);
 	sl->d = d;
 	sl->mem = sl->buf = aligned_alloc(BT_PAGE, d->info.block_size + BT_PAGE);
 	if (!sl->mem) {
