@@ -14,7 +14,7 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	python3-pytest python3-pexpect dpkg-dev xz-utils curl wrk iproute2 iputils-ping \
 	util-linux tmux file apache2-utils dnsmasq-base
 
-.PHONY: all deps apt venv fetch demo test test-unit test-cli test-qemu bench clean
+.PHONY: all deps apt venv fetch demo test test-unit test-cli test-qemu bench bench-http bench-block clean
 
 all: deps
 
@@ -54,8 +54,14 @@ test: deps
 test-unit: deps
 	$(MAKE) -C tests/unit
 
-bench: deps
+bench: bench-http bench-block
+
+bench-http: deps
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# Disks: examples/blktest against fio in a Linux VM, per driver (bench/blk.py).
+bench-block: deps
+	$(PYTHON) bench/blk.py $(BLK_BENCH_ARGS)
 
 clean:
 	rm -rf build examples/*/build tests/*/build

@@ -444,7 +444,9 @@ static bool ahci_dma_ok(const struct ahci_hba *h, const void *p, size_t len)
 	return (h->cap & AHCI_CAP_S64A) || (uint64_t)(uintptr_t)p + len <= AHCI_DMA32_LIMIT;
 }
 
-/* 10.1.2 steps 4-5 and 10.3.1 for one port whose link is up, then IDENTIFY. */
+/* 10.1.2 steps 4-5 and 10.3.1 for one port whose link is up, then IDENTIFY.
+ * On failure the port is stopped and its memory stays allocated (small,
+ * once per boot): what the HBA was given is never handed out again. */
 static int ahci_port_setup(struct ahci_hba *h, unsigned index)
 {
 	size_t table_pages = (h->nslots * sizeof(struct ahci_cmd_table) + PAGE_SIZE - 1) /

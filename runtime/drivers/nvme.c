@@ -328,8 +328,11 @@ static int nvme_wait_ready(struct nvme *n, bool ready)
 static int nvme_enable(struct nvme *n)
 {
 	unsigned mpsmin = (unsigned)(n->cap >> NVME_CAP_MPSMIN_SHIFT & NVME_CAP_MPS_MASK);
+	uint16_t admin_entries = NVME_ADMIN_ENTRIES;
 	int rc;
 
+	if ((n->cap & NVME_CAP_MQES_MASK) + 1 < admin_entries)
+		admin_entries = (uint16_t)((n->cap & NVME_CAP_MQES_MASK) + 1);
 	if (!(n->cap & NVME_CAP_CSS_NVM) || mpsmin > 0) {
 		console_printf(NVME_NAME ": controller lacks the NVM command set or 4 KiB pages "
 			       "(CAP 0x%lx)\n", (unsigned long)n->cap);
@@ -340,11 +343,11 @@ static int nvme_enable(struct nvme *n)
 	rc = nvme_wait_ready(n, false);
 	if (rc < 0)
 		return rc;
-	rc = nvme_queue_init(n, &n->admin, 0, NVME_ADMIN_ENTRIES);
+	rc = nvme_queue_init(n, &n->admin, 0, admin_entries);
 	if (rc < 0)
 		return rc;
-	nvme_wr(n, NVME_REG_AQA, (uint32_t)(NVME_ADMIN_ENTRIES - 1) << NVME_AQA_ACQS_SHIFT |
-				 (NVME_ADMIN_ENTRIES - 1));
+	nvme_wr(n, NVME_REG_AQA, (uint32_t)(admin_entries - 1) << NVME_AQA_ACQS_SHIFT |
+				 (uint32_t)(admin_entries - 1));
 	nvme_wr64(n, NVME_REG_ASQ, (uint64_t)(uintptr_t)n->admin.sq);
 	nvme_wr64(n, NVME_REG_ACQ, (uint64_t)(uintptr_t)n->admin.cq);
 	nvme_wr(n, NVME_REG_CC, NVME_CC_CSS_NVM | (0u << NVME_CC_MPS_SHIFT) | NVME_CC_AMS_RR |

@@ -31,7 +31,7 @@
  */
 
 #define VBLK_NAME          "virtio-blk"
-#define VBLK_QUEUE_MAX     384     /* ring entries asked for (device may offer fewer) */
+#define VBLK_QUEUE_MAX     256     /* ring entries asked for (device may offer fewer) */
 #define VBLK_DESC_PER_REQ  3       /* header, data, status */
 #define VBLK_DEPTH_MAX     128
 #define VBLK_MAX_BYTES     (1u << 20)  /* per request, unless size_max is smaller */

@@ -95,11 +95,13 @@ def test_a_block_corrupted_between_boots_is_found(blktest, tmp_path):
 
 
 def test_several_disks_and_drivers_at_once(blktest, tmp_path):
-    """AHCI and NVMe through --disk, a modern-only virtio-blk (1af4:1042) and 4 KiB-block
-    virtio-blk and NVMe disks through QEMU arguments; all tested at the same time, and the
-    boot image (an AHCI disk) is left alone."""
+    """AHCI and NVMe through --disk; through QEMU arguments a modern-only virtio-blk
+    (1af4:1042), 4 KiB-block virtio-blk and NVMe disks and a SATA disk with its write cache
+    off (durable on write); all tested at the same time, and the boot image (an AHCI disk)
+    is left alone."""
     a, n = tmp_path / "blktest-a.img", tmp_path / "blktest-n.img"
-    images = {name: tmp_path / f"{name}.img" for name in ("blktest-m", "blktest-v4k", "blktest-n4k")}
+    images = {name: tmp_path / f"{name}.img"
+              for name in ("blktest-m", "blktest-v4k", "blktest-n4k", "blktest-wt")}
     for img in images.values():
         img.write_bytes(b"\0" * (2 * MIB))
     qemu = []
@@ -107,7 +109,8 @@ def test_several_disks_and_drivers_at_once(blktest, tmp_path):
                                      ("blktest-v4k", "virtio-blk-pci,logical_block_size=4096,"
                                                      "physical_block_size=4096"),
                                      ("blktest-n4k", "nvme,logical_block_size=4096,"
-                                                     "physical_block_size=4096")]):
+                                                     "physical_block_size=4096"),
+                                     ("blktest-wt", "ide-hd,bus=ide.4,write-cache=off")]):
         qemu += ["-drive", f"if=none,id=x{i},format=raw,file={images[name]}",
                  "-device", f"{dev},drive=x{i},serial={name}"]
     r, out = boot(blktest, "--disk", f"{a},if=ahci,size=4M", "--disk", f"{n},if=nvme,size=4M",
@@ -116,15 +119,17 @@ def test_several_disks_and_drivers_at_once(blktest, tmp_path):
     assert re.search(r"^pci \S+ 1af4:1042 class 01\.00\.00 -> virtio-blk$", out, re.M), out
     assert re.search(r'^blktest: disk\d+ \(ahci, serial "QM00001"\): not a test disk, left alone$',
                      out, re.M), out
-    for serial, driver, blocks, size in [("blktest-a", "ahci", 8192, 512),
-                                         ("blktest-n", "nvme", 8192, 512),
-                                         ("blktest-m", "virtio-blk", 4096, 512),
-                                         ("blktest-v4k", "virtio-blk", 512, 4096),
-                                         ("blktest-n4k", "nvme", 512, 4096)]:
+    for serial, driver, blocks, size, durable in [
+            ("blktest-a", "ahci", 8192, 512, "on flush"),
+            ("blktest-n", "nvme", 8192, 512, "on flush"),
+            ("blktest-m", "virtio-blk", 4096, 512, "on flush"),
+            ("blktest-v4k", "virtio-blk", 512, 4096, "on flush"),
+            ("blktest-n4k", "nvme", 512, 4096, "on flush"),
+            ("blktest-wt", "ahci", 4096, 512, "on write")]:
         name, drv = disk_line(out, serial)
         assert drv == driver, serial
-        assert re.search(rf"^blktest: {name}: {driver}, .*{blocks} blocks of {size} bytes", out,
-                         re.M), (serial, out)
+        assert re.search(rf"^blktest: {name}: {driver}, .*{blocks} blocks of {size} bytes, "
+                         rf".*durable {durable}$", out, re.M), (serial, out)
         assert re.search(rf"^blktest: {name}: wrote, flushed and read back {blocks} blocks",
                          out, re.M), (serial, out)
         assert re.search(rf"^blktest: {name}: passed;", out, re.M), (serial, out)
