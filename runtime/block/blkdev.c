@@ -44,7 +44,7 @@ struct blkio {
 	struct blkio *next;      /* in the wait FIFO, then in the done list */
 };
 
-struct blkio_list {
+struct blkdev_list {
 	struct blkio *head, *tail;
 };
 
@@ -52,8 +52,8 @@ struct blkdev_queue {
 	struct blkreq *reqs;        /* queue_depth pieces; reqs[t].tag == t */
 	uint16_t *free_tags;        /* stack of free tags */
 	unsigned nfree;
-	struct blkio_list wait;     /* not fully handed out, in submission order */
-	struct blkio_list done;     /* complete, callback not run yet */
+	struct blkdev_list wait;    /* not fully handed out, in submission order */
+	struct blkdev_list done;    /* complete, callback not run yet */
 	bool barrier;               /* a flush is on the device */
 	bool write_failed;          /* a write failed since the last flush went out */
 	bool polling;               /* inside blkdev_poll: it runs the done list */
@@ -68,7 +68,7 @@ static uc_timer_t blkdev_fallback_timer;
 
 static void blkdev_kick_fallback(void);
 
-static void blkio_push(struct blkio_list *l, struct blkio *io)
+static void blkdev_list_push(struct blkdev_list *l, struct blkio *io)
 {
 	io->next = NULL;
 	if (l->tail)
@@ -78,7 +78,7 @@ static void blkio_push(struct blkio_list *l, struct blkio *io)
 	l->tail = io;
 }
 
-static struct blkio *blkio_pop(struct blkio_list *l)
+static struct blkio *blkdev_list_pop(struct blkdev_list *l)
 {
 	struct blkio *io = l->head;
 
@@ -247,7 +247,7 @@ static void blkdev_io_done(struct blkdev *dev, struct blkio *io)
 {
 	struct blkdev_queue *q = dev->queue;
 
-	blkio_push(&q->done, io);
+	blkdev_list_push(&q->done, io);
 	if (!q->polling && !q->poll_deferred) {
 		q->poll_deferred = true;
 		if (loop_defer(blkdev_poll_deferred, dev) < 0) {
@@ -344,7 +344,7 @@ static void blkdev_dispatch(struct blkdev *dev)
 		if (io->op == BLKREQ_FLUSH) {
 			if (dev->stats.inflight)
 				break;          /* the writes before it complete first */
-			blkio_pop(&q->wait);
+			blkdev_list_pop(&q->wait);
 			io->status = q->write_failed ? -EIO : 0;
 			q->write_failed = false;
 			if (!(dev->features & BLKDEV_F_FLUSH)) {
@@ -365,14 +365,14 @@ static void blkdev_dispatch(struct blkdev *dev)
 			io->next_buf += (size_t)n * dev->block_size;
 			io->left -= n;
 			if (io->left == 0)
-				blkio_pop(&q->wait);
+				blkdev_list_pop(&q->wait);
 		}
 		rc = dev->ops->submit(dev, req);
 		if (rc < 0) {
 			/* Not started: the rest of this request is not sent either. */
 			if (io->left) {
 				io->left = 0;
-				blkio_pop(&q->wait);
+				blkdev_list_pop(&q->wait);
 			}
 			blkdev_fail(dev, req, rc, "the driver refused it");
 			continue;
@@ -394,7 +394,7 @@ void blkdev_poll(struct blkdev *dev)
 	if (dev->stats.inflight)
 		dev->ops->poll(dev);
 	blkdev_dispatch(dev);
-	while ((io = blkio_pop(&q->done)) != NULL) {
+	while ((io = blkdev_list_pop(&q->done)) != NULL) {
 		struct blkdev_stats *st = &dev->stats;
 
 		if (io->status < 0)
@@ -563,7 +563,7 @@ int uc_block_stats(unsigned disk, struct uc_block_stats *out)
 /* Also from callbacks (inside blkdev_poll, but never inside ops->poll). */
 static int blkdev_enqueue(struct blkdev *dev, struct blkio *io)
 {
-	blkio_push(&dev->queue->wait, io);
+	blkdev_list_push(&dev->queue->wait, io);
 	blkdev_dispatch(dev);
 	return 0;
 }
