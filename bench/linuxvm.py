@@ -47,13 +47,17 @@ http {
 }
 """
 
-INIT = """\
+# Both VMs' /init start the same way: busybox, /proc, /sys, /dev.
+INIT_START = """\
 #!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+"""
+
+INIT = INIT_START + """\
 for m in {modules}; do insmod /lib/modules/$m.ko || echo "bench: insmod $m failed"; done
 addr=10.0.2.15/24 gw=10.0.2.2
 for a in $(cat /proc/cmdline); do
@@ -219,27 +223,36 @@ def _rootfs(root: Path, kernel_tree: Path, nginx_tree: Path, busybox_tree: Path)
                                      mark=MEMINFO_MARK), 0o755)
 
 
-def build(cache: Path, log=print) -> dict:
-    """Builds (or reuses) the VM; returns {'kernel': Path, 'initrd': Path, 'version': str}."""
+def _assemble(cache: Path, kernel_meta: str, name: str, recipe: bytes, packages: list[str],
+              rootfs, log) -> dict:
+    """A VM kernel + initramfs under cache/<name-prefix><kernel>-<recipe hash>/ (reused when
+    there): the kernel package `kernel_meta` depends on, the Debian `packages` extracted,
+    and rootfs(root, kernel_tree, {package: tree}) filling the initramfs."""
     debs, trees = cache / "debs", cache / "trees"
-    kpkg = _kernel_package(debs)
-    recipe = hashlib.sha256((INIT + NGINX_CONF + repr(NET_MODULES)).encode() + PAGE)
-    out = cache / f"{kpkg}-{recipe.hexdigest()[:12]}"      # a changed recipe rebuilds
+    kpkg = _kernel_package(debs, kernel_meta)
+    out = cache / f"{name}{kpkg}-{hashlib.sha256(recipe).hexdigest()[:12]}"  # a changed recipe rebuilds
     kernel, initrd = out / "vmlinuz", out / "initrd.gz"
     if kernel.is_file() and initrd.is_file():
         return {"kernel": kernel, "initrd": initrd, "version": kpkg}
-    log(f"bench: building the Linux VM ({kpkg} + busybox + nginx) in {out}")
+    log(f"bench: building the Linux VM ({kpkg} + {' + '.join(packages)}) in {out}")
     trees.mkdir(parents=True, exist_ok=True)
     ktree = _extract(_download(kpkg, debs), trees / kpkg)
-    ntree = _extract(_download("nginx", debs), trees / "nginx")
-    btree = _extract(_download("busybox-static", debs), trees / "busybox-static")
+    ptrees = {p: _extract(_download(p, debs), trees / p) for p in packages}
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(next((ktree / "boot").glob("vmlinuz-*")), kernel)
-    root = cache / "rootfs"
-    _rootfs(root, ktree, ntree, btree)
+    root = cache / f"rootfs{'-' + name.rstrip('-') if name else ''}"
+    rootfs(root, ktree, ptrees)
     write_cpio(root, initrd.with_suffix(".tmp"))
     initrd.with_suffix(".tmp").rename(initrd)
     return {"kernel": kernel, "initrd": initrd, "version": kpkg}
+
+
+def build(cache: Path, log=print) -> dict:
+    """Builds (or reuses) the VM; returns {'kernel': Path, 'initrd': Path, 'version': str}."""
+    recipe = (INIT + NGINX_CONF + repr(NET_MODULES)).encode() + PAGE
+    return _assemble(cache, "linux-image-cloud-amd64", "", recipe, ["nginx", "busybox-static"],
+                     lambda root, ktree, t: _rootfs(root, ktree, t["nginx"], t["busybox-static"]),
+                     log)
 
 
 def command(vm: dict, netdev: str, serial_log: Path, memory_mib=512, cpu="max",
@@ -274,13 +287,7 @@ BLOCK_MODULES = ["virtio_pci", "virtio_blk", "nvme", "ahci", "sd_mod"]
 FIO_MARK = "bench-fio:"
 FIO_JOBS = [("randread", 1), ("randread", 32), ("randwrite", 1), ("randwrite", 32)]
 
-FIO_INIT = """\
-#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin
-/bin/busybox --install -s
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
+FIO_INIT = INIT_START + """\
 for m in {modules}; do insmod /lib/modules/$m.ko || echo "{mark} insmod $m failed"; done
 secs=5 ramp=1
 for a in $(cat /proc/cmdline); do
@@ -329,25 +336,10 @@ def _fio_rootfs(root: Path, kernel_tree: Path, busybox_tree: Path, fio: Path):
 def build_fio(cache: Path, fio: Path, log=print) -> dict:
     """Builds (or reuses) the fio VM: the generic kernel, busybox, the host's fio
     (`fio`, with the libraries ldd finds). Returns {'kernel', 'initrd', 'version'}."""
-    debs, trees = cache / "debs", cache / "trees"
-    kpkg = _kernel_package(debs, FIO_KERNEL_META)
-    recipe = hashlib.sha256((FIO_INIT + repr(BLOCK_MODULES) + repr(FIO_JOBS)).encode() +
-                            fio.read_bytes())
-    out = cache / f"fio-{kpkg}-{recipe.hexdigest()[:12]}"
-    kernel, initrd = out / "vmlinuz", out / "initrd.gz"
-    if kernel.is_file() and initrd.is_file():
-        return {"kernel": kernel, "initrd": initrd, "version": kpkg}
-    log(f"bench: building the fio VM ({kpkg} + busybox + fio) in {out}")
-    trees.mkdir(parents=True, exist_ok=True)
-    ktree = _extract(_download(kpkg, debs), trees / kpkg)
-    btree = _extract(_download("busybox-static", debs), trees / "busybox-static")
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(next((ktree / "boot").glob("vmlinuz-*")), kernel)
-    root = cache / "rootfs-fio"
-    _fio_rootfs(root, ktree, btree, fio)
-    write_cpio(root, initrd.with_suffix(".tmp"))
-    initrd.with_suffix(".tmp").rename(initrd)
-    return {"kernel": kernel, "initrd": initrd, "version": kpkg}
+    recipe = (FIO_INIT + repr(BLOCK_MODULES) + repr(FIO_JOBS)).encode() + fio.read_bytes()
+    return _assemble(cache, FIO_KERNEL_META, "fio-", recipe, ["busybox-static"],
+                     lambda root, ktree, t: _fio_rootfs(root, ktree, t["busybox-static"], fio),
+                     log)
 
 
 def fio_command(vm: dict, disk_args: list[str], serial_log: Path, seconds: int, ramp: int,

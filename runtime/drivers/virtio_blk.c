@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "arch/x86_64/io.h"
-#include "arch/x86_64/irq.h"
 #include "arch/x86_64/memlayout.h"
 #include "block/blkdev.h"
 #include "drivers/pci.h"
@@ -195,23 +194,8 @@ static int vblk_probe(struct pci_dev *pci, const struct pci_id *id)
 		console_printf(VBLK_NAME ": out of memory\n");
 		return -ENOMEM;
 	}
-	pci_enable(pci);
-	rc = virtio_pci_map(&v->vp, pci, VBLK_NAME);
-	if (rc < 0)
-		goto fail;
-	if (!v->vp.device || v->vp.device_len < VIRTIO_BLK_CFG_BLK_SIZE + 4) {
-		console_printf(VBLK_NAME ": no device configuration region\n");
-		rc = -ENODEV;
-		goto fail;
-	}
-
-	/* 3.1.1 Driver Requirements: Device Initialization
-	 * 1. Reset the device. 2. ACKNOWLEDGE. 3. DRIVER. */
-	rc = virtio_pci_reset(&v->vp, VBLK_NAME);
-	if (rc < 0)
-		goto fail;
-	/* 4.-6. Feature negotiation; VERSION_1 is required (no legacy). */
-	rc = virtio_pci_negotiate(&v->vp, wanted, VIRTIO_BIT(VIRTIO_F_VERSION_1), VBLK_NAME);
+	/* 3.1.1 steps 1-6 (reset, ACKNOWLEDGE, DRIVER, features). */
+	rc = virtio_pci_start(&v->vp, pci, VIRTIO_BLK_CFG_BLK_SIZE + 4, wanted, VBLK_NAME);
 	if (rc < 0)
 		goto fail;
 
@@ -236,17 +220,9 @@ static int vblk_probe(struct pci_dev *pci, const struct pci_id *id)
 	if (size_max > VBLK_MAX_BYTES)
 		size_max = VBLK_MAX_BYTES;
 #ifndef CONFIG_POLL
-	{
-		int vector = blkdev_irq_alloc(&v->blk);
-
-		if (vector >= 0 && pci_msix_enable(pci, VBLK_MSIX_REQ, vector) == 0) {
-			msix = VBLK_MSIX_REQ;
-			v->blk.features |= BLKDEV_F_IRQ;
-		} else if (vector >= 0) {
-			console_printf(VBLK_NAME ": no MSI-X, polling\n");
-			irq_free_vector(vector);
-		}
-	}
+	msix = virtio_pci_msix(&v->vp, VBLK_MSIX_REQ, blkdev_irq_alloc(&v->blk), VBLK_NAME);
+	if (msix != VIRTIO_MSI_NO_VECTOR)
+		v->blk.features |= BLKDEV_F_IRQ;
 #endif
 	rc = virtio_pci_setup_queue(&v->vp, &v->vq, VIRTIO_BLK_REQUESTQ, VBLK_QUEUE_MAX, msix,
 				    VBLK_NAME);
