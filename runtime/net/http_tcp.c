@@ -1,4 +1,4 @@
-/* http_lwip.c: binds the HTTP engine (http_server.c) to lwIP's raw TCP API; uc_http_listen(). */
+/* http_tcp.c: binds the HTTP engine (http_server.c) to <unicycle/tcp.h>; uc_http_listen(). */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -7,21 +7,20 @@
 #include "net/http_stats.h"
 #include "net/net.h"
 #include <unicycle/http.h>
-
-#include "lwip/tcp.h"
+#include <unicycle/tcp.h>
 
 /*
- * Per connection: lwIP's pcb, the engine's http_conn, and the received
- * bytes the engine has not consumed yet (a pbuf chain). Flow control is
- * TCP's own: bytes are acknowledged to lwIP (tcp_recved) only once the
- * engine consumed them, and the engine stops consuming while an answer
- * waits for send-buffer room, so a pipelining client is paced by its own
- * reading. Answers are copied into lwIP (TCP_WRITE_FLAG_COPY) and pushed
- * with one tcp_output() per batch of input; Nagle is off.
+ * Per connection: the TCP connection and the engine's http_conn. The
+ * engine reads straight from the connection's receive queue (no copy);
+ * bytes are consumed only as the engine takes them, and it takes none
+ * while an answer waits for send-buffer room or for the app (deferred,
+ * streamed), so TCP's window paces a pipelining client. Closing is
+ * uc_tcp_close(): FIN after the answer, late client bytes read and dropped,
+ * never a reset over the answer.
  */
 
-#define HL_POLL_INTERVAL   4   /* tcp_poll units of 500 ms: every 2 s */
-#define HL_IDLE_POLLS      30  /* close after 60 s without traffic */
+#define HT_IDLE_MS 60000u  /* a connection without traffic closes after 60 s */
+#define HT_IOV_MAX 8       /* receive-queue views per pass */
 
 #ifndef CONFIG_HTTP_MAX_HEADER
 #define CONFIG_HTTP_MAX_HEADER UC_HTTP_MAX_HEADER_DEFAULT
@@ -30,251 +29,149 @@
 #define CONFIG_HTTP_MAX_BODY UC_HTTP_MAX_BODY_DEFAULT
 #endif
 
-struct hl_conn {
-	struct tcp_pcb *pcb;
+struct ht_conn {
+	struct uc_tcp *tcp;
 	struct http_conn *http;
-	struct pbuf *rx;        /* received, not yet consumed */
 	bool peer_closed;
-	bool closing;           /* tcp_close failed, retried from hl_poll */
-	uint8_t idle_polls;
-	struct hl_conn *next_free;
+	bool processing;   /* ht_process on the stack */
+	bool again;        /* ...and asked to run once more */
 };
 
-static struct hl_conn *hl_free_list;
-static bool hl_limits_set;
+static bool ht_limits_set;
 
-static long hl_write(void *ctx, const void *buf, size_t len)
+static long ht_write(void *ctx, const void *buf, size_t len)
 {
-	struct hl_conn *hc = ctx;
-	size_t room = tcp_sndbuf(hc->pcb);
-	err_t err;
+	struct ht_conn *hc = ctx;
+	long n = uc_tcp_send(hc->tcp, buf, len, 0);
 
-	if (len > room)
-		len = room;
-	if (len > UINT16_MAX)
-		len = UINT16_MAX;  /* tcp_write takes u16_t */
-	if (len == 0 || tcp_sndqueuelen(hc->pcb) >= TCP_SND_QUEUELEN)
-		return 0;
-	err = tcp_write(hc->pcb, buf, (u16_t)len, TCP_WRITE_FLAG_COPY);
-	if (err == ERR_MEM)
-		return 0;      /* retried on the next sent/poll callback */
-	if (err != ERR_OK)
-		return -EIO;
-	return (long)len;
+	return n < 0 ? -EIO : n;
 }
 
-static const struct http_transport hl_transport = { .write = hl_write };
+static void ht_process(struct ht_conn *hc);
 
-static void hl_free(struct hl_conn *hc)
+static void ht_resume(void *ctx)
 {
-	if (hc->rx)
-		pbuf_free(hc->rx);
-	http_conn_free(hc->http);
-	hc->rx = NULL;
-	hc->http = NULL;
-	hc->pcb = NULL;
-	hc->next_free = hl_free_list;
-	hl_free_list = hc;
+	ht_process(ctx);
 }
 
-static void hl_detach(struct tcp_pcb *pcb)
+static const struct http_transport ht_transport = { .write = ht_write, .resume = ht_resume };
+
+static void ht_free(struct ht_conn *hc)
 {
-	tcp_arg(pcb, NULL);
-	tcp_recv(pcb, NULL);
-	tcp_sent(pcb, NULL);
-	tcp_err(pcb, NULL);
-	tcp_poll(pcb, NULL, 0);
+	http_conn_free(hc->http);   /* kept by the engine while the app holds a response */
+	free(hc);
 }
 
-/* Ends the connection gracefully (FIN after queued data). Returns ERR_OK
- * or ERR_ABRT when it had to abort instead. */
-static err_t hl_close(struct hl_conn *hc)
-{
-	struct tcp_pcb *pcb = hc->pcb;
-
-	/* Acknowledge what will never be read, so lwIP closes with FIN, not
-	 * with RST (which could destroy the answer in the client's buffer). */
-	if (hc->rx) {
-		u32_t left = hc->rx->tot_len;
-
-		pbuf_free(hc->rx);
-		hc->rx = NULL;
-		tcp_recved(pcb, (u16_t)left);
-	}
-	if (tcp_close(pcb) != ERR_OK) {
-		hc->closing = true;   /* out of memory: hl_poll retries */
-		return ERR_OK;
-	}
-	hl_detach(pcb);
-	hl_free(hc);
-	return ERR_OK;
-}
-
-static err_t hl_abort(struct hl_conn *hc)
-{
-	struct tcp_pcb *pcb = hc->pcb;
-
-	hl_detach(pcb);
-	hl_free(hc);
-	tcp_abort(pcb);
-	return ERR_ABRT;
-}
-
-/* Feeds held input to the engine, then closes or pushes output. Returns
- * ERR_ABRT when the pcb is gone (callbacks must pass that on). */
-static err_t hl_process(struct hl_conn *hc)
+/* Feeds queued bytes to the engine while it takes them. */
+static void ht_feed(struct ht_conn *hc)
 {
 	struct http_conn *h = hc->http;
-	u32_t consumed = 0;
 
-	while (hc->rx) {
-		struct pbuf *p = hc->rx;
-		u16_t len = p->len;
-		size_t n;
+	while (!http_conn_pending(h) && !http_conn_done(h) && !http_conn_failed(h)) {
+		struct uc_iovec iov[HT_IOV_MAX];
+		unsigned n = uc_tcp_rx_iov(hc->tcp, iov, HT_IOV_MAX);
+		size_t used = 0;
+		bool short_take = false;
 
-		if (len == 0) {   /* drop an empty link of the chain */
-			hc->rx = p->next;
-			p->next = NULL;
-			pbuf_free(p);
-			continue;
+		for (unsigned i = 0; i < n && !short_take; i++) {
+			size_t k = http_conn_input(h, iov[i].base, iov[i].len);
+
+			used += k;
+			short_take = k < iov[i].len;
 		}
-		n = http_conn_input(h, p->payload, len);
-		if (n == 0)
-			break;
-		/* Frees the pbufs fully consumed, moves into the next. */
-		hc->rx = pbuf_free_header(p, (u16_t)n);
-		consumed += (u32_t)n;
-		if (n < len)
+		uc_tcp_rx_consume(hc->tcp, used);
+		if (used == 0)
 			break;
 	}
-	while (consumed) {
-		u16_t chunk = consumed > UINT16_MAX ? UINT16_MAX : (u16_t)consumed;
+}
 
-		tcp_recved(hc->pcb, chunk);
-		consumed -= chunk;
+/* Runs the engine over what is queued, then closes, aborts or waits. */
+static void ht_process(struct ht_conn *hc)
+{
+	struct http_conn *h = hc->http;
+
+	if (hc->processing) {
+		hc->again = true;
+		return;
 	}
-	if (http_conn_failed(h))
-		return hl_abort(hc);
-	if (!http_conn_pending(h)) {
-		if (hc->peer_closed && !hc->rx && !http_conn_done(h))
-			http_conn_eof(h);
-		if (http_conn_done(h)) {
-			tcp_output(hc->pcb);
-			return hl_close(hc);
+	hc->processing = true;
+	do {
+		hc->again = false;
+		http_conn_flush(h);
+		ht_feed(hc);
+		if (http_conn_failed(h)) {
+			uc_tcp_abort(hc->tcp);
+			ht_free(hc);
+			return;
 		}
-	}
-	tcp_output(hc->pcb);
-	return ERR_OK;
-}
-
-static err_t hl_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
-{
-	struct hl_conn *hc = arg;
-
-	if (!hc || hc->closing) {
-		if (p) {
-			tcp_recved(pcb, p->tot_len);
-			pbuf_free(p);
+		if (!http_conn_pending(h)) {
+			if (hc->peer_closed && uc_tcp_rx_len(hc->tcp) == 0 && !http_conn_done(h))
+				http_conn_eof(h);
+			if (http_conn_done(h)) {
+				uc_tcp_close(hc->tcp);
+				ht_free(hc);
+				return;
+			}
 		}
-		return ERR_OK;
-	}
-	if (!p) {
-		hc->peer_closed = true;
-		return hl_process(hc);
-	}
-	if (err != ERR_OK) {
-		pbuf_free(p);
-		return ERR_OK;
-	}
-	hc->idle_polls = 0;
-	if (hc->rx)
-		pbuf_cat(hc->rx, p);
-	else
-		hc->rx = p;
-	return hl_process(hc);
+	} while (hc->again);
+	hc->processing = false;
 }
 
-static err_t hl_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+static int ht_accept(struct uc_tcp *c, void *arg)
 {
-	struct hl_conn *hc = arg;
-
-	(void)pcb;
-	(void)len;
-	if (!hc || hc->closing)
-		return ERR_OK;
-	hc->idle_polls = 0;
-	http_conn_flush(hc->http);
-	return hl_process(hc);
-}
-
-static err_t hl_poll(void *arg, struct tcp_pcb *pcb)
-{
-	struct hl_conn *hc = arg;
-
-	(void)pcb;
-	if (!hc)
-		return ERR_OK;
-	if (hc->closing) {
-		hc->closing = false;
-		return hl_close(hc);
-	}
-	if (++hc->idle_polls >= HL_IDLE_POLLS)
-		return hl_close(hc);
-	/* A write that failed for memory is retried here. */
-	http_conn_flush(hc->http);
-	return hl_process(hc);
-}
-
-static void hl_err(void *arg, err_t err)
-{
-	struct hl_conn *hc = arg;
-
-	(void)err;
-	if (hc)
-		hl_free(hc);  /* lwIP already freed the pcb */
-}
-
-static err_t hl_accept(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-	struct hl_conn *hc;
+	struct ht_conn *hc = malloc(sizeof(*hc));
 
 	(void)arg;
-	if (err != ERR_OK || !pcb)
-		return ERR_VAL;
-	hc = hl_free_list;
-	if (hc)
-		hl_free_list = hc->next_free;
-	else
-		hc = malloc(sizeof(*hc));
-	if (!hc) {
-		tcp_abort(pcb);
-		return ERR_ABRT;
-	}
-	hc->pcb = pcb;
-	hc->rx = NULL;
+	if (!hc)
+		return -ENOMEM;
+	hc->tcp = c;
 	hc->peer_closed = false;
-	hc->closing = false;
-	hc->idle_polls = 0;
-	hc->http = http_conn_new(&hl_transport, hc);
+	hc->processing = false;
+	hc->again = false;
+	hc->http = http_conn_new(&ht_transport, hc);
 	if (!hc->http) {
-		hc->next_free = hl_free_list;
-		hl_free_list = hc;
-		tcp_abort(pcb);
-		return ERR_ABRT;
+		free(hc);
+		return -ENOMEM;
 	}
-	tcp_nagle_disable(pcb);
-	tcp_arg(pcb, hc);
-	tcp_recv(pcb, hl_recv);
-	tcp_sent(pcb, hl_sent);
-	tcp_err(pcb, hl_err);
-	tcp_poll(pcb, hl_poll, HL_POLL_INTERVAL);
-	return ERR_OK;
+	uc_tcp_set_user(c, hc);
+	uc_tcp_set_idle_timeout(c, HT_IDLE_MS);
+	return 0;
 }
+
+static void ht_recv(struct uc_tcp *c, void *user)
+{
+	(void)c;
+	ht_process(user);
+}
+
+static void ht_peer_closed(struct uc_tcp *c, void *user)
+{
+	struct ht_conn *hc = user;
+
+	(void)c;
+	hc->peer_closed = true;
+	ht_process(hc);
+}
+
+static void ht_closed(struct uc_tcp *c, int err, void *user)
+{
+	(void)c;
+	(void)err;
+	ht_free(user);
+}
+
+static const struct uc_tcp_ops ht_ops = {
+	.accept = ht_accept,
+	.recv = ht_recv,
+	.peer_closed = ht_peer_closed,
+	.writable = ht_recv,
+	.closed = ht_closed,
+};
 
 int uc_http_listen(unsigned port)
 {
-	struct tcp_pcb *pcb, *lpcb;
-	err_t err;
+	struct uc_tcp_listener *l;
+	int rc;
 
 	if (!net_is_running()) {
 		console_printf("http: no network: cannot listen on port %u\n", port);
@@ -282,32 +179,19 @@ int uc_http_listen(unsigned port)
 	}
 	if (port == 0 || port > UINT16_MAX)
 		return -EINVAL;
-	if (!hl_limits_set) {
+	if (!ht_limits_set) {
 		http_server_set_limits(CONFIG_HTTP_MAX_HEADER, CONFIG_HTTP_MAX_BODY);
-		hl_limits_set = true;
+		ht_limits_set = true;
 #ifdef CONFIG_HTTP_STATS
 		if (http_stats_register() < 0)
 			console_printf("http: cannot add the stats route\n");
 #endif
 	}
-	pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
-	if (!pcb) {
-		console_printf("http: out of TCP PCBs for port %u\n", port);
-		return -ENOMEM;
+	rc = uc_tcp_listen(NULL, (uint16_t)port, &ht_ops, NULL, &l);
+	if (rc < 0) {
+		console_printf("http: cannot listen on port %u (%d)\n", port, rc);
+		return rc;
 	}
-	err = tcp_bind(pcb, IP_ANY_TYPE, (u16_t)port);
-	if (err != ERR_OK) {
-		console_printf("http: cannot bind port %u (%d)\n", port, err);
-		tcp_close(pcb);
-		return err == ERR_USE ? -EADDRINUSE : -EIO;
-	}
-	lpcb = tcp_listen_with_backlog(pcb, TCP_DEFAULT_LISTEN_BACKLOG);
-	if (!lpcb) {
-		console_printf("http: cannot listen on port %u\n", port);
-		tcp_close(pcb);
-		return -ENOMEM;
-	}
-	tcp_accept(lpcb, hl_accept);
 	console_printf("unicycle: http listening on port %u\n", port);
 	return 0;
 }
