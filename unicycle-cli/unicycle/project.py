@@ -7,7 +7,7 @@ from pathlib import Path
 from . import paths, render
 from .errors import InputError
 
-TEMPLATES = ("hello", "http-hello")
+TEMPLATES = ("hello", "http-hello", "tcp-echo")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # Files whose template name differs from the file written.
 RENAMES = {"gitignore": ".gitignore"}
