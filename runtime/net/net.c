@@ -48,6 +48,11 @@ static void net_poll(void *arg)
 		sys_check_timeouts();
 	}
 }
+
+void net_timeouts_changed(void)
+{
+	/* The poller looks at lwIP's timeouts every millisecond anyway. */
+}
 #else
 /*
  * Interrupt mode: the CPU halts between events, so lwIP's timeouts run
@@ -110,6 +115,11 @@ static void net_irq(struct netdev *dev)
 static void net_irq_again(void *arg)
 {
 	net_irq(arg);
+}
+
+void net_timeouts_changed(void)
+{
+	net_timer_arm();
 }
 #endif
 

@@ -14,6 +14,13 @@
  * never the other way. */
 /* True once lwIP runs (at least one NIC was attached). */
 bool net_is_running(void);
+/* Called by the layers above (tcp.c) after they entered lwIP outside its
+ * input path: lwIP may have started a timer (TCP, ARP) due before the one
+ * armed. Re-arms it in interrupt mode; nothing to do when polling. */
+void net_timeouts_changed(void);
+
+/* inetip.c: uc_sockaddr <-> lwIP addresses: see net/inetip.h (it needs
+ * lwIP's headers, which this header does not). */
 
 /* netaddr.c: IPv4 text forms (pure functions, host-tested). Addresses are
  * host byte order: 10.0.2.15 is 0x0a00020f. */

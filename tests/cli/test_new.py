@@ -35,3 +35,16 @@ def test_new_into_empty_dir_and_bad_names(runner, tmp_path, monkeypatch):
     assert result.exit_code == 2 and "invalid project name" in result.stderr
     result = runner.invoke(cli, ["new", "x", "--template", "nope"])
     assert result.exit_code == 2
+
+
+def test_new_tcp_echo(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["new", "echo", "--template", "tcp-echo"])
+    assert result.exit_code == 0, result.stderr
+    proj = tmp_path / "echo"
+    m = manifest.load(proj / "unicycle.toml")
+    assert m.name == "echo" and m.config == {"NET": True}
+    main = (proj / "src/main.c").read_text()
+    assert "#include <unicycle/tcp.h>" in main and "uc_tcp_listen(NULL, ECHO_PORT" in main
+    assert "{{" not in main and "echo: idle" in main
+    assert "unicycle run --forward 7007:7" in (proj / "README.md").read_text()
