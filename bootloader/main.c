@@ -225,6 +225,8 @@ static void fill_info(struct boot *b)
 	               b->cfg.net == BOOTCFG_NET_STATIC ? "static" : NULL;
 	in->net_address = b->cfg.address[0] ? b->cfg.address : NULL;
 	in->net_gateway = b->cfg.gateway[0] ? b->cfg.gateway : NULL;
+	for (int i = 0; i < BOOTINFO_NET_DNS_MAX; i++)
+		in->net_dns[i] = b->cfg.dns[i][0] ? b->cfg.dns[i] : NULL;
 	in->image_sha256 = b->digest;
 	in->image_base = b->elf.base;
 	in->image_size = b->elf.end - b->elf.base;

@@ -31,6 +31,9 @@ void ethif_check_links(void);
  * on receive; false when it must be polled. Always false with CONFIG_POLL. */
 bool ethif_use_irq(struct netdev *dev);
 
+/* inetip.c: uc_sockaddr <-> lwIP addresses: see net/inetip.h (it needs
+ * lwIP's headers, which this header does not). */
+
 /* netaddr.c: IPv4 text forms (pure functions, host-tested). Addresses are
  * host byte order: 10.0.2.15 is 0x0a00020f. */
 #define NETADDR_IPV4_STRLEN 16  /* "255.255.255.255" + NUL */

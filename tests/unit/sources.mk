@@ -15,3 +15,4 @@ net_frame_SRCS = runtime/net/netframe.c
 bootloader_payload_SRCS = bootloader/payload.c bootloader/sha256.c bootloader/bootcfg.c bootloader/kvfile.c
 runtime_timer_SRCS = runtime/kernel/timer.c
 $(OUT)/runtime_timer: CFLAGS += -DUNICYCLE_HOST_TEST
+net_inet_SRCS = runtime/net/inet.c

@@ -165,7 +165,7 @@ def context(project: Project, comps: list[tuple]) -> dict:
         "config": project.resolved.values,
         "defines": project.resolved.defines(),
         "network": {"mode": m.network.get("mode"), "address": m.network.get("address"),
-                    "gateway": m.network.get("gateway")},
+                    "gateway": m.network.get("gateway"), "dns": m.network.get("dns", [])},
         "boot": boot,
         "tools": {"cc": "gcc", "ld": "ld", "objcopy": "objcopy", "python": sys.executable,
                   "efi_lds": EFI_LDS, "efi_crt0": EFI_CRT0, "efi_libdir": EFI_LIBDIR},

@@ -1,0 +1,134 @@
+/* tcp.h: TCP connections on the event loop: listen, accept, connect, zero-copy receive, send with backpressure (CONFIG_NET). */
+#ifndef UNICYCLE_TCP_H
+#define UNICYCLE_TCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <unicycle/inet.h>
+
+/*
+ * Every callback runs on the event loop (uc_run), to completion, never in
+ * an interrupt and never re-entered for the same connection. Any function
+ * here may be called from any callback (TCP, UDP, timer, HTTP handler) or
+ * from app_main(); none blocks. A connection's callbacks run in the order
+ * its events happened.
+ *
+ * Lifetime: a `struct uc_tcp *` is valid from accept (or connect) until
+ * the app calls uc_tcp_close()/uc_tcp_abort(), or until the `closed`
+ * callback returns, whichever comes first. After uc_tcp_close() or
+ * uc_tcp_abort() no callback runs for it any more.
+ *
+ * Receiving (no copy): received bytes queue up in the stack's own buffers.
+ * `recv` says that the queue grew; the app looks at the queued bytes with
+ * uc_tcp_rx_iov()/uc_tcp_rx_copy() and drops what it has used with
+ * uc_tcp_rx_consume(). Bytes not consumed stay queued (and are offered
+ * again, with the new ones, on the next `recv`) and count against the
+ * receive window: a peer is slowed down by an app that does not consume.
+ *
+ * Sending: uc_tcp_send() copies what fits into the send buffer and says
+ * how much that was. When it took less than offered, `writable` runs once
+ * room is back. Queued bytes are pushed to the network when the current
+ * callback returns (one push per batch); UC_TCP_MORE holds them back
+ * until a send without it.
+ */
+
+struct uc_tcp;            /* a connection */
+struct uc_tcp_listener;   /* a listening port */
+
+struct uc_iovec {
+	const void *base;
+	size_t len;
+};
+
+struct uc_tcp_ops {
+	/* OPTIONAL. A listener accepted `c`; set per-connection state with
+	 * uc_tcp_set_user(). Return 0 to keep it, a negative errno to refuse
+	 * it (the connection is reset). Unused for connect. */
+	int (*accept)(struct uc_tcp *c, void *listener_arg);
+	/* OPTIONAL. uc_tcp_connect() finished: err 0 (connected) or
+	 * -ECONNREFUSED / -ETIMEDOUT / -EHOSTUNREACH; on error the `closed`
+	 * callback does not follow and `c` is gone once this returns. */
+	void (*connected)(struct uc_tcp *c, int err, void *user);
+	/* OPTIONAL (NULL: received bytes are consumed and dropped). New bytes
+	 * are queued; uc_tcp_rx_len(c) says how many in all. */
+	void (*recv)(struct uc_tcp *c, void *user);
+	/* OPTIONAL. The peer sent FIN: it sends nothing more (queued bytes
+	 * can still be read). The app may still send, then close. */
+	void (*peer_closed)(struct uc_tcp *c, void *user);
+	/* OPTIONAL. Room in the send buffer after a short uc_tcp_send(). */
+	void (*writable)(struct uc_tcp *c, void *user);
+	/* OPTIONAL. The connection ended without uc_tcp_close()/abort() by
+	 * the app: err is -ECONNRESET (peer reset), -ETIMEDOUT (idle timeout
+	 * or retransmissions gave up) or -ENOMEM. `c` is invalid afterwards. */
+	void (*closed)(struct uc_tcp *c, int err, void *user);
+};
+
+/* Listens on `local` (NULL, or family UC_AF_UNSPEC: every IPv4 and IPv6
+ * address) at `port`. Accepted connections use `ops`, with `arg` passed
+ * to ops->accept and as their initial user pointer. Returns 0 and
+ * *out; -EINVAL (port 0, NULL ops), -EADDRINUSE, -ENOMEM, -ENODEV (no
+ * network). */
+int uc_tcp_listen(const struct uc_sockaddr *local, uint16_t port,
+		  const struct uc_tcp_ops *ops, void *arg, struct uc_tcp_listener **out);
+/* Stops listening; connections already accepted stay. */
+void uc_tcp_unlisten(struct uc_tcp_listener *l);
+
+/* Connects to `peer`; ops->connected reports the outcome within
+ * `timeout_ms` (0: the stack's own retransmission limit). Returns 0 and
+ * *out (usable at once: sends are queued until connected); -EINVAL,
+ * -ENOMEM, -ENODEV, -ENETUNREACH (no route). */
+int uc_tcp_connect(const struct uc_sockaddr *peer, unsigned timeout_ms,
+		   const struct uc_tcp_ops *ops, void *user, struct uc_tcp **out);
+
+void uc_tcp_set_user(struct uc_tcp *c, void *user);
+void *uc_tcp_user(const struct uc_tcp *c);
+
+/* Closes `c` with -ETIMEDOUT (`closed` callback) when nothing was received
+ * or sent for `ms` milliseconds; 0 turns the timeout off (the default). */
+void uc_tcp_set_idle_timeout(struct uc_tcp *c, unsigned ms);
+
+/* Peer and local address of `c`: 0, or -ENOTCONN before it connected. */
+int uc_tcp_peer(const struct uc_tcp *c, struct uc_sockaddr *out);
+int uc_tcp_local(const struct uc_tcp *c, struct uc_sockaddr *out);
+
+/* ---- receiving ---- */
+
+/* Bytes queued for the app. */
+size_t uc_tcp_rx_len(const struct uc_tcp *c);
+/* Fills up to `max` views of the queued bytes, in order, without copying;
+ * returns how many it filled. The views stay valid until those bytes are
+ * consumed or the connection ends. */
+unsigned uc_tcp_rx_iov(const struct uc_tcp *c, struct uc_iovec *iov, unsigned max);
+/* Copies up to `len` queued bytes starting `off` bytes in; returns the
+ * count copied (less when fewer are queued). Consumes nothing. */
+size_t uc_tcp_rx_copy(const struct uc_tcp *c, size_t off, void *dst, size_t len);
+/* Drops the first `n` queued bytes (n <= uc_tcp_rx_len), freeing their
+ * buffers and opening the receive window by as much. */
+void uc_tcp_rx_consume(struct uc_tcp *c, size_t n);
+
+/* ---- sending ---- */
+
+#define UC_TCP_MORE (1u << 0)   /* more follows: do not push yet */
+
+/* Copies up to `len` bytes into the send buffer. Returns the count taken
+ * (0..len; less than len means the buffer is full: `writable` follows),
+ * -EPIPE after uc_tcp_shutdown() or once the connection is closing,
+ * -ENOTCONN when connecting failed. */
+long uc_tcp_send(struct uc_tcp *c, const void *buf, size_t len, unsigned flags);
+/* Free bytes in the send buffer now. */
+size_t uc_tcp_sendbuf(const struct uc_tcp *c);
+
+/* ---- ending ---- */
+
+/* Half-close: FIN after the queued bytes; receiving goes on. 0 or
+ * -ENOTCONN. */
+int uc_tcp_shutdown(struct uc_tcp *c);
+/* Graceful close: queued bytes are sent, then FIN; bytes still arriving
+ * are read and dropped (never answered with a reset) until the peer's FIN
+ * or a short linger time. `c` is invalid once this returns. */
+void uc_tcp_close(struct uc_tcp *c);
+/* Reset now: queued bytes are dropped. `c` is invalid once this returns. */
+void uc_tcp_abort(struct uc_tcp *c);
+
+#endif
