@@ -722,19 +722,27 @@ void resp_add_errorf(struct resp_buf *b, const char *fmt, ...)
 	resp_add_line(b, '-', msg, (size_t)n);
 }
 
-/* "<type><v>\r\n" */
-static void resp_add_number(struct resp_buf *b, char type, int64_t v)
+/* "<type><v>\r\n" into hdr; returns its length. Reserving exactly this
+ * (not the longest number) keeps the hard limit exact. */
+static size_t resp_header(char *hdr, char type, int64_t v)
 {
-	char *d = resp_buf_reserve(b, 1 + RESP_INT64_MAX_DIGITS + 2);
 	size_t n;
 
-	if (!d)
-		return;
-	d[0] = type;
-	n = 1 + resp_format_int(d + 1, v);
-	d[n++] = '\r';
-	d[n++] = '\n';
-	b->len += n;
+	hdr[0] = type;
+	n = 1 + resp_format_int(hdr + 1, v);
+	hdr[n++] = '\r';
+	hdr[n++] = '\n';
+	return n;
+}
+
+/* Room for a header: type, digits, CRLF. */
+#define RESP_HEADER_ROOM (1 + RESP_INT64_MAX_DIGITS + 2)
+
+static void resp_add_number(struct resp_buf *b, char type, int64_t v)
+{
+	char hdr[RESP_HEADER_ROOM];
+
+	resp_add_raw(b, hdr, resp_header(hdr, type, v));
 }
 
 void resp_add_int(struct resp_buf *b, int64_t v)
@@ -749,20 +757,17 @@ void resp_add_array(struct resp_buf *b, size_t n)
 
 void resp_add_bulk(struct resp_buf *b, const void *p, size_t n)
 {
-	char *d = resp_buf_reserve(b, 1 + RESP_INT64_MAX_DIGITS + 2 + n + 2);
-	size_t k;
+	char hdr[RESP_HEADER_ROOM];
+	size_t h = resp_header(hdr, '$', (int64_t)n);
+	char *d = resp_buf_reserve(b, h + n + 2);
 
 	if (!d)
 		return;
-	d[0] = '$';
-	k = 1 + resp_format_int(d + 1, (int64_t)n);
-	d[k++] = '\r';
-	d[k++] = '\n';
-	memcpy(d + k, p, n);
-	k += n;
-	d[k++] = '\r';
-	d[k++] = '\n';
-	b->len += k;
+	memcpy(d, hdr, h);
+	memcpy(d + h, p, n);
+	d[h + n] = '\r';
+	d[h + n + 1] = '\n';
+	b->len += h + n + 2;
 }
 
 void resp_add_bulk_str(struct resp_buf *b, const char *s)
