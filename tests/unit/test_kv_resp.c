@@ -159,6 +159,19 @@ static void test_zero_copy(void)
 	resp_parser_free(&p);
 }
 
+/* Found by fuzz_kv: a bare "\n" (and empty pieces) before any buffer exists. */
+static void test_empty_lines_first(void)
+{
+	static const char in[] = "\n\n\r\nPING\r\n";
+	struct seen s;
+	size_t cuts[] = { 1, 1, 2, 0 };
+
+	feed(&limits, in, sizeof(in) - 1, NULL, &s);
+	CHECK(s.commands == 1 && strcmp(s.text, "PING;") == 0);
+	feed(&limits, in, sizeof(in) - 1, cuts, &s);
+	CHECK(s.commands == 1 && strcmp(s.text, "PING;") == 0);
+}
+
 /* Feeds `in` whole and one byte at a time; both must fail with `msg`
  * after running the commands before the bad one (`before` of them). */
 static void expect_error(const struct resp_limits *lim, const char *in, size_t len,
@@ -382,6 +395,7 @@ int main(void)
 {
 	test_whole_and_every_split();
 	test_zero_copy();
+	test_empty_lines_first();
 	test_malformed();
 	test_limits();
 	test_budget();

@@ -191,6 +191,8 @@ static bool resp_gather_reserve(struct resp_parser *p, size_t n)
 
 static void resp_gather_put(struct resp_parser *p, const char *src, size_t n)
 {
+	if (n == 0)
+		return;   /* the buffer may not exist yet */
 	memcpy(p->gather + p->gather_len, src, n);
 	p->gather_len += n;
 }
@@ -329,10 +331,13 @@ static int resp_hex(char c)
 static const char *resp_split_inline(struct resp_parser *p, size_t len)
 {
 	char *s = p->gather;
-	const char *nul = memchr(s, '\0', len);
+	const char *nul;
 	size_t r = 0, w = 0;
 
+	if (len == 0)
+		return NULL;   /* a blank line (and maybe no buffer yet) */
 	/* Redis splits a C string: a NUL ends the line. */
+	nul = memchr(s, '\0', len);
 	if (nul)
 		len = (size_t)(nul - s);
 #define AT(i) ((i) < len ? s[i] : '\0')
