@@ -7,7 +7,9 @@ from pathlib import Path
 from . import paths, render
 from .errors import InputError
 
-TEMPLATES = ("hello", "http-hello")
+TEMPLATES = ("hello", "http-hello", "kv")
+# Templates whose C sources are an example's src/ (the one copy of the code).
+EXAMPLE_SOURCES = {"http-hello": "http-hello", "kv": "kv"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # Files whose template name differs from the file written.
 RENAMES = {"gitignore": ".gitignore"}
@@ -31,10 +33,12 @@ def create(target: Path, template: str = "hello", name: str | None = None) -> li
         rel = tpl.relative_to(src).with_suffix("")
         rel = rel.with_name(RENAMES.get(rel.name, rel.name))
         files[rel] = render.render(str(tpl.relative_to(paths.templates_dir())), {"name": name})
-    if template == "http-hello":
+    if template in EXAMPLE_SOURCES:
         # The example is the one source of truth for the server's code.
-        example = paths.home() / "examples" / "http-hello" / "src" / "main.c"
-        files[Path("src/main.c")] = example.read_text()
+        example = paths.home() / "examples" / EXAMPLE_SOURCES[template] / "src"
+        for src_file in sorted(example.iterdir()):
+            if src_file.suffix in (".c", ".h"):
+                files[Path("src") / src_file.name] = src_file.read_text()
     # Write everything into a temporary sibling, then move it in place.
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
