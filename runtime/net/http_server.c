@@ -325,19 +325,6 @@ static size_t http_head(struct uc_http_response *res, int status, const char *co
 	return (size_t)(p - buf);
 }
 
-/* Checks shared by respond, respond_ref and begin. */
-static int http_check_start(struct uc_http_response *res, int status, const char *content_type)
-{
-	if (res->responded)
-		return -EALREADY;
-	if (status < 100 || status > 599)
-		return -EINVAL;
-	if (content_type && (http_has_any(content_type, "\r\n") ||
-			     strlen(content_type) > HTTP_MAX_CONTENT_TYPE))
-		return -EINVAL;
-	return 0;
-}
-
 /* The app is done with a response whose client went away: free it now,
  * or once http_conn_free() has finished telling the app. */
 static int http_res_gone(struct http_conn *c)
@@ -348,6 +335,21 @@ static int http_res_gone(struct http_conn *c)
 	return -ECONNRESET;
 }
 
+/* Checks shared by respond, respond_ref and begin (a gone client frees). */
+static int http_check_start(struct uc_http_response *res, int status, const char *content_type)
+{
+	if (res->conn->gone)
+		return http_res_gone(res->conn);
+	if (res->responded)
+		return -EALREADY;
+	if (status < 100 || status > 599)
+		return -EINVAL;
+	if (content_type && (http_has_any(content_type, "\r\n") ||
+			     strlen(content_type) > HTTP_MAX_CONTENT_TYPE))
+		return -EINVAL;
+	return 0;
+}
+
 static int http_respond_common(struct uc_http_response *res, int status,
 			       const char *content_type, const void *body, size_t len, bool ref)
 {
@@ -356,8 +358,6 @@ static int http_respond_common(struct uc_http_response *res, int status,
 	size_t hlen, blen;
 	int rc;
 
-	if (c->gone)
-		return http_res_gone(c);
 	rc = http_check_start(res, status, content_type);
 	if (rc < 0)
 		return rc;
@@ -417,8 +417,6 @@ int uc_http_begin(struct uc_http_response *res, int status, const char *content_
 	enum http_framing framing = HTTP_FRAME_LENGTH;
 	int rc;
 
-	if (c->gone)
-		return http_res_gone(c);
 	rc = http_check_start(res, status, content_type);
 	if (rc < 0)
 		return rc;

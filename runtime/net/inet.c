@@ -1,6 +1,7 @@
 /* inet.c: uc_sockaddr text forms (IPv4 dotted quad, IPv6 RFC 4291 sec 2.2 / RFC 5952) and comparison; no lwIP, host-tested. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <unicycle/inet.h>
@@ -231,14 +232,9 @@ static void inet_puts(struct inet_buf *b, const char *s)
 static void inet_putu(struct inet_buf *b, unsigned v)
 {
 	char tmp[12];
-	int n = 0;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		inet_putc(b, tmp[--n]);
+	snprintf(tmp, sizeof(tmp), "%u", v);
+	inet_puts(b, tmp);
 }
 
 static void inet_puthex(struct inet_buf *b, unsigned v)

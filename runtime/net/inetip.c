@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "net/inetip.h"
+#include "net/net.h"
 
 void inetip_to_sockaddr(const ip_addr_t *ip, uint16_t port, struct uc_sockaddr *out)
 {
@@ -46,4 +47,16 @@ int inetip_from_sockaddr(const struct uc_sockaddr *a, ip_addr_t *ip)
 	default:
 		return -EINVAL;
 	}
+}
+
+int inetip_local(const struct uc_sockaddr *local, ip_addr_t *ip, u8_t *type)
+{
+	if (!net_is_running())
+		return -ENODEV;
+	*type = IPADDR_TYPE_ANY;
+	ip_addr_copy(*ip, *IP_ANY_TYPE);
+	if (!local || local->family == UC_AF_UNSPEC)
+		return 0;
+	*type = local->family == UC_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4;
+	return inetip_from_sockaddr(local, ip);
 }

@@ -554,33 +554,25 @@ static void tcp_timer_fire(void *arg)
 
 /* ---- public API (unicycle/tcp.h) ---- */
 
-static u8_t tcp_ip_type(const struct uc_sockaddr *a)
-{
-	if (!a || a->family == UC_AF_UNSPEC)
-		return IPADDR_TYPE_ANY;
-	return a->family == UC_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4;
-}
-
 int uc_tcp_listen(const struct uc_sockaddr *local, uint16_t port,
 		  const struct uc_tcp_ops *ops, void *arg, struct uc_tcp_listener **out)
 {
 	struct uc_tcp_listener *l;
 	struct tcp_pcb *pcb, *lpcb;
 	ip_addr_t ip;
+	u8_t type;
 	err_t err;
 	int rc;
 
 	if (port == 0 || !ops || !out)
 		return -EINVAL;
-	if (!net_is_running())
-		return -ENODEV;
-	ip_addr_copy(ip, *IP_ANY_TYPE);
-	if (local && (rc = inetip_from_sockaddr(local, &ip)) < 0)
+	rc = inetip_local(local, &ip, &type);
+	if (rc < 0)
 		return rc;
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	pcb = tcp_new_ip_type(tcp_ip_type(local));
+	pcb = tcp_new_ip_type(type);
 	if (!pcb) {
 		free(l);
 		console_printf("tcp: out of PCBs for a listener on port %u\n", port);
@@ -633,7 +625,7 @@ int uc_tcp_connect(const struct uc_sockaddr *peer, unsigned timeout_ms,
 	rc = inetip_from_sockaddr(peer, &ip);
 	if (rc < 0)
 		return rc;
-	pcb = tcp_new_ip_type(tcp_ip_type(peer));
+	pcb = tcp_new_ip_type(IP_GET_TYPE(&ip));
 	if (!pcb)
 		return -ENOMEM;
 	c = tcp_conn_new(pcb, ops, user);

@@ -46,32 +46,24 @@ static void udp_lwip_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	pbuf_free(p);
 }
 
-static u8_t udp_ip_type(const struct uc_sockaddr *a)
-{
-	if (!a || a->family == UC_AF_UNSPEC)
-		return IPADDR_TYPE_ANY;
-	return a->family == UC_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4;
-}
-
 int uc_udp_bind(const struct uc_sockaddr *local, uint16_t port, uc_udp_recv_fn fn, void *arg,
 		struct uc_udp **out)
 {
 	struct uc_udp *u;
 	ip_addr_t ip;
+	u8_t type;
 	err_t err;
 	int rc;
 
 	if (!fn || !out)
 		return -EINVAL;
-	if (!net_is_running())
-		return -ENODEV;
-	ip_addr_copy(ip, *IP_ANY_TYPE);
-	if (local && (rc = inetip_from_sockaddr(local, &ip)) < 0)
+	rc = inetip_local(local, &ip, &type);
+	if (rc < 0)
 		return rc;
 	u = malloc(sizeof(*u));
 	if (!u)
 		return -ENOMEM;
-	u->pcb = udp_new_ip_type(udp_ip_type(local));
+	u->pcb = udp_new_ip_type(type);
 	if (!u->pcb) {
 		free(u);
 		console_printf("udp: out of PCBs (port %u)\n", port);

@@ -55,3 +55,16 @@ def test_new_kv_is_the_example(runner, tmp_path, monkeypatch):
         sorted(p.relative_to(example) for p in ex.sources)
     assert m.boot.get("cmdline") == ex.boot.get("cmdline")
     assert (proj / ".gitignore").is_file() and "redis-cli" in (proj / "README.md").read_text()
+
+
+def test_new_tcp_echo(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["new", "echo", "--template", "tcp-echo"])
+    assert result.exit_code == 0, result.stderr
+    proj = tmp_path / "echo"
+    m = manifest.load(proj / "unicycle.toml")
+    assert m.name == "echo" and m.config == {"NET": True}
+    main = (proj / "src/main.c").read_text()
+    assert "#include <unicycle/tcp.h>" in main and "uc_tcp_listen(NULL, ECHO_PORT" in main
+    assert "{{" not in main and "echo: idle" in main
+    assert "unicycle run --forward 7007:7" in (proj / "README.md").read_text()

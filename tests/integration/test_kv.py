@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import new_project, unicycle
-from unicycle import boards, qemu
+from helpers import Guest, new_project, tap_netns, unicycle
+from unicycle import qemu
 
 pytestmark = pytest.mark.qemu
 
@@ -43,45 +43,11 @@ def kv_app(tmp_path_factory):
     return proj
 
 
-class Guest:
-    """kv in QEMU in the background, serial to a log file; each guest boots its own copy
-    of the image (QEMU locks the file it writes to)."""
-
-    def __init__(self, app: Path, name: str, netdev=None, forwards=(), prefix=()):
-        build = app / "build" / "qemu-x86_64"
-        work = build / f"run-{name}"
-        work.mkdir(parents=True, exist_ok=True)
-        image = work / "unicycle.img"
-        shutil.copyfile(build / "unicycle.img", image)
-        spec = qemu.spec_for_board(boards.load("qemu-x86_64"), image, work,
-                                   forwards=list(forwards), netdev=netdev)
-        self.log = work / "serial.log"
-        self.proc = subprocess.Popen([*prefix, *qemu.command(spec)], stdout=open(self.log, "wb"),
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-
-    def serial(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, text, timeout=120):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if text in self.serial():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.3)
-        raise AssertionError(f"{text!r} not on the console:\n{self.serial()[-3000:]}")
-
-    def stop(self):
-        qemu._stop(self.proc)
-
-
 @pytest.fixture(scope="module")
 def kv(kv_app):
     """The guest on user networking; yields the forwarded host port."""
     port = qemu.free_port()
-    guest = Guest(kv_app, "user", forwards=[(port, KV_PORT)])
+    guest = Guest(kv_app, forwards=[(port, KV_PORT)])
     try:
         guest.wait_for(f"kv: listening on port {KV_PORT}, maxmemory {MAXMEMORY} bytes")
         guest.wait_for(f"net0 {GUEST}/24 via static")
@@ -364,27 +330,15 @@ def test_pipelined_flood_without_reading(kv):
 
 @pytest.fixture
 def netns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a network namespace and a tap device")
-    ns = f"uc-kv-{os.getpid()}"
-    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
-        pytest.skip("ip netns add failed: network namespaces unavailable here")
-    try:
-        def sh(*cmd):
-            subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True, capture_output=True)
-        sh("ip", "link", "set", "lo", "up")
-        sh("ip", "tuntap", "add", "dev", "uckv0", "mode", "tap")
-        sh("ip", "addr", "add", f"{HOST}/24", "dev", "uckv0")
-        sh("ip", "link", "set", "uckv0", "up")
+    with tap_netns("uc-kv", "uckv0", f"{HOST}/24") as ns:
         yield ns
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def test_redis_benchmark_50_clients_on_a_tap(kv_app, netns):
+def test_redis_benchmark_50_clients_on_a_tap(kv_app, netns, tmp_path):
     inside = ["ip", "netns", "exec", netns]
-    guest = Guest(kv_app, "tap", netdev="tap,id=net0,ifname=uckv0,script=no,downscript=no",
-                  prefix=inside)
+    # a copy of the built project: the user-networking guest still has its image open
+    app = shutil.copytree(kv_app, tmp_path / "kv-tap", symlinks=True)
+    guest = Guest(app, netdev="tap,id=net0,ifname=uckv0,script=no,downscript=no", prefix=inside)
     try:
         guest.wait_for(f"net0 {GUEST}/24 via static")
         guest.wait_for("kv: listening")

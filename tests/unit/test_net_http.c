@@ -276,7 +276,7 @@ static void setup(void)
 static struct sink sink;
 static struct http_conn *conn;
 
-static const char *run(const char *req, size_t len, size_t piece, size_t room)
+static struct http_conn *fresh(size_t room)
 {
 	if (conn)
 		http_conn_free(conn);
@@ -286,6 +286,12 @@ static const char *run(const char *req, size_t len, size_t piece, size_t room)
 	conn = http_conn_new(&sink_transport, &sink);
 	if (!conn)
 		abort();
+	return conn;
+}
+
+static const char *run(const char *req, size_t len, size_t piece, size_t room)
+{
+	fresh(room);
 	drive(conn, &sink, req, len, piece ? piece : len);
 	sink.buf[sink.len] = '\0';
 	return sink.buf;
@@ -367,10 +373,7 @@ static void test_pipelined(void)
 	for (i = 1; i < len; i++) {
 		const char *got;
 
-		if (conn)
-			http_conn_free(conn);
-		memset(&sink, 0, sizeof(sink));
-		conn = http_conn_new(&sink_transport, &sink);
+		fresh(0);
 		drive(conn, &sink, req, i, i);
 		drive(conn, &sink, req + i, len - i, len - i);
 		sink.buf[sink.len] = '\0';
@@ -494,19 +497,6 @@ static void test_broken_transport(void)
 	sink.broken = 1;
 	CHECK(http_conn_input(conn, "GET / HTTP/1.1\r\n\r\n", 18) == 18);
 	CHECK(http_conn_failed(conn));
-}
-
-static struct http_conn *fresh(size_t room)
-{
-	if (conn)
-		http_conn_free(conn);
-	memset(&sink, 0, sizeof(sink));
-	sink.room = room;
-	sink.budget = room;
-	conn = http_conn_new(&sink_transport, &sink);
-	if (!conn)
-		abort();
-	return conn;
 }
 
 /* Writable events until the engine has nothing left to write. */

@@ -40,7 +40,8 @@ board_option = click.option("--board", "-b", default=None,
 
 @cli.command()
 @click.argument("name")
-@click.option("--template", "-t", type=click.Choice(["hello", "http-hello", "kv"]), default="hello",
+@click.option("--template", "-t",
+              type=click.Choice(["hello", "http-hello", "tcp-echo", "kv"]), default="hello",
               show_default=True, help="Project skeleton.")
 def new(name, template):
     """Create a project directory NAME with a manifest and a hello app."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from . import paths, render
 from .errors import InputError
 
-TEMPLATES = ("hello", "http-hello", "kv")
+TEMPLATES = ("hello", "http-hello", "tcp-echo", "kv")
 # Templates whose C sources are an example's src/ (the one copy of the code).
 EXAMPLE_SOURCES = {"http-hello": "http-hello", "kv": "kv"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
