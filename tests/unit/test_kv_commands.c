@@ -444,10 +444,12 @@ static void test_config_command_info(void)
 static void test_oom(void)
 {
 	static const char oom[] = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
-	const char *v = rep('x', 500);
+	char v[501];
 	char key[32];
 	int i;
 
+	memset(v, 'x', 500);
+	v[500] = '\0';
 	world(32 * 1024);
 	for (i = 0;; i++) {
 		const char *r;
@@ -462,6 +464,28 @@ static void test_oom(void)
 	CHECK(i > 20);
 	R("$-1\r\n", "GET", key);
 	R(oom, "SET", "k0", rep('z', 1000), "GET");   /* no old value: the command failed */
+	{
+		/* ... also when earlier replies are half sent and making room for
+		 * the old value moves them */
+		const char *big = rep('z', 1000);
+		struct resp_arg argv[] = {
+			{ "SET", 3, 0 }, { "k0", 2, 0 }, { big, 1000, 0 }, { "GET", 3, 0 },
+		};
+		char filler[3000];
+		size_t keep;
+
+		memset(filler, 'f', sizeof(filler));
+		resp_add_raw(&w.out, filler, sizeof(filler));
+		keep = w.out.cap - w.out.len;
+		resp_add_raw(&w.out, filler, keep);            /* buffer now full */
+		resp_buf_sent(&w.out, 2000, w.out.cap);        /* head moves, nothing freed */
+		CHECK(w.out.head == 2000);
+		commands_exec(&w.env, &w.client, argv, 4, &w.out);
+		CHECK(w.out.head == 0);                        /* the buffer was compacted */
+		CHECK(resp_buf_pending(&w.out) == 1000 + keep + strlen(oom));
+		CHECK(memcmp(w.out.data + 1000 + keep, oom, strlen(oom)) == 0);
+		resp_buf_sent(&w.out, resp_buf_pending(&w.out), 0);
+	}
 	R(oom, "MSET", "m1", "1", "m2", v);
 	R("*2\r\n$-1\r\n$-1\r\n", "MGET", "m1", "m2");
 	R(oom, "SET", "k0", rep('y', 1000));

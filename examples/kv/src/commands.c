@@ -62,6 +62,9 @@ struct commands_call {
 	const struct resp_arg *argv;
 	size_t argc;
 	struct resp_buf *out;
+	/* Bytes pending in `out` before this command's reply: a count, not an
+	 * offset, since making room may move the pending bytes. */
+	size_t reply_start;
 	const struct commands_cmd *cmd;
 };
 
@@ -108,14 +111,21 @@ static void commands_oom(struct commands_call *c)
 	resp_add_error(c->out, COMMANDS_ERR_OOM);
 }
 
-/* Applies ops, replying OOM when the store refuses. Returns the store's
- * answer. */
+/*
+ * Every change a command makes goes through here, as one op list: the
+ * place where a write-ahead log records it. When the store refuses (over
+ * maxmemory), whatever the command already replied (SET ... GET's old
+ * value) is taken back and the reply is the OOM error alone. Returns the
+ * store's answer.
+ */
 static long commands_apply(struct commands_call *c, const struct store_op *ops, size_t n)
 {
 	long r = store_apply(c->env->store, ops, n, c->env->now_ms);
 
-	if (r < 0)
+	if (r < 0) {
+		c->out->len = c->out->head + c->reply_start;
 		commands_oom(c);
+	}
 	return r;
 }
 
@@ -354,7 +364,7 @@ static void cmd_set(struct commands_call *c)
 	const struct resp_arg *expire = NULL;
 	struct store_op op;
 	unsigned flags = 0;
-	size_t j, mark;
+	size_t j;
 	int64_t at = 0;
 	bool found;
 
@@ -384,7 +394,6 @@ static void cmd_set(struct commands_call *c)
 	if (expire && !commands_deadline(c, expire, flags & SET_EX, true, &at))
 		return;
 
-	mark = c->out->len;
 	if (flags & SET_GET)
 		cmd_get(c);
 	found = commands_get(c, &c->argv[1]) != NULL;
@@ -398,11 +407,8 @@ static void cmd_set(struct commands_call *c)
 	op.vlen = c->argv[2].len;
 	op.ttl = expire ? STORE_TTL_AT : (flags & SET_KEEPTTL) ? STORE_TTL_KEEP : STORE_TTL_CLEAR;
 	op.expire_at = at;
-	if (store_apply(c->env->store, &op, 1, c->env->now_ms) < 0) {
-		c->out->len = mark;   /* not the old value: the command failed */
-		commands_oom(c);
-		return;
-	}
+	if (commands_apply(c, &op, 1) < 0)
+		return;   /* OOM alone, not the old value: the command failed */
 	if (!(flags & SET_GET))
 		resp_add_simple(c->out, "OK");
 }
@@ -1204,7 +1210,7 @@ static void commands_unknown_sub(struct commands_call *c)
 void commands_exec(struct commands_env *env, struct commands_client *client,
 		   const struct resp_arg *argv, size_t argc, struct resp_buf *out)
 {
-	struct commands_call c = { env, client, argv, argc, out, NULL };
+	struct commands_call c = { env, client, argv, argc, out, resp_buf_pending(out), NULL };
 	const struct commands_cmd *cmd = commands_find(commands_table, &argv[0]);
 
 	env->stats->commands++;
