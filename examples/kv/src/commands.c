@@ -21,6 +21,12 @@
 #define COMMANDS_INFO_MAX 4096
 #define COMMANDS_HUMAN_MAX 24
 #define COMMANDS_DB_COUNT 1
+#define COMMANDS_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+/* HELLO's reply: seven name/value pairs (server ... modules). */
+#define COMMANDS_HELLO_FIELDS 14
+/* Redis 7's description of a command: name, arity, flags, first key,
+ * last key, step, ACL categories, tips, key specs, subcommands. */
+#define COMMANDS_DESCRIBE_FIELDS 10
 
 #define COMMANDS_ERR_SYNTAX  "ERR syntax error"
 #define COMMANDS_ERR_NOT_INT "ERR value is not an integer or out of range"
@@ -259,7 +265,7 @@ static void cmd_client_help(struct commands_call *c)
 		"SETNAME <name>", "    Assign the name <name> to the current connection.",
 		"HELP", "    Print this help.",
 	};
-	commands_help(c, lines, sizeof(lines) / sizeof(lines[0]));
+	commands_help(c, lines, COMMANDS_COUNT_OF(lines));
 }
 
 /* HELLO [protover [SETNAME name]]: RESP2 only; "HELLO 3" is refused the
@@ -292,7 +298,7 @@ static void cmd_hello(struct commands_call *c)
 				commands_cstr_len(&c->argv[j], COMMANDS_QUOTE_MAX), c->argv[j].ptr);
 		return;
 	}
-	resp_add_array(c->out, 14);
+	resp_add_array(c->out, COMMANDS_HELLO_FIELDS);
 	resp_add_bulk_str(c->out, "server");
 	resp_add_bulk_str(c->out, "redis");
 	resp_add_bulk_str(c->out, "version");
@@ -843,7 +849,7 @@ static void cmd_config_help(struct commands_call *c)
 		"    Return parameters matching the glob-like <pattern> and their values.",
 		"HELP", "    Print this help.",
 	};
-	commands_help(c, lines, sizeof(lines) / sizeof(lines[0]));
+	commands_help(c, lines, COMMANDS_COUNT_OF(lines));
 }
 
 /* ---- INFO ---- */
@@ -915,7 +921,7 @@ static unsigned commands_info_sections(struct commands_call *c)
 	if (c->argc == 1)
 		return INFO_ALL;
 	for (size_t j = 1; j < c->argc; j++)
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t i = 0; i < COMMANDS_COUNT_OF(names); i++)
 			if (commands_arg_is(&c->argv[j], names[i].name))
 				want |= names[i].bit;
 	return want;
@@ -1004,18 +1010,18 @@ static size_t commands_count(const struct commands_cmd *t)
 	return n;
 }
 
-/* Redis 7's ten-field command description (RESP2). */
+/* What COMMAND says about one command, in Redis 7's layout. */
 static void commands_describe(struct commands_call *c, const struct commands_cmd *cmd)
 {
 	size_t nflags = 0, i;
 
-	for (i = 0; i < sizeof(commands_flag_names) / sizeof(commands_flag_names[0]); i++)
+	for (i = 0; i < COMMANDS_COUNT_OF(commands_flag_names); i++)
 		nflags += (cmd->flags & commands_flag_names[i].flag) != 0;
-	resp_add_array(c->out, 10);
+	resp_add_array(c->out, COMMANDS_DESCRIBE_FIELDS);
 	resp_add_bulk_str(c->out, cmd->name);
 	resp_add_int(c->out, cmd->arity);
 	resp_add_array(c->out, nflags);
-	for (i = 0; i < sizeof(commands_flag_names) / sizeof(commands_flag_names[0]); i++)
+	for (i = 0; i < COMMANDS_COUNT_OF(commands_flag_names); i++)
 		if (cmd->flags & commands_flag_names[i].flag)
 			resp_add_simple(c->out, commands_flag_names[i].name);
 	resp_add_int(c->out, cmd->first_key);
@@ -1102,7 +1108,7 @@ static void cmd_command_help(struct commands_call *c)
 		"LIST", "    Return the names of all commands.",
 		"HELP", "    Print this help.",
 	};
-	commands_help(c, lines, sizeof(lines) / sizeof(lines[0]));
+	commands_help(c, lines, COMMANDS_COUNT_OF(lines));
 }
 
 /* ---- the table ---- */
