@@ -1,4 +1,5 @@
 /* commands.c: the Redis commands kv serves, with Redis 7.0's replies and error wording. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,12 +79,7 @@ struct commands_call {
 
 static char commands_lower(char c)
 {
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static char commands_upper(char c)
-{
-	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+	return (char)tolower((unsigned char)c);
 }
 
 /* Case-insensitive: is `a` the word `lit`? */
@@ -1207,7 +1203,7 @@ static void commands_unknown_sub(struct commands_call *c)
 	size_t i;
 
 	for (i = 0; i < c->argv[0].len && i < COMMANDS_NAME_MAX; i++)
-		name[i] = commands_upper(c->argv[0].ptr[i]);
+		name[i] = (char)toupper((unsigned char)c->argv[0].ptr[i]);
 	name[i] = '\0';
 	resp_add_errorf(c->out, "ERR unknown subcommand '%.*s'. Try %s HELP.",
 			commands_cstr_len(&c->argv[1], COMMANDS_QUOTE_MAX), c->argv[1].ptr, name);

@@ -1,4 +1,5 @@
 /* config.c: parses the kv server's boot command line ("maxmemory=16mb port=6379 ..."). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -20,11 +21,6 @@ void config_defaults(struct config *c)
 	c->client_memory = KV_DEFAULT_CLIENT_MEMORY;
 }
 
-static char config_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 static bool config_unit_is(const char *s, size_t len, const char *unit)
 {
 	size_t i;
@@ -32,7 +28,7 @@ static bool config_unit_is(const char *s, size_t len, const char *unit)
 	if (strlen(unit) != len)
 		return false;
 	for (i = 0; i < len; i++)
-		if (config_lower(s[i]) != unit[i])
+		if (tolower((unsigned char)s[i]) != unit[i])
 			return false;
 	return true;
 }

@@ -1,4 +1,5 @@
 /* resp.c: RESP2 request parsing (incremental, zero-copy when a command is whole) and reply writing. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -304,21 +305,23 @@ static int resp_header_line(struct resp_parser *p, const char *buf, size_t len, 
 	return 0;
 }
 
-/* Redis's isspace() for inline commands (sdssplitargs). */
-static bool resp_is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
+/* A hex digit's value (the caller checked isxdigit). */
 static int resp_hex(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/* The character an escape "\\<e>" inside double quotes stands for. */
+static char resp_unescape(char e)
+{
+	switch (e) {
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 't': return '\t';
+	case 'b': return '\b';
+	case 'a': return '\a';
+	default: return e;
+	}
 }
 
 /*
@@ -342,10 +345,11 @@ static const char *resp_split_inline(struct resp_parser *p, size_t len)
 		len = (size_t)(nul - s);
 #define AT(i) ((i) < len ? s[i] : '\0')
 	for (;;) {
-		bool inq = false, insq = false, done = false;
+		char quote = 0;   /* '"' or '\'' while inside quotes */
+		bool done = false;
 		size_t start;
 
-		while (r < len && resp_is_space(s[r]))
+		while (r < len && isspace((unsigned char)s[r]))
 			r++;
 		if (r == len)
 			break;
@@ -353,52 +357,30 @@ static const char *resp_split_inline(struct resp_parser *p, size_t len)
 		while (!done) {
 			char c = AT(r);
 
-			if (inq) {
-				if (c == '\\' && AT(r + 1) == 'x' && resp_hex(AT(r + 2)) >= 0 &&
-				    resp_hex(AT(r + 3)) >= 0) {
-					s[w++] = (char)(resp_hex(s[r + 2]) * 16 + resp_hex(s[r + 3]));
-					r += 4;
-				} else if (c == '\\' && AT(r + 1)) {
-					char e = s[r + 1];
-
-					s[w++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' :
-						 e == 'b' ? '\b' : e == 'a' ? '\a' : e;
-					r += 2;
-				} else if (c == '"') {
-					if (AT(r + 1) && !resp_is_space(AT(r + 1)))
-						return RESP_ERR_QUOTES;
-					done = true;
-					r++;
-				} else if (c == '\0') {
+			if (quote == '"' && c == '\\' && AT(r + 1) == 'x' &&
+			    isxdigit((unsigned char)AT(r + 2)) && isxdigit((unsigned char)AT(r + 3))) {
+				s[w++] = (char)(resp_hex(s[r + 2]) * 16 + resp_hex(s[r + 3]));
+				r += 4;
+			} else if (quote == '"' && c == '\\' && AT(r + 1)) {
+				s[w++] = resp_unescape(s[r + 1]);
+				r += 2;
+			} else if (quote == '\'' && c == '\\' && AT(r + 1) == '\'') {
+				s[w++] = '\'';
+				r += 2;
+			} else if (quote && c == quote) {
+				/* a closing quote ends the argument: a space or the end next */
+				if (AT(r + 1) && !isspace((unsigned char)AT(r + 1)))
 					return RESP_ERR_QUOTES;
-				} else {
-					s[w++] = c;
-					r++;
-				}
-			} else if (insq) {
-				if (c == '\\' && AT(r + 1) == '\'') {
-					s[w++] = '\'';
-					r += 2;
-				} else if (c == '\'') {
-					if (AT(r + 1) && !resp_is_space(AT(r + 1)))
-						return RESP_ERR_QUOTES;
-					done = true;
-					r++;
-				} else if (c == '\0') {
-					return RESP_ERR_QUOTES;
-				} else {
-					s[w++] = c;
-					r++;
-				}
-			} else if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0') {
+				done = true;
+				r++;
+			} else if (quote && c == '\0') {
+				return RESP_ERR_QUOTES;
+			} else if (!quote && (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0')) {
 				done = true;
 				if (c)
 					r++;
-			} else if (c == '"') {
-				inq = true;
-				r++;
-			} else if (c == '\'') {
-				insq = true;
+			} else if (!quote && (c == '"' || c == '\'')) {
+				quote = c;
 				r++;
 			} else {
 				s[w++] = c;
