@@ -328,6 +328,40 @@ def test_pipelined_flood_without_reading(kv):
         pinger.close()
 
 
+def test_maxclients_and_idle_timeout(tmp_path):
+    """Boot settings: maxclients=2 turns the third client away with Redis's error, and
+    timeout=2 closes clients idle for 2 s, which makes room again."""
+    proj = new_project(tmp_path, "kvlimits", "kv")
+    toml = proj / "unicycle.toml"
+    toml.write_text(toml.read_text().replace('cmdline = "maxmemory=64mb"',
+                                             'cmdline = "maxclients=2 timeout=2"'))
+    unicycle("build", "-C", proj, check=True)
+    port = qemu.free_port()
+    guest = Guest(proj, forwards=[(port, KV_PORT)])
+    try:
+        guest.wait_for("kv: listening on port 6379, maxmemory 67108864 bytes, maxclients 2")
+        wait_answering("127.0.0.1", port)
+        a = socket.create_connection(("127.0.0.1", port), timeout=10)
+        b = socket.create_connection(("127.0.0.1", port), timeout=10)
+        for s in (a, b):
+            s.sendall(b"PING\r\n")
+            assert s.recv(64) == b"+PONG\r\n"
+        assert raw("127.0.0.1", port, b"PING\r\n") == b"-ERR max number of clients reached\r\n"
+        # both go quiet: closed by the server after 2 s (EOF), not before 1.5 s
+        t0 = time.monotonic()
+        a.settimeout(10)
+        assert a.recv(64) == b""
+        assert 1.5 < time.monotonic() - t0 < 6
+        b.settimeout(10)
+        assert b.recv(64) == b""
+        assert raw("127.0.0.1", port, b"PING\r\nQUIT\r\n") == b"+PONG\r\n+OK\r\n"
+        assert int(info(port)["rejected_connections"]) == 1
+        a.close()
+        b.close()
+    finally:
+        guest.stop()
+
+
 @pytest.fixture
 def netns():
     with tap_netns("uc-kv", "uckv0", f"{HOST}/24") as ns:
