@@ -17,3 +17,10 @@ bootloader_payload_SRCS = bootloader/payload.c bootloader/sha256.c bootloader/bo
 runtime_timer_SRCS = runtime/kernel/timer.c
 $(OUT)/runtime_timer: CFLAGS += -DUNICYCLE_HOST_TEST
 net_inet_SRCS = runtime/net/inet.c
+# examples/kv: its sources are host C too (time is passed in, no runtime calls)
+KV := examples/kv/src
+kv_resp_SRCS = $(KV)/resp.c
+kv_store_SRCS = $(KV)/store.c
+kv_commands_SRCS = $(KV)/commands.c $(KV)/store.c $(KV)/resp.c $(KV)/config.c
+kv_config_SRCS = $(KV)/config.c
+$(OUT)/kv_resp $(OUT)/kv_store $(OUT)/kv_commands $(OUT)/kv_config: CFLAGS += -I$(ROOT)/$(KV)
