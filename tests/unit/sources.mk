@@ -7,6 +7,7 @@ $(OUT)/net_http: CFLAGS += $(COMPONENT_http-parser_INCLUDES)
 net_addr_SRCS = runtime/net/netaddr.c
 bootloader_elf_SRCS = bootloader/elf.c
 bootloader_sha256_SRCS = bootloader/sha256.c
+bootloader_filesize_SRCS = bootloader/filesize.c
 bootloader_bootcfg_SRCS = bootloader/bootcfg.c bootloader/kvfile.c
 runtime_mem_SRCS = runtime/kernel/buddy.c runtime/lib/heap.c
 bootloader_fdtbuild_SRCS = bootloader/fdtbuild.c $(COMPONENT_bootloader-libfdt)
