@@ -17,3 +17,6 @@ net_frame_SRCS = runtime/net/netframe.c
 bootloader_payload_SRCS = bootloader/payload.c bootloader/sha256.c bootloader/bootcfg.c bootloader/kvfile.c
 runtime_timer_SRCS = runtime/kernel/timer.c
 $(OUT)/runtime_timer: CFLAGS += -DUNICYCLE_HOST_TEST
+drivers_virtio_SRCS = runtime/drivers/virtio_ring.c runtime/drivers/virtio_pci.c
+$(OUT)/drivers_virtio: CFLAGS += -DUNICYCLE_HOST_TEST
+drivers_pci_SRCS =
