@@ -12,7 +12,7 @@
 #include "kernel/acpi.h"
 
 #include "check.h"
-static char log_buf[8192];
+#include "console_log.h"           /* acpi.c reports through the console */
 
 /*
  * The tables live in `ram`, which stands in for physical memory: acpi.c
@@ -60,24 +60,6 @@ static uint64_t addr(const void *p)
 	return (uint64_t)((uintptr_t)p - acpi_host_ram);
 }
 
-
-/* acpi.c reports through the console; capture it. */
-int console_printf(const char *fmt, ...)
-{
-	size_t used = strlen(log_buf);
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(log_buf + used, sizeof(log_buf) - used, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-static bool logged(const char *s)
-{
-	return strstr(log_buf, s) != NULL;
-}
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
