@@ -75,6 +75,7 @@ struct virtio_pci {
 	struct pci_dev *pci;
 	volatile uint8_t *common;
 	volatile uint8_t *notify_base;
+	uint32_t notify_len;          /* bytes of the notify region */
 	uint32_t notify_mult;
 	volatile uint8_t *isr;
 	volatile uint8_t *device;     /* device-specific config */
@@ -109,7 +110,8 @@ int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
  * `max_size` entries (0 = device maximum). `msix_entry` is the MSI-X
  * table entry for its used-buffer notifications, VIRTIO_MSI_NO_VECTOR for
  * none (the queue then also asks the device not to interrupt).
- * 0, -ENOENT, -ENOMEM, -EIO (the device refused the MSI-X entry). */
+ * 0, -ENOENT, -ENOMEM, -EIO (the device refused the MSI-X entry, or its
+ * notify offset lies outside the notify region). */
 int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 			   uint16_t index, uint16_t max_size, uint16_t msix_entry,
 			   const char *who);
