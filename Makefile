@@ -12,9 +12,11 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	mtools dosfstools gdisk fdisk python3 python3-venv python3-pip python3-setuptools \
 	python3-wheel python3-click python3-jinja2 python3-kconfiglib python3-jsonschema \
 	python3-pytest python3-pexpect dpkg-dev xz-utils curl wrk iproute2 iputils-ping \
-	util-linux tmux file apache2-utils dnsmasq-base
+	util-linux tmux file apache2-utils dnsmasq-base \
+	clang libfuzzer-14-dev redis-tools redis-server
 
-.PHONY: all deps apt venv fetch demo test test-unit test-cli test-qemu bench bench-http bench-block clean
+.PHONY: all deps apt venv fetch demo test test-unit test-fuzz test-cli test-qemu bench bench-http \
+	bench-block clean
 
 all: deps
 
@@ -49,10 +51,15 @@ demo: deps
 
 test: deps
 	$(MAKE) -C tests/unit
+	$(MAKE) -C tests/fuzz
 	$(PYTHON) -m pytest -q tests
 
 test-unit: deps
 	$(MAKE) -C tests/unit
+
+# Each libFuzzer target for FUZZ_SECONDS (20 by default).
+test-fuzz: deps
+	$(MAKE) -C tests/fuzz
 
 bench: bench-http bench-block
 

@@ -40,8 +40,11 @@ struct filesrc_file {
 };
 
 struct filesrc_ops {
-	/* EFI_NOT_FOUND when path does not exist; nothing printed then. */
-	EFI_STATUS (*open)(struct filesrc *src, const CHAR16 *path,
+	/* EFI_NOT_FOUND when path does not exist; nothing printed then. A
+	 * source that reads the whole file when opening it (net) checks its
+	 * size against max (filesize_fits) first and refuses a larger one
+	 * before fetching it: EFI_BAD_BUFFER_SIZE, with one line printed. */
+	EFI_STATUS (*open)(struct filesrc *src, const CHAR16 *path, UINT64 max,
 	                   struct filesrc_file *file);
 	EFI_STATUS (*size)(struct filesrc_file *file, UINT64 *size);
 	/* Up to *len bytes from the current position; *len = bytes read,
@@ -61,7 +64,8 @@ struct filesrc {
 
 /*
  * Read the whole file at path into pool memory (*buf, *size; FreePool when
- * done). A file larger than max is refused. Prints what failed, except
+ * done). A file larger than max is refused (EFI_BAD_BUFFER_SIZE) before
+ * memory is allocated for it or it is fetched. Prints what failed, except
  * EFI_NOT_FOUND, which the caller reports (a missing boot.cfg is fine).
  */
 EFI_STATUS filesrc_load(struct filesrc *src, const CHAR16 *path, UINT64 max,

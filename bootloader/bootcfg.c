@@ -85,6 +85,7 @@ enum bootcfg_key {
 	KEY_GATEWAY,
 	KEY_SOURCE,
 	KEY_FALLBACK,
+	KEY_DNS,
 	KEY_COUNT,
 };
 
@@ -95,6 +96,7 @@ static const char *const bootcfg_keys[KEY_COUNT] = {
 	[KEY_GATEWAY] = "gateway",
 	[KEY_SOURCE]  = "source",
 	[KEY_FALLBACK] = "fallback",
+	[KEY_DNS]     = "dns",
 };
 
 static enum bootcfg_error fail(struct bootcfg *cfg, struct bootcfg_fault *f,
@@ -109,6 +111,31 @@ static enum bootcfg_error fail(struct bootcfg *cfg, struct bootcfg_fault *f,
 		memcpy(f->key, key, keylen);
 	f->key[keylen] = '\0';
 	return err;
+}
+
+/* "a.b.c.d" words separated by blanks into cfg->dns; -1 when there are
+ * none, too many, or one is not an address. */
+static int set_dns(struct bootcfg *cfg, const char *v, size_t vlen)
+{
+	const char *end = v + vlen;
+	unsigned n = 0;
+
+	for (;;) {
+		const char *w;
+
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v == end)
+			break;
+		w = v;
+		while (v < end && *v != ' ' && *v != '\t')
+			v++;
+		if (n == BOOTINFO_NET_DNS_MAX || !valid_ipv4(w, (size_t)(v - w)) ||
+		    set_field(cfg->dns[n], sizeof(cfg->dns[n]), w, (size_t)(v - w)) < 0)
+			return -1;
+		n++;
+	}
+	return n ? 0 : -1;
 }
 
 /* One "key = value" pair of line `line`. */
@@ -164,6 +191,10 @@ static enum bootcfg_error apply_pair(struct bootcfg *cfg,
 			cfg->fallback = BOOTCFG_FALLBACK_DISK;
 		else
 			return fail(cfg, f, BOOTCFG_ERR_FALLBACK, line, k, klen);
+		break;
+	case KEY_DNS:
+		if (set_dns(cfg, v, vlen) < 0)
+			return fail(cfg, f, BOOTCFG_ERR_DNS, line, k, klen);
 		break;
 	}
 	return BOOTCFG_OK;
@@ -239,6 +270,7 @@ const char *bootcfg_strerror(enum bootcfg_error err)
 	case BOOTCFG_ERR_NO_ADDRESS: return "net = static needs address";
 	case BOOTCFG_ERR_SOURCE:     return "source must be disk or net";
 	case BOOTCFG_ERR_FALLBACK:   return "fallback must be none or disk";
+	case BOOTCFG_ERR_DNS:        return "dns must be one or two a.b.c.d separated by blanks";
 	}
 	return "unknown error";
 }

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <unicycle/bootinfo.h>   /* BOOTINFO_NET_DNS_MAX */
+
 #define BOOTCFG_CMDLINE_MAX 1024  /* bytes including the NUL */
 #define BOOTCFG_ADDR_MAX    19    /* "255.255.255.255/32" + NUL */
 #define BOOTCFG_IP_MAX      16    /* "255.255.255.255" + NUL */
@@ -33,6 +35,7 @@ struct bootcfg {
 	enum bootcfg_net net;
 	char address[BOOTCFG_ADDR_MAX];      /* "a.b.c.d/len", static only */
 	char gateway[BOOTCFG_IP_MAX];        /* "a.b.c.d" or "" */
+	char dns[BOOTINFO_NET_DNS_MAX][BOOTCFG_IP_MAX]; /* "a.b.c.d" or "" each */
 	enum bootcfg_source source;
 	enum bootcfg_fallback fallback;
 };
@@ -53,6 +56,7 @@ enum bootcfg_error {
 	BOOTCFG_ERR_NO_ADDRESS,      /* net = static without address */
 	BOOTCFG_ERR_SOURCE,          /* source not "disk" or "net" */
 	BOOTCFG_ERR_FALLBACK,        /* fallback not "none" or "disk" */
+	BOOTCFG_ERR_DNS,             /* dns not 1..BOOTINFO_NET_DNS_MAX a.b.c.d */
 };
 
 struct bootcfg_fault {

@@ -158,6 +158,24 @@ static int cells(void *fdt)
 	return err ? err : fdt_property_u32(fdt, "#size-cells", 2);
 }
 
+/* /chosen/unicycle,net-dns: a string list (DTSpec sec 2.2.4), left out
+ * when there is no server. */
+static int build_dns(void *fdt, const struct fdtbuild_info *in)
+{
+	char list[BOOTINFO_NET_DNS_MAX * 16];   /* "255.255.255.255" + NUL each */
+	size_t len = 0;
+
+	for (int i = 0; i < BOOTINFO_NET_DNS_MAX && in->net_dns[i]; i++) {
+		size_t n = strlen(in->net_dns[i]) + 1;
+
+		if (len + n > sizeof(list))
+			return -FDT_ERR_BADVALUE;
+		memcpy(list + len, in->net_dns[i], n);
+		len += n;
+	}
+	return len ? fdt_property(fdt, BOOTINFO_PROP_NET_DNS, list, (int)len) : 0;
+}
+
 static int build_chosen(void *fdt, const struct fdtbuild_info *in)
 {
 	int err;
@@ -184,6 +202,8 @@ static int build_chosen(void *fdt, const struct fdtbuild_info *in)
 		return err;
 	if (in->net_gateway &&
 	    (err = fdt_property_string(fdt, BOOTINFO_PROP_NET_GW, in->net_gateway)))
+		return err;
+	if ((err = build_dns(fdt, in)))
 		return err;
 	return fdt_end_node(fdt);
 }

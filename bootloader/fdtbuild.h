@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <unicycle/bootinfo.h>   /* BOOTINFO_NET_DNS_MAX */
+
 /* What a memory map range becomes in the tree. */
 enum fdtbuild_mem {
 	FDTBUILD_MEM_OTHER = 0,  /* not described (MMIO, unusable, reserved) */
@@ -27,7 +29,8 @@ struct fdtbuild_fb {
 };
 
 /* Everything but the memory map. Strings that are NULL leave their property
- * out (boot_server, net_mode, net_address, net_gateway). */
+ * out (boot_server, net_mode, net_address, net_gateway; net_dns[i] NULL
+ * ends the list, none at all leaves /chosen/unicycle,net-dns out). */
 struct fdtbuild_info {
 	const char *bootargs;            /* never NULL; "" when none */
 	const char *boot_source;         /* "disk" or "net" */
@@ -36,6 +39,7 @@ struct fdtbuild_info {
 	const char *net_mode;
 	const char *net_address;
 	const char *net_gateway;
+	const char *net_dns[BOOTINFO_NET_DNS_MAX];
 	const uint8_t *image_sha256;     /* 32 bytes */
 	uint64_t image_base, image_size;
 	uint64_t tsc_start;

@@ -1,5 +1,6 @@
 /* filesrc.c: whole-file reads on top of any file source. */
 #include "boot.h"
+#include "filesize.h"
 
 /* Some firmware FAT drivers misbehave on very large single reads; read in
  * chunks of this many bytes. */
@@ -10,14 +11,15 @@ EFI_STATUS filesrc_load(struct filesrc *src, const CHAR16 *path, UINT64 max,
 {
 	struct filesrc_file file;
 	EFI_STATUS status;
-	UINT64 total, done = 0;
+	UINT64 total, alloc, done = 0;
 	UINT8 *data = NULL;
 
 	*buf = NULL;
 	*size = 0;
-	status = src->ops->open(src, path, &file);
+	status = src->ops->open(src, path, max, &file);
 	if (EFI_ERROR(status)) {
-		if (status != EFI_NOT_FOUND)
+		/* Not found: the caller says; too big: the source said. */
+		if (status != EFI_NOT_FOUND && status != EFI_BAD_BUFFER_SIZE)
 			boot_log(L"%s: cannot open: %r", path, status);
 		return status;
 	}
@@ -26,15 +28,14 @@ EFI_STATUS filesrc_load(struct filesrc *src, const CHAR16 *path, UINT64 max,
 		boot_log(L"%s: cannot get its size: %r", path, status);
 		goto out;
 	}
-	if (total > max) {
-		boot_log(L"%s: %ld bytes, more than the %ld allowed",
+	if (!filesize_fits(total, max, &alloc)) {
+		boot_log(L"%s: %ld bytes, more than the %ld allowed: not reading it",
 		         path, total, max);
 		status = EFI_BAD_BUFFER_SIZE;
 		goto out;
 	}
-	/* UEFI 2.10 sec 7.2.4 AllocatePool: 8-byte aligned EfiLoaderData.
-	 * One spare byte so an empty file still gets a buffer. */
-	status = BS->AllocatePool(EfiLoaderData, total + 1, (void **)&data);
+	/* UEFI 2.10 sec 7.2.4 AllocatePool: 8-byte aligned EfiLoaderData. */
+	status = BS->AllocatePool(EfiLoaderData, alloc, (void **)&data);
 	if (EFI_ERROR(status)) {
 		boot_log(L"%s: no memory for %ld bytes: %r", path, total, status);
 		data = NULL;

@@ -7,11 +7,14 @@ static EFI_FILE_PROTOCOL *disk_root(struct filesrc *src)
 	return src->priv;
 }
 
-static EFI_STATUS disk_open(struct filesrc *src, const CHAR16 *path,
+/* Nothing is read here: filesrc_load checks the size against max itself. */
+static EFI_STATUS disk_open(struct filesrc *src, const CHAR16 *path, UINT64 max,
                             struct filesrc_file *file)
 {
 	EFI_FILE_PROTOCOL *root = disk_root(src), *fh = NULL;
 	EFI_STATUS status;
+
+	(void)max;
 
 	/* sec 13.5.2 EFI_FILE_PROTOCOL.Open, read-only. */
 	status = root->Open(root, &fh, (CHAR16 *)path, EFI_FILE_MODE_READ, 0);

@@ -1,6 +1,7 @@
 /* filesrc_net.c: file source for the boot server, over the firmware's PXE
  * Base Code TFTP client (UEFI 2.10 sec 24.3 EFI_PXE_BASE_CODE_PROTOCOL). */
 #include "boot.h"
+#include "filesize.h"
 
 /* Fetch attempts per file and the pause before each retry (back-off). */
 #define NET_TRIES        4
@@ -99,12 +100,14 @@ static EFI_STATUS tftp_error(struct net_src *ns, EFI_STATUS status)
 	return status;
 }
 
-/* One GET_FILE_SIZE + READ_FILE (sec 24.3.9 Mtftp). */
-static EFI_STATUS fetch_once(struct net_src *ns, struct net_file *nf)
+/* One GET_FILE_SIZE + READ_FILE (sec 24.3.9 Mtftp). The size (the
+ * server's tsize, RFC 2349) is checked against max before anything is
+ * allocated or fetched. */
+static EFI_STATUS fetch_once(struct net_src *ns, struct net_file *nf, UINT64 max)
 {
 	EFI_PXE_BASE_CODE *pxe = ns->pxe;
 	UINTN blk = NET_BLKSIZE;
-	UINT64 size = 0, got;
+	UINT64 size = 0, alloc, got;
 	EFI_STATUS status;
 
 	status = pxe->Mtftp(pxe, EFI_PXE_BASE_CODE_TFTP_GET_FILE_SIZE, NULL,
@@ -112,9 +115,13 @@ static EFI_STATUS fetch_once(struct net_src *ns, struct net_file *nf)
 	                    NULL, FALSE);
 	if (EFI_ERROR(status))
 		return tftp_error(ns, status);
+	if (!filesize_fits(size, max, &alloc)) {
+		boot_log(L"tftp %a: %a is %ld bytes, more than the %ld allowed: "
+		         L"not fetching it", net_server_str, nf->name, size, max);
+		return EFI_BAD_BUFFER_SIZE;
+	}
 	boot_log(L"tftp %a: %a, %ld bytes", net_server_str, nf->name, size);
-	/* One spare byte so an empty file still gets a buffer. */
-	status = BS->AllocatePool(EfiLoaderData, size + 1, (void **)&nf->data);
+	status = BS->AllocatePool(EfiLoaderData, alloc, (void **)&nf->data);
 	if (EFI_ERROR(status)) {
 		nf->data = NULL;
 		return status;
@@ -137,7 +144,7 @@ static EFI_STATUS fetch_once(struct net_src *ns, struct net_file *nf)
 	return EFI_SUCCESS;
 }
 
-static EFI_STATUS net_open(struct filesrc *src, const CHAR16 *path,
+static EFI_STATUS net_open(struct filesrc *src, const CHAR16 *path, UINT64 max,
                            struct filesrc_file *file)
 {
 	struct net_src *ns = src->priv;
@@ -153,8 +160,10 @@ static EFI_STATUS net_open(struct filesrc *src, const CHAR16 *path,
 	if (EFI_ERROR(status))
 		goto fail;
 	for (int attempt = 1; ; attempt++) {
-		status = fetch_once(ns, nf);
-		if (!EFI_ERROR(status) || status == EFI_NOT_FOUND)
+		status = fetch_once(ns, nf, max);
+		/* A missing or too large file stays so: no retry. */
+		if (!EFI_ERROR(status) || status == EFI_NOT_FOUND ||
+		    status == EFI_BAD_BUFFER_SIZE)
 			break;
 		if (status == EFI_UNSUPPORTED) {
 			/* iPXE's PXE Base Code, for one, has no TFTP client. */

@@ -125,38 +125,66 @@ static EFI_STATUS load_payload(struct boot *b)
 	return EFI_SUCCESS;
 }
 
-/* Read app.elf and, for a net payload, check it against payload.cfg. */
-static EFI_STATUS fetch_app(struct boot *b)
+/* The most app.elf may be: with a net payload, the size payload.cfg
+ * announces (a larger file cannot match, so it is not even fetched). */
+static UINT64 app_max(const struct boot *b)
 {
-	enum payload_error err = PAYLOAD_OK;
+	if (b->have_payload && b->payload.size < BOOT_APP_MAX)
+		return b->payload.size;
+	return BOOT_APP_MAX;
+}
+
+/* One read of app.elf. With a net payload, *mismatch says it does not
+ * match payload.cfg: larger than announced (refused before it was fetched),
+ * or another size or SHA-256; it is not kept then. */
+static EFI_STATUS fetch_app_once(struct boot *b, BOOLEAN *mismatch)
+{
+	enum payload_error err;
 	char want[65], got[65];
 	EFI_STATUS status;
 
+	*mismatch = FALSE;
+	status = filesrc_load(&b->src, BOOT_APP_PATH, app_max(b), &b->app,
+	                      &b->app_size);
+	if (status == EFI_NOT_FOUND)
+		boot_log(L"%s not found on the boot %a", BOOT_APP_PATH,
+		         b->have_payload ? "server" : "partition");
+	if (status == EFI_BAD_BUFFER_SIZE && b->have_payload)
+		*mismatch = TRUE;
+	if (EFI_ERROR(status))
+		return status;
+	sha256(b->app, b->app_size, b->digest);
+	if (!b->have_payload)
+		return EFI_SUCCESS;
+	err = payload_check(&b->payload, b->app_size, b->digest);
+	if (err == PAYLOAD_OK) {
+		boot_log(L"%s: size and SHA-256 match %s", BOOT_APP_PATH,
+		         BOOT_PAYLOAD_PATH);
+		return EFI_SUCCESS;
+	}
+	payload_hex(b->payload.sha256, want);
+	payload_hex(b->digest, got);
+	boot_log(L"%s: %a against %s: %ld bytes, sha256 %a; expected "
+	         L"%ld bytes, sha256 %a", BOOT_APP_PATH, payload_strerror(err),
+	         BOOT_PAYLOAD_PATH, (UINT64)b->app_size, got,
+	         b->payload.size, want);
+	BS->FreePool(b->app);
+	b->app = NULL;
+	*mismatch = TRUE;
+	return EFI_SECURITY_VIOLATION;
+}
+
+/* Read app.elf and, for a net payload, check it against payload.cfg. */
+static EFI_STATUS fetch_app(struct boot *b)
+{
+	BOOLEAN mismatch;
+	EFI_STATUS status;
+
 	for (int attempt = 1; ; attempt++) {
-		status = filesrc_load(&b->src, BOOT_APP_PATH, BOOT_APP_MAX,
-		                      &b->app, &b->app_size);
-		if (status == EFI_NOT_FOUND)
-			boot_log(L"%s not found on the boot %a", BOOT_APP_PATH,
-			         b->have_payload ? "server" : "partition");
-		if (EFI_ERROR(status))
+		status = fetch_app_once(b, &mismatch);
+		if (!mismatch)
 			return status;
-		sha256(b->app, b->app_size, b->digest);
-		if (!b->have_payload)
-			return EFI_SUCCESS;
-		err = payload_check(&b->payload, b->app_size, b->digest);
-		if (err == PAYLOAD_OK) {
-			boot_log(L"%s: size and SHA-256 match %s", BOOT_APP_PATH,
-			         BOOT_PAYLOAD_PATH);
-			return EFI_SUCCESS;
-		}
-		payload_hex(b->payload.sha256, want);
-		payload_hex(b->digest, got);
-		boot_log(L"%s: %a against %s: %ld bytes, sha256 %a; expected "
-		         L"%ld bytes, sha256 %a", BOOT_APP_PATH, payload_strerror(err),
-		         BOOT_PAYLOAD_PATH, (UINT64)b->app_size, got,
-		         b->payload.size, want);
-		BS->FreePool(b->app);
-		b->app = NULL;
+		/* A build may have replaced both files in between: once more. */
 		if (attempt == BOOT_NET_VERIFY_TRIES)
 			break;
 		boot_log(L"fetching %s and %s again", BOOT_PAYLOAD_PATH,
@@ -225,6 +253,8 @@ static void fill_info(struct boot *b)
 	               b->cfg.net == BOOTCFG_NET_STATIC ? "static" : NULL;
 	in->net_address = b->cfg.address[0] ? b->cfg.address : NULL;
 	in->net_gateway = b->cfg.gateway[0] ? b->cfg.gateway : NULL;
+	for (int i = 0; i < BOOTINFO_NET_DNS_MAX; i++)
+		in->net_dns[i] = b->cfg.dns[i][0] ? b->cfg.dns[i] : NULL;
 	in->image_sha256 = b->digest;
 	in->image_base = b->elf.base;
 	in->image_size = b->elf.end - b->elf.base;

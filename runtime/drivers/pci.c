@@ -326,8 +326,8 @@ int pci_msix_enable(struct pci_dev *d, unsigned index, int vector)
 {
 	unsigned cap = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
 	uint16_t ctrl;
-	uint32_t table;
-	unsigned bir;
+	uint32_t table, table_off;
+	unsigned bir, entries;
 	volatile uint32_t *e;
 	uint64_t addr;
 	uint32_t data;
@@ -335,16 +335,26 @@ int pci_msix_enable(struct pci_dev *d, unsigned index, int vector)
 	if (!cap)
 		return -ENOTSUP;
 	ctrl = pci_read16(d, cap + PCI_MSIX_CTRL);
-	if (index > (ctrl & PCI_MSIX_CTRL_SIZE))
+	entries = (ctrl & PCI_MSIX_CTRL_SIZE) + 1u;
+	if (index >= entries)
 		return -EINVAL;
 	table = pci_read32(d, cap + PCI_MSIX_TABLE);
 	bir = table & PCI_MSIX_BIR_MASK;
+	table_off = table & ~PCI_MSIX_BIR_MASK;
 	if (bir >= 6 || !d->bar_size[bir] || d->bar_is_io[bir]) {
 		console_printf(PCI_FMT ": MSI-X table in BAR %u, which is not memory\n",
 			       PCI_ARGS(d), bir);
 		return -EINVAL;
 	}
-	e = (volatile uint32_t *)mem_map_mmio(d->bar[bir] + (table & ~PCI_MSIX_BIR_MASK) +
+	/* The whole table, not just the entry used, must be where the device
+	 * says: a table past the BAR's end would be some other device's. */
+	if (!pci_bar_holds(d, bir, table_off, (uint64_t)entries * PCI_MSIX_ENTRY_SIZE)) {
+		console_printf(PCI_FMT ": MSI-X table (%u entries at %#x) lies outside BAR %u "
+			       "(%#lx bytes)\n", PCI_ARGS(d), entries, table_off, bir,
+			       (unsigned long)d->bar_size[bir]);
+		return -EINVAL;
+	}
+	e = (volatile uint32_t *)mem_map_mmio(d->bar[bir] + table_off +
 						      (uint64_t)index * PCI_MSIX_ENTRY_SIZE,
 					      PCI_MSIX_ENTRY_SIZE);
 	irq_msi_message(vector, &addr, &data);

@@ -79,4 +79,15 @@ void pci_enable(struct pci_dev *d);
 /* Offset of capability `id` (PCI 3.0 sec 6.7), 0 when absent; `start` 0 = first. */
 unsigned pci_find_cap(const struct pci_dev *d, uint8_t id, unsigned start);
 
+/* Does memory BAR `bar` hold [off, off + len)? What a device's config space
+ * says lies in a BAR (an MSI-X table, a virtio structure) is checked with
+ * this before it is mapped. Pure: host unit-tested. */
+static inline bool pci_bar_holds(const struct pci_dev *d, unsigned bar, uint64_t off,
+				 uint64_t len)
+{
+	if (bar >= 6 || d->bar_is_io[bar] || d->bar[bar] == 0)
+		return false;
+	return off <= d->bar_size[bar] && len <= d->bar_size[bar] - off;
+}
+
 #endif

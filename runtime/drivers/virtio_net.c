@@ -17,7 +17,8 @@
  * that holds the 12-byte virtio_net_hdr followed by the frame, so
  * descriptor ids and buffer indexes are the same number. The receive ring
  * is kept full; transmit descriptors come back to a free stack as the
- * device reports them used.
+ * device reports them used (virtq_ids: an id it reports twice, or never
+ * had, is counted and ignored).
  *
  * Interrupts: with CONFIG_POLL (the default) none at all, both queues
  * carry VIRTQ_AVAIL_F_NO_INTERRUPT. Without it, receiveq1 signals MSI-X
@@ -44,8 +45,8 @@ struct vnet {
 	struct virtq rxq, txq;
 	uint8_t *rx_buf;          /* rxq.size * VNET_BUF_SIZE */
 	uint8_t *tx_buf;          /* txq.size * VNET_BUF_SIZE */
-	uint16_t *tx_free;        /* stack of free transmit descriptor ids */
-	uint16_t tx_nfree;
+	struct virtq_ids tx_ids;  /* free transmit descriptors */
+	uint64_t tx_bad_ids;      /* used entries naming an id the device did not hold */
 };
 
 static uint8_t *vnet_alloc_bufs(uint16_t n)
@@ -73,8 +74,15 @@ static void vnet_tx_reclaim(struct vnet *v)
 	while (q->used_seen != used_idx) {
 		uint32_t id = q->used->ring[q->used_seen & (q->size - 1)].id;
 
-		if (id < q->size && v->tx_nfree < q->size)
-			v->tx_free[v->tx_nfree++] = (uint16_t)id;
+		if (virtq_ids_put(&v->tx_ids, id) < 0) {
+			/* Out of range or already free: freeing it again would
+			 * hand one buffer to two frames. */
+			if (v->tx_bad_ids == 0)
+				console_printf(VNET_NAME ": device returned transmit id %u, "
+					       "which it does not hold; ignored (counted, "
+					       "reported once)\n", id);
+			v->tx_bad_ids++;
+		}
 		q->used_seen++;
 	}
 }
@@ -87,18 +95,18 @@ static int vnet_transmit(struct netdev *dev, const struct netdev_frag *frags,
 	struct virtio_net_hdr *hdr;
 	uint8_t *buf;
 	size_t len = 0;
-	uint16_t id;
+	int id;
 	unsigned i;
 
-	if (v->tx_nfree == 0)
-		vnet_tx_reclaim(v);
-	if (v->tx_nfree == 0)
-		return -EAGAIN;
 	for (i = 0; i < nfrags; i++)
 		len += frags[i].len;
 	if (len > VNET_BUF_SIZE - VNET_HDR_LEN || len < NETDEV_ETH_HLEN)
 		return -EINVAL;
-	id = v->tx_free[--v->tx_nfree];
+	if (v->tx_ids.nfree == 0)
+		vnet_tx_reclaim(v);
+	id = virtq_ids_take(&v->tx_ids);
+	if (id < 0)
+		return id;
 	buf = v->tx_buf + (size_t)id * VNET_BUF_SIZE;
 	/* 5.1.6.2 Packet Transmission: flags 0 and GSO_NONE: a complete,
 	 * checksummed frame. */
@@ -111,7 +119,7 @@ static int vnet_transmit(struct netdev *dev, const struct netdev_frag *frags,
 	}
 	q->desc[id].len = (uint32_t)(VNET_HDR_LEN + len);
 	q->desc[id].flags = 0;
-	q->avail->ring[q->avail_idx & (q->size - 1)] = id;
+	q->avail->ring[q->avail_idx & (q->size - 1)] = (uint16_t)id;
 	q->avail_idx++;
 	virtq_publish(q);
 	dev->stats.tx_frames++;
@@ -213,6 +221,8 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 				VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
 	struct vnet *v;
 	uint16_t i, rx_msix = VIRTIO_MSI_NO_VECTOR;
+	uint16_t *tx_free = NULL;
+	uint8_t *tx_held = NULL;
 	int rc;
 
 	(void)id;
@@ -245,17 +255,17 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 		goto fail_status;
 	v->rx_buf = vnet_alloc_bufs(v->rxq.size);
 	v->tx_buf = vnet_alloc_bufs(v->txq.size);
-	v->tx_free = calloc(v->txq.size, sizeof(*v->tx_free));
-	if (!v->rx_buf || !v->tx_buf || !v->tx_free) {
+	tx_free = calloc(v->txq.size, sizeof(*tx_free));
+	tx_held = calloc(v->txq.size, sizeof(*tx_held));
+	if (!v->rx_buf || !v->tx_buf || !tx_free || !tx_held) {
 		console_printf(VNET_NAME ": out of memory for %u+%u buffers\n",
 			       v->rxq.size, v->txq.size);
 		rc = -ENOMEM;
 		goto fail_status;
 	}
-	for (i = 0; i < v->txq.size; i++) {
+	virtq_ids_init(&v->tx_ids, tx_free, tx_held, v->txq.size);
+	for (i = 0; i < v->txq.size; i++)
 		v->txq.desc[i].addr = (uint64_t)(uintptr_t)(v->tx_buf + (size_t)i * VNET_BUF_SIZE);
-		v->tx_free[v->tx_nfree++] = (uint16_t)(v->txq.size - 1 - i);
-	}
 	/* 5.1.5 step 3 / 5.1.6.3 Setting Up Receive Buffers: fill the
 	 * receive queue, each buffer device-writable. */
 	for (i = 0; i < v->rxq.size; i++) {

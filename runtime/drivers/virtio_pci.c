@@ -5,6 +5,7 @@
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/irq.h"
 #include "arch/x86_64/memlayout.h"
+#include "drivers/pci_regs.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
 
@@ -63,7 +64,7 @@ static volatile uint8_t *virtio_pci_map_cap(struct pci_dev *pci, unsigned cap,
 			       "not a memory BAR\n", who, cap, bar);
 		return NULL;
 	}
-	if ((uint64_t)off + len > pci->bar_size[bar]) {
+	if (!pci_bar_holds(pci, bar, off, len)) {
 		console_printf("%s: capability at 0x%x (0x%x+0x%x) lies outside "
 			       "BAR %u (0x%lx bytes)\n", who, cap, off, len, bar,
 			       (unsigned long)pci->bar_size[bar]);
@@ -74,18 +75,20 @@ static volatile uint8_t *virtio_pci_map_cap(struct pci_dev *pci, unsigned cap,
 	return (volatile uint8_t *)mem_map_mmio(pci->bar[bar] + off, len);
 }
 
-/* Finds and maps the capabilities (4.1.4). Returns 0, -ENODEV when a
- * required one is missing (legacy-only device), -ENOMEM. */
-static int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char *who)
+int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char *who)
 {
-	unsigned cap = 0;
+	unsigned cap = 0, n;
 	uint32_t len;
 
 	memset(vp, 0, sizeof(*vp));
 	vp->pci = pci;
 	/* 4.1.4: walk every vendor capability; the first of each type that we
-	 * can use wins (4.1.4.1: the driver SHOULD use the first one). */
-	while ((cap = pci_find_cap(pci, VIRTIO_PCI_CAP_ID, cap)) != 0) {
+	 * can use wins (4.1.4.1: the driver SHOULD use the first one). Each
+	 * pci_find_cap() call is bounded, but a list that loops back would
+	 * hand out the same capabilities forever: no more steps than config
+	 * space has room for capabilities. */
+	for (n = 0; n < PCI_CAP_MAX &&
+		    (cap = pci_find_cap(pci, VIRTIO_PCI_CAP_ID, cap)) != 0; n++) {
 		uint8_t type = pci_read8(pci, cap + VIRTIO_PCI_CAP_CFG_TYPE);
 
 		switch (type) {
@@ -103,7 +106,7 @@ static int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char
 		case VIRTIO_PCI_CAP_NOTIFY_CFG:
 			if (vp->notify_base)
 				break;
-			vp->notify_base = virtio_pci_map_cap(pci, cap, NULL, who);
+			vp->notify_base = virtio_pci_map_cap(pci, cap, &vp->notify_len, who);
 			vp->notify_mult = pci_read32(pci, cap + VIRTIO_PCI_NOTIFY_CAP_MULT);
 			break;
 		case VIRTIO_PCI_CAP_ISR_CFG:
@@ -119,6 +122,9 @@ static int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char
 			break;
 		}
 	}
+	if (n == PCI_CAP_MAX && cap)
+		console_printf("%s: capability list does not end (a loop?); stopped after %u\n",
+			       who, n);
 	if (!vp->common || !vp->notify_base || !vp->isr) {
 		console_printf("%s: %02x:%02x.%x has no usable virtio 1.x "
 			       "capabilities (legacy-only devices are not "
@@ -222,6 +228,7 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 			   const char *who)
 {
 	uint16_t size, noff;
+	uint64_t notify_off;
 	size_t desc_avail, npages_da, npages_used;
 	uint8_t *mem, *used;
 
@@ -232,6 +239,18 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 	if (size == 0) {
 		console_printf("%s: queue %u does not exist\n", who, index);
 		return -ENOENT;
+	}
+	/* 4.1.4.4: the queue's notify address is the notify region +
+	 * queue_notify_off * notify_off_multiplier; 4.1.4.4.1: the device
+	 * MUST make cap.length >= that offset + 2. Checked before anything is
+	 * allocated: a device that breaks it gets no queue. */
+	noff = vp_read16(vp->common, VIRTIO_PCI_COMMON_Q_NOFF);
+	notify_off = (uint64_t)noff * vp->notify_mult;
+	if (notify_off + sizeof(*vq->notify) > vp->notify_len) {
+		console_printf("%s: queue %u notify offset %#lx (%u * %u) + 2 lies outside "
+			       "the %#x-byte notify region\n", who, index,
+			       (unsigned long)notify_off, noff, vp->notify_mult, vp->notify_len);
+		return -EIO;
 	}
 	/* The driver may pick a smaller size (4.1.4.3.2); split queue sizes
 	 * are powers of two (2.6). */
@@ -280,11 +299,7 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 		   (uint64_t)(uintptr_t)vq->avail);
 	vp_write64(vp->common, VIRTIO_PCI_COMMON_Q_USEDLO, VIRTIO_PCI_COMMON_Q_USEDHI,
 		   (uint64_t)(uintptr_t)vq->used);
-	/* 4.1.4.4: the queue's notify address is
-	 * notify cap offset + queue_notify_off * notify_off_multiplier. */
-	noff = vp_read16(vp->common, VIRTIO_PCI_COMMON_Q_NOFF);
-	vq->notify = (volatile uint16_t *)(vp->notify_base +
-					   (uint32_t)noff * vp->notify_mult);
+	vq->notify = (volatile uint16_t *)(vp->notify_base + notify_off);
 	/* step 5: enable the queue. */
 	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1);
 	return 0;

@@ -75,6 +75,7 @@ struct virtio_pci {
 	struct pci_dev *pci;
 	volatile uint8_t *common;
 	volatile uint8_t *notify_base;
+	uint32_t notify_len;          /* bytes of the notify region */
 	uint32_t notify_mult;
 	volatile uint8_t *isr;
 	volatile uint8_t *device;     /* device-specific config */
@@ -108,11 +109,16 @@ int virtio_pci_start(struct virtio_pci *vp, struct pci_dev *pci, unsigned device
  * for virtio_pci_setup_queue. Without MSI-X it frees the vector, says the
  * device will be polled and returns VIRTIO_MSI_NO_VECTOR. */
 uint16_t virtio_pci_msix(struct virtio_pci *vp, uint16_t entry, int vector, const char *who);
+/* Finds and maps the capabilities (4.1.4), the first step of
+ * virtio_pci_start. Returns 0, -ENODEV when a required one is missing
+ * (legacy-only device), -ENOMEM. */
+int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char *who);
 /* 4.1.5.1.3 Virtqueue Configuration: sets up queue `index` with at most
  * `max_size` entries (0 = device maximum). `msix_entry` is the MSI-X
  * table entry for its used-buffer notifications, VIRTIO_MSI_NO_VECTOR for
  * none (the queue then also asks the device not to interrupt).
- * 0, -ENOENT, -ENOMEM, -EIO (the device refused the MSI-X entry). */
+ * 0, -ENOENT, -ENOMEM, -EIO (the device refused the MSI-X entry, or its
+ * notify offset lies outside the notify region). */
 int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 			   uint16_t index, uint16_t max_size, uint16_t msix_entry,
 			   const char *who);

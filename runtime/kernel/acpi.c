@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arch/x86_64/paging.h"
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
 
@@ -10,7 +11,10 @@
  * comes from firmware, so nothing is read before its signature, its length
  * (against the structure we read and a sanity bound) and its checksum (all
  * bytes sum to zero, 5.2.5.3 / 5.2.6) have been checked. Fields are read
- * byte-wise: firmware tables are not aligned.
+ * byte-wise: firmware tables are not aligned. Tables are in RAM, read
+ * through the identity map: one that does not lie wholly below
+ * PAGING_IDENTITY_END (512 GiB; paging.h) is not mapped, and is refused
+ * before a byte of it is read.
  */
 #define ACPI_RSDP_SIG        "RSD PTR "
 #define ACPI_RSDP_V1_LEN     20   /* 5.2.5.3: checksum covers bytes 0-19 */
@@ -25,7 +29,8 @@
 #define ACPI_HDR_LEN         36
 #define ACPI_HDR_LENGTH      4    /* 4 bytes, includes the header */
 #define ACPI_MAX_TABLE_LEN   (1u << 20) /* larger is corruption, not a table */
-#define ACPI_MAX_PHYS        (1ULL << 47)
+#define ACPI_MAPPED_END      PAGING_IDENTITY_END
+#define ACPI_GIB_SHIFT       30
 
 /* 5.2.9 FADT (Table 5.9): byte offsets */
 #define ACPI_FADT_SCI_INT        46  /* 2 bytes */
@@ -88,22 +93,44 @@ static uint8_t acpi_sum(const uint8_t *p, size_t len)
 	return s;
 }
 
+#ifdef UNICYCLE_HOST_TEST
+/* The host test's tables live in a buffer of its own: physical address p
+ * is acpi_host_ram + p there. */
+extern uintptr_t acpi_host_ram;
+#define ACPI_RAM_BASE acpi_host_ram
+#else
+#define ACPI_RAM_BASE 0 /* RAM is identity mapped */
+#endif
+
 static const uint8_t *acpi_ptr(uint64_t phys)
 {
-	return (const uint8_t *)(uintptr_t)phys; /* RAM is identity mapped */
+	return (const uint8_t *)(ACPI_RAM_BASE + (uintptr_t)phys);
+}
+
+/* Is [phys, phys + len) in mapped RAM (and not at address 0)? */
+static bool acpi_mapped(uint64_t phys, uint64_t len)
+{
+	return phys != 0 && phys <= ACPI_MAPPED_END && len <= ACPI_MAPPED_END - phys;
 }
 
 /* The table at `phys` if its header, length and checksum hold; NULL (reported,
- * naming `where` when even the header cannot be read) otherwise. */
-static const uint8_t *acpi_table(uint64_t phys, const char *where, uint32_t *len,
+ * naming `where`, and root table entry `entry` when >= 0, while even its
+ * signature cannot be read) otherwise. */
+static const uint8_t *acpi_table(uint64_t phys, const char *where, int entry, uint32_t *len,
 				 struct acpi_info *out)
 {
 	const uint8_t *t;
 	uint32_t n;
 
-	if (phys == 0 || phys >= ACPI_MAX_PHYS) {
-		console_printf("acpi: %s: table address %#lx is not usable, skipped\n", where,
-			       (unsigned long)phys);
+	if (!acpi_mapped(phys, ACPI_HDR_LEN)) {
+		if (entry >= 0)
+			console_printf("acpi: %s entry %d: table address %#lx is not in RAM mapped "
+				       "below %lu GiB, skipped\n", where, entry, (unsigned long)phys,
+				       (unsigned long)(ACPI_MAPPED_END >> ACPI_GIB_SHIFT));
+		else
+			console_printf("acpi: %s: table address %#lx is not in RAM mapped below "
+				       "%lu GiB, skipped\n", where, (unsigned long)phys,
+				       (unsigned long)(ACPI_MAPPED_END >> ACPI_GIB_SHIFT));
 		out->bad_tables++;
 		return NULL;
 	}
@@ -112,6 +139,13 @@ static const uint8_t *acpi_table(uint64_t phys, const char *where, uint32_t *len
 	if (n < ACPI_HDR_LEN || n > ACPI_MAX_TABLE_LEN) {
 		console_printf("acpi: %.4s at %#lx: length %u outside [%u, %u], skipped\n", t,
 			       (unsigned long)phys, n, ACPI_HDR_LEN, ACPI_MAX_TABLE_LEN);
+		out->bad_tables++;
+		return NULL;
+	}
+	if (!acpi_mapped(phys, n)) {
+		console_printf("acpi: %.4s at %#lx: its %u bytes run past the RAM mapped below "
+			       "%lu GiB, skipped\n", t, (unsigned long)phys, n,
+			       (unsigned long)(ACPI_MAPPED_END >> ACPI_GIB_SHIFT));
 		out->bad_tables++;
 		return NULL;
 	}
@@ -303,10 +337,11 @@ static void acpi_fadt(const uint8_t *t, uint32_t len, struct acpi_info *out)
 	out->tables++;
 }
 
-static void acpi_table_found(uint64_t phys, struct acpi_info *out)
+static void acpi_table_found(uint64_t phys, const char *root_sig, int entry,
+			     struct acpi_info *out)
 {
 	uint32_t len;
-	const uint8_t *t = acpi_table(phys, "root table entry", &len, out);
+	const uint8_t *t = acpi_table(phys, root_sig, entry, &len, out);
 
 	if (!t)
 		return;
@@ -331,8 +366,15 @@ int acpi_parse(uint64_t rsdp_phys, struct acpi_info *out)
 	const char *root_sig;
 
 	memset(out, 0, sizeof(*out));
-	if (rsdp_phys == 0 || rsdp_phys >= ACPI_MAX_PHYS) {
+	if (rsdp_phys == 0) {
 		console_printf("acpi: no RSDP from the bootloader\n");
+		return -ENOENT;
+	}
+	/* 36 bytes: the fixed fields of either revision. */
+	if (!acpi_mapped(rsdp_phys, ACPI_RSDP_V2_LEN)) {
+		console_printf("acpi: RSDP at %#lx is not in RAM mapped below %lu GiB\n",
+			       (unsigned long)rsdp_phys,
+			       (unsigned long)(ACPI_MAPPED_END >> ACPI_GIB_SHIFT));
 		return -ENOENT;
 	}
 	rsdp = acpi_ptr(rsdp_phys);
@@ -355,7 +397,7 @@ int acpi_parse(uint64_t rsdp_phys, struct acpi_info *out)
 		uint32_t rlen = acpi_u32(rsdp + ACPI_RSDP_LENGTH);
 
 		if (rlen < ACPI_RSDP_V2_LEN || rlen > ACPI_MAX_TABLE_LEN ||
-		    acpi_sum(rsdp, rlen) != 0) {
+		    !acpi_mapped(rsdp_phys, rlen) || acpi_sum(rsdp, rlen) != 0) {
 			console_printf("acpi: RSDP at %#lx: extended length %u or checksum is wrong; "
 				       "using the RSDT\n", (unsigned long)rsdp_phys, rlen);
 		} else if (acpi_u64(rsdp + ACPI_RSDP_XSDT) != 0) {
@@ -365,7 +407,7 @@ int acpi_parse(uint64_t rsdp_phys, struct acpi_info *out)
 			entry = 8;
 		}
 	}
-	root = acpi_table(root_phys, root_sig, &len, out);
+	root = acpi_table(root_phys, root_sig, -1, &len, out);
 	if (root && memcmp(root, root_sig, 4) != 0) {
 		console_printf("acpi: %s at %#lx has signature %.4s, skipped\n", root_sig,
 			       (unsigned long)root_phys, root);
@@ -377,7 +419,7 @@ int acpi_parse(uint64_t rsdp_phys, struct acpi_info *out)
 		root_phys = acpi_u32(rsdp + ACPI_RSDP_RSDT);
 		root_sig = "RSDT";
 		entry = 4;
-		root = acpi_table(root_phys, root_sig, &len, out);
+		root = acpi_table(root_phys, root_sig, -1, &len, out);
 		if (root && memcmp(root, root_sig, 4) != 0) {
 			out->bad_tables++;
 			root = NULL;
@@ -391,7 +433,8 @@ int acpi_parse(uint64_t rsdp_phys, struct acpi_info *out)
 		console_printf("acpi: %s: %u trailing bytes ignored\n", root_sig,
 			       (len - ACPI_HDR_LEN) % entry);
 	for (uint32_t off = ACPI_HDR_LEN; off + entry <= len; off += entry)
-		acpi_table_found(entry == 8 ? acpi_u64(root + off) : acpi_u32(root + off), out);
+		acpi_table_found(entry == 8 ? acpi_u64(root + off) : acpi_u32(root + off),
+				 root_sig, (int)((off - ACPI_HDR_LEN) / entry), out);
 	return 0;
 }
 

@@ -52,6 +52,37 @@ static int bootinfo_string(const void *fdt, int node, const char *name,
 	return 0;
 }
 
+/* A string list (DTSpec sec 2.2.4) of at most `max` non-empty strings;
+ * out[] ends with NULL. Absent: an empty list. */
+static int bootinfo_strings(const void *fdt, int node, const char *name, const char **out,
+			    size_t max, char *err, size_t errlen)
+{
+	int len;
+	const char *s = fdt_getprop(fdt, node, name, &len);
+	size_t n = 0, off = 0;
+
+	for (size_t i = 0; i < max; i++)
+		out[i] = NULL;
+	if (!s)
+		return 0;
+	if (len < 1 || s[len - 1] != '\0') {
+		printf_snprintf(err, errlen, "property %s is not a NUL-terminated string list", name);
+		return -1;
+	}
+	while (off < (size_t)len) {
+		size_t l = strlen(s + off);
+
+		if (l == 0 || n == max) {
+			printf_snprintf(err, errlen, "property %s: %s", name,
+					l == 0 ? "empty string" : "too many strings");
+			return -1;
+		}
+		out[n++] = s + off;
+		off += l + 1;
+	}
+	return 0;
+}
+
 static int bootinfo_u64(const void *fdt, int node, const char *name,
 			uint64_t *out, bool required, char *err, size_t errlen)
 {
@@ -269,7 +300,9 @@ int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errle
 	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_SERVER, &bi->boot_server, err, errlen) < 0 ||
 	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_NET_MODE, &bi->net_mode, err, errlen) < 0 ||
 	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_NET_ADDR, &bi->net_address, err, errlen) < 0 ||
-	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_NET_GW, &bi->net_gateway, err, errlen) < 0)
+	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_NET_GW, &bi->net_gateway, err, errlen) < 0 ||
+	    bootinfo_strings(fdt, chosen, BOOTINFO_PROP_NET_DNS, bi->net_dns, BOOTINFO_NET_DNS_MAX,
+			     err, errlen) < 0)
 		return -1;
 	if (!bi->cmdline)
 		bi->cmdline = "";

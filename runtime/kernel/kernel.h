@@ -13,6 +13,7 @@
 #include <unicycle/unicycle.h>
 #include <unicycle/timer.h>
 #include "arch/x86_64/io.h" /* read_gs32 for smp_cpu_id */
+#include <unicycle/bootinfo.h>   /* BOOTINFO_NET_DNS_MAX */
 
 /*
  * Conventions: a function's prefix is its file's name (console_* in
@@ -107,6 +108,7 @@ struct bootinfo {
 	const char *net_mode;     /* NULL, "dhcp" or "static" */
 	const char *net_address;  /* "a.b.c.d/len" or NULL */
 	const char *net_gateway;  /* or NULL */
+	const char *net_dns[BOOTINFO_NET_DNS_MAX]; /* "a.b.c.d" each, NULL after the last */
 	size_t nmem;              /* usable RAM minus reserved ranges, sorted */
 	struct bootinfo_range mem[BOOTINFO_MAX_RANGES];
 	size_t nreserved;

@@ -1,6 +1,7 @@
 /* http_server.c: HTTP/1.1 request parsing (http-parser), routing and response formatting. */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #define HTTP_PENDING_KEEP     65536 /* pending buffers above this are freed once drained */
 #define HTTP_BODY_MIN         1024  /* first allocation for a chunked body */
 #define HTTP_MAX_CONTENT_TYPE 256
+#define HTTP_STREAM_BUFFER    16384 /* streamed bytes the engine holds beyond what the transport took */
+#define HTTP_CHUNK_FRAME      16    /* "<hex>\r\n" before and "\r\n" after a chunk's bytes */
 
 struct http_route {
 	const char *path;
@@ -33,9 +36,20 @@ static struct http_conn *http_free_conns;  /* recycled, same header size */
 
 struct uc_http_response {
 	struct http_conn *conn;
-	bool responded;
+	bool responded;      /* status line written (respond, respond_ref, begin) */
 	bool head_only;      /* HEAD: headers as for GET, no body */
 	bool keep_alive;
+	bool deferred;       /* uc_http_defer(): the handler returned without answering */
+	bool streaming;      /* uc_http_begin() ran, uc_http_end() not yet */
+	bool chunked;        /* streaming with Transfer-Encoding: chunked */
+	bool no_body;        /* streaming a HEAD answer or a status without body */
+	bool sized;          /* streaming with a declared length */
+	bool want_writable;  /* uc_http_write() took less than offered */
+	size_t left;         /* streaming with a declared length: bytes still due */
+	const void *ref;     /* uc_http_respond_ref(): body bytes not yet written */
+	size_t ref_len;
+	uc_http_writable_fn writable;
+	void *writable_arg;
 	size_t extra_len;
 	char extra[HTTP_EXTRA_HEADERS];
 };
@@ -60,6 +74,12 @@ struct http_conn {
 
 	/* the connection */
 	bool done, failed;
+	bool open;           /* a response is under way: input waits for it */
+	bool app_holds;      /* deferred or streaming: the app will call respond/end */
+	bool busy;           /* inside http_conn_input/flush: no resume call needed */
+	bool gone;           /* the transport ended while the app held the response */
+	bool freeing;        /* http_conn_free is telling the app */
+	struct uc_http_request req;  /* kept for a deferred answer */
 	char *pending;
 	size_t pending_off, pending_len, pending_cap;
 	struct uc_http_response res;
@@ -160,7 +180,7 @@ static void http_send(struct http_conn *c, const char *buf, size_t len)
 {
 	long n;
 
-	if (c->failed || len == 0)
+	if (c->failed || c->gone || len == 0)
 		return;
 	if (c->pending_len == 0) {
 		n = c->t->write(c->ctx, buf, len);
@@ -197,11 +217,25 @@ static void http_send(struct http_conn *c, const char *buf, size_t len)
 	c->pending_len += len;
 }
 
-void http_conn_flush(struct http_conn *c)
+/* The response is complete: input may go on (the binding is told when
+ * this happened outside its calls into the engine). */
+static void http_res_complete(struct http_conn *c)
 {
-	while (c->pending_len && !c->failed) {
-		long n = c->t->write(c->ctx, c->pending + c->pending_off,
-				     c->pending_len);
+	c->open = false;
+	c->app_holds = false;
+	if (!c->res.keep_alive)
+		c->done = true;
+	if (!c->busy && !c->gone && c->t->resume)
+		c->t->resume(c->ctx);
+}
+
+/* Writes what the transport takes of a referenced body (no copy). */
+static void http_send_ref(struct http_conn *c)
+{
+	struct uc_http_response *res = &c->res;
+
+	while (res->ref_len && !c->failed && c->pending_len == 0) {
+		long n = c->t->write(c->ctx, res->ref, res->ref_len);
 
 		if (n < 0) {
 			c->failed = true;
@@ -209,15 +243,48 @@ void http_conn_flush(struct http_conn *c)
 		}
 		if (n == 0)
 			return;
+		res->ref = (const char *)res->ref + n;
+		res->ref_len -= (size_t)n;
+		if (res->ref_len == 0)
+			http_res_complete(c);
+	}
+}
+
+void http_conn_flush(struct http_conn *c)
+{
+	struct uc_http_response *res = &c->res;
+	bool was_busy = c->busy;
+
+	c->busy = true;
+	while (c->pending_len && !c->failed) {
+		long n = c->t->write(c->ctx, c->pending + c->pending_off,
+				     c->pending_len);
+
+		if (n < 0) {
+			c->failed = true;
+			break;
+		}
+		if (n == 0)
+			break;
 		c->pending_off += (size_t)n;
 		c->pending_len -= (size_t)n;
 	}
-	c->pending_off = 0;
-	if (c->pending_cap > HTTP_PENDING_KEEP) {
-		free(c->pending);
-		c->pending = NULL;
-		c->pending_cap = 0;
+	if (c->pending_len == 0) {
+		c->pending_off = 0;
+		if (c->pending_cap > HTTP_PENDING_KEEP) {
+			free(c->pending);
+			c->pending = NULL;
+			c->pending_cap = 0;
+		}
+		http_send_ref(c);
+		/* A stream that was held back: the app may write again. */
+		if (res->streaming && res->want_writable && c->pending_len == 0 && !c->failed) {
+			res->want_writable = false;
+			if (res->writable)
+				res->writable(res, res->writable_arg);
+		}
 	}
+	c->busy = was_busy;
 }
 
 static bool http_status_has_body(int status)
@@ -225,34 +292,29 @@ static bool http_status_has_body(int status)
 	return status >= 200 && status != 204 && status != 304;
 }
 
-int uc_http_respond(struct uc_http_response *res, int status,
-		    const char *content_type, const void *body, size_t len)
+/* How the body is delimited. */
+enum http_framing { HTTP_FRAME_LENGTH, HTTP_FRAME_CHUNKED, HTTP_FRAME_CLOSE };
+
+/* The status line and headers into buf (HTTP_INLINE_RESPONSE bytes);
+ * returns their length. */
+static size_t http_head(struct uc_http_response *res, int status, const char *content_type,
+			enum http_framing framing, size_t len, char *buf)
 {
 	struct http_conn *c = res->conn;
-	char buf[HTTP_INLINE_RESPONSE];
 	char *p = buf;
-	size_t hlen, blen;
-	const char *reason;
 
-	if (res->responded)
-		return -EALREADY;
-	if (status < 100 || status > 599)
-		return -EINVAL;
-	if (content_type && (http_has_any(content_type, "\r\n") ||
-			     strlen(content_type) > HTTP_MAX_CONTENT_TYPE))
-		return -EINVAL;
-	res->responded = true;
-	reason = http_reason(status);
 	p = http_puts(p, "HTTP/1.1 ");
 	p = http_putu(p, (size_t)status);
 	*p++ = ' ';
-	p = http_puts(p, reason);
+	p = http_puts(p, http_reason(status));
 	p = http_put(p, "\r\n", 2);
 	if (content_type)
 		p = http_put(http_puts(http_puts(p, "Content-Type: "), content_type), "\r\n", 2);
 	if (http_status_has_body(status)) {
-		p = http_puts(p, "Content-Length: ");
-		p = http_put(http_putu(p, len), "\r\n", 2);
+		if (framing == HTTP_FRAME_LENGTH)
+			p = http_put(http_putu(http_puts(p, "Content-Length: "), len), "\r\n", 2);
+		else if (framing == HTTP_FRAME_CHUNKED)
+			p = http_puts(p, "Transfer-Encoding: chunked\r\n");
 	}
 	p = http_put(p, res->extra, res->extra_len);
 	if (!res->keep_alive)
@@ -260,20 +322,194 @@ int uc_http_respond(struct uc_http_response *res, int status,
 	else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
 		p = http_puts(p, "Connection: keep-alive\r\n");
 	p = http_put(p, "\r\n", 2);
-	hlen = (size_t)(p - buf);
+	return (size_t)(p - buf);
+}
 
+/* The app is done with a response whose client went away: free it now,
+ * or once http_conn_free() has finished telling the app. */
+static int http_res_gone(struct http_conn *c)
+{
+	c->app_holds = false;
+	if (!c->freeing)
+		http_conn_free(c);
+	return -ECONNRESET;
+}
+
+/* Checks shared by respond, respond_ref and begin (a gone client frees). */
+static int http_check_start(struct uc_http_response *res, int status, const char *content_type)
+{
+	if (res->conn->gone)
+		return http_res_gone(res->conn);
+	if (res->responded)
+		return -EALREADY;
+	if (status < 100 || status > 599)
+		return -EINVAL;
+	if (content_type && (http_has_any(content_type, "\r\n") ||
+			     strlen(content_type) > HTTP_MAX_CONTENT_TYPE))
+		return -EINVAL;
+	return 0;
+}
+
+static int http_respond_common(struct uc_http_response *res, int status,
+			       const char *content_type, const void *body, size_t len, bool ref)
+{
+	struct http_conn *c = res->conn;
+	char buf[HTTP_INLINE_RESPONSE];
+	size_t hlen, blen;
+	int rc;
+
+	rc = http_check_start(res, status, content_type);
+	if (rc < 0)
+		return rc;
+	if (!body && len)
+		return -EINVAL;
+	res->responded = true;
+	res->deferred = false;
+	hlen = http_head(res, status, content_type, HTTP_FRAME_LENGTH, len, buf);
 	blen = res->head_only || !http_status_has_body(status) ? 0 : len;
-	if (blen <= sizeof(buf) - hlen) {
-		if (blen)
-			memcpy(p, body, blen);
-		http_send(c, buf, hlen + blen);
-	} else {
+	if (ref && blen) {
 		http_send(c, buf, hlen);
-		http_send(c, body, blen);
+		res->ref = body;
+		res->ref_len = blen;
+		http_send_ref(c);   /* completes once the transport took it all */
+	} else {
+		if (blen <= sizeof(buf) - hlen) {
+			if (blen)
+				memcpy(buf + hlen, body, blen);
+			http_send(c, buf, hlen + blen);
+		} else {
+			http_send(c, buf, hlen);
+			http_send(c, body, blen);
+		}
+		http_res_complete(c);
 	}
-	if (!res->keep_alive)
-		c->done = true;
 	return c->failed ? -ENOMEM : 0;
+}
+
+int uc_http_respond(struct uc_http_response *res, int status,
+		    const char *content_type, const void *body, size_t len)
+{
+	return http_respond_common(res, status, content_type, body, len, false);
+}
+
+int uc_http_respond_ref(struct uc_http_response *res, int status,
+			const char *content_type, const void *body, size_t len)
+{
+	return http_respond_common(res, status, content_type, body, len, true);
+}
+
+int uc_http_defer(struct uc_http_response *res)
+{
+	struct http_conn *c = res->conn;
+
+	if (res->responded || res->deferred || !c->open)
+		return -EALREADY;
+	res->deferred = true;
+	c->app_holds = true;
+	return 0;
+}
+
+int uc_http_begin(struct uc_http_response *res, int status, const char *content_type,
+		  size_t length)
+{
+	struct http_conn *c = res->conn;
+	char buf[HTTP_INLINE_RESPONSE];
+	enum http_framing framing = HTTP_FRAME_LENGTH;
+	int rc;
+
+	rc = http_check_start(res, status, content_type);
+	if (rc < 0)
+		return rc;
+	res->no_body = res->head_only || !http_status_has_body(status);
+	if (length == UC_HTTP_LENGTH_UNKNOWN) {
+		bool http11 = c->parser.http_major == 1 && c->parser.http_minor >= 1;
+
+		framing = http11 ? HTTP_FRAME_CHUNKED : HTTP_FRAME_CLOSE;
+		if (!http11)
+			res->keep_alive = false;  /* RFC 9112 sec 6.3: the close ends the body */
+		res->chunked = http11 && !res->no_body;
+		res->left = 0;
+	} else {
+		res->sized = true;
+		res->left = res->no_body ? 0 : length;
+	}
+	res->responded = true;
+	res->deferred = false;
+	res->streaming = true;
+	res->want_writable = false;
+	c->app_holds = true;
+	http_send(c, buf, http_head(res, status, content_type, framing, length, buf));
+	return c->failed ? -ENOMEM : 0;
+}
+
+void uc_http_set_writable(struct uc_http_response *res, uc_http_writable_fn fn, void *arg)
+{
+	res->writable = fn;
+	res->writable_arg = arg;
+}
+
+long uc_http_write(struct uc_http_response *res, const void *buf, size_t len)
+{
+	struct http_conn *c = res->conn;
+	char frame[HTTP_CHUNK_FRAME];
+	size_t take, room;
+
+	if (c->gone)
+		return -ECONNRESET;
+	if (!res->streaming || (!buf && len))
+		return -EINVAL;
+	if (c->failed)
+		return -EIO;
+	if (res->no_body)
+		return (long)len;     /* HEAD: same code path, nothing sent */
+	if (res->sized && len > res->left)
+		return -EINVAL;       /* past the declared Content-Length */
+	room = c->pending_len < HTTP_STREAM_BUFFER ? HTTP_STREAM_BUFFER - c->pending_len : 0;
+	take = len < room ? len : room;
+	if (take < len)
+		res->want_writable = true;
+	if (take == 0)
+		return 0;
+	if (res->chunked) {
+		char *p = frame;
+		static const char hex[] = "0123456789abcdef";
+		int shift = 0;
+
+		while ((take >> shift) >> 4)
+			shift += 4;
+		for (; shift >= 0; shift -= 4)
+			*p++ = hex[(take >> shift) & 0xf];
+		p = http_put(p, "\r\n", 2);
+		http_send(c, frame, (size_t)(p - frame));
+	}
+	http_send(c, buf, take);
+	if (res->chunked)
+		http_send(c, "\r\n", 2);
+	if (res->sized)
+		res->left -= take;
+	return c->failed ? -EIO : (long)take;
+}
+
+int uc_http_end(struct uc_http_response *res)
+{
+	struct http_conn *c = res->conn;
+	static const char last_chunk[] = "0\r\n\r\n";
+	int rc = 0;
+
+	if (c->gone)
+		return http_res_gone(c);
+	if (!res->streaming)
+		return -EINVAL;
+	res->streaming = false;
+	res->want_writable = false;
+	if (res->chunked)
+		http_send(c, last_chunk, sizeof(last_chunk) - 1);
+	if (res->sized && res->left) {
+		res->keep_alive = false;  /* fewer bytes than declared: the close tells */
+		rc = -EINVAL;
+	}
+	http_res_complete(c);
+	return c->failed ? -EIO : rc;
 }
 
 int uc_http_header(struct uc_http_response *res, const char *name,
@@ -300,6 +536,17 @@ int uc_http_header(struct uc_http_response *res, const char *name,
 	return 0;
 }
 
+/* A fresh response for the request just parsed. */
+static void http_res_reset(struct http_conn *c, bool head_only, bool keep_alive)
+{
+	struct uc_http_response *res = &c->res;
+
+	memset(res, 0, offsetof(struct uc_http_response, extra));
+	res->conn = c;
+	res->head_only = head_only;
+	res->keep_alive = keep_alive;
+}
+
 /* Answers an error the server detected itself and ends the connection. */
 static void http_conn_error(struct http_conn *c, int status)
 {
@@ -310,11 +557,8 @@ static void http_conn_error(struct http_conn *c, int status)
 
 	memcpy(body, reason, n);
 	body[n++] = '\n';
-	res->conn = c;
-	res->responded = false;
-	res->head_only = false;
-	res->keep_alive = false;
-	res->extra_len = 0;
+	http_res_reset(c, false, false);
+	c->open = true;
 	uc_http_respond(res, status, "text/plain", body, n);
 	c->done = true;
 }
@@ -374,36 +618,33 @@ static void http_dispatch(struct http_conn *c)
 {
 	static const char not_found[] = "Not Found\n";
 	static const char no_answer[] = "Internal Server Error\n";
-	struct uc_http_request req;
+	struct uc_http_request *req = &c->req;
 	struct uc_http_response *res = &c->res;
 	uc_http_handler handler;
 	char *query;
 
-	req.method = http_method_str((enum http_method)c->parser.method);
-	req.path = c->hdr;
+	req->method = http_method_str((enum http_method)c->parser.method);
+	req->path = c->hdr;
 	query = strchr(c->hdr, '?');
 	if (query)
 		*query++ = '\0';
-	req.query = query ? query : "";
-	req.body = c->body_len ? c->body : NULL;
-	req.body_len = c->body_len;
-	req.version_major = c->parser.http_major;
-	req.version_minor = c->parser.http_minor;
-	req.nheaders = c->nheaders;
-	req.headers = c->headers;
+	req->query = query ? query : "";
+	req->body = c->body_len ? c->body : NULL;
+	req->body_len = c->body_len;
+	req->version_major = c->parser.http_major;
+	req->version_minor = c->parser.http_minor;
+	req->nheaders = c->nheaders;
+	req->headers = c->headers;
 
-	res->conn = c;
-	res->responded = false;
-	res->head_only = c->parser.method == HTTP_HEAD;
-	res->keep_alive = http_should_keep_alive(&c->parser) && !c->parser.upgrade;
-	res->extra_len = 0;
-
-	handler = http_route_find(req.path);
+	http_res_reset(c, c->parser.method == HTTP_HEAD,
+		       http_should_keep_alive(&c->parser) && !c->parser.upgrade);
+	c->open = true;
+	handler = http_route_find(req->path);
 	if (handler)
-		handler(&req, res);
+		handler(req, res);
 	else
 		uc_http_respond(res, 404, "text/plain", not_found, sizeof(not_found) - 1);
-	if (!res->responded) {
+	if (!res->responded && !res->deferred) {
 		res->extra_len = 0;
 		uc_http_respond(res, 500, "text/plain", no_answer, sizeof(no_answer) - 1);
 	}
@@ -496,6 +737,11 @@ static int http_reserve_body(struct http_conn *c, size_t need)
 		cap *= 2;
 	if (cap > http_max_body)
 		cap = http_max_body;
+	/* A declared length is the most this body needs (http-parser has
+	 * already counted the bytes being delivered out of content_length). */
+	if (!(c->parser.flags & F_CHUNKED) && c->parser.content_length != ULLONG_MAX &&
+	    cap - need > c->parser.content_length)
+		cap = need + (size_t)c->parser.content_length;
 	b = realloc(c->body, cap);
 	if (!b)
 		return -ENOMEM;
@@ -513,15 +759,11 @@ static int http_on_headers_complete(http_parser *p)
 
 	http_end_part(c);
 	c->part = HTTP_PART_DONE;
-	if (p->content_length != ULLONG_MAX && p->content_length > 0) {
-		if (p->content_length > http_max_body) {
-			c->error_status = 413;
-			return -1;
-		}
-		if (http_reserve_body(c, (size_t)p->content_length) < 0) {
-			c->failed = true;
-			return -1;
-		}
+	/* Refused early when too large, but not reserved: the body buffer
+	 * grows as bytes arrive (a header-only request costs no body). */
+	if (p->content_length != ULLONG_MAX && p->content_length > http_max_body) {
+		c->error_status = 413;
+		return -1;
 	}
 	for (i = 0; i < c->nheaders; i++)
 		if (http_strcaseeq(c->headers[i].name, "expect"))
@@ -562,7 +804,7 @@ static int http_on_message_complete(http_parser *p)
 	http_dispatch(c);
 	/* Stop here when the answer did not fit or ends the connection; the
 	 * transport offers the remaining bytes again later. */
-	if (c->pending_len || c->done || c->failed || p->upgrade)
+	if (c->pending_len || c->open || c->done || c->failed || p->upgrade)
 		http_parser_pause(p, 1);
 	return 0;
 }
@@ -616,8 +858,25 @@ struct http_conn *http_conn_new(const struct http_transport *t, void *ctx)
 
 void http_conn_free(struct http_conn *c)
 {
+	struct uc_http_response *res;
+
 	if (!c)
 		return;
+	res = &c->res;
+	if (c->app_holds && !c->gone) {
+		/* The app still holds the response: keep everything (its request
+		 * too) until it calls uc_http_respond()/uc_http_end(), which then
+		 * return -ECONNRESET. A stream waiting for room hears it now. */
+		c->gone = true;
+		if (res->streaming && res->want_writable && res->writable) {
+			c->freeing = true;
+			res->want_writable = false;
+			res->writable(res, res->writable_arg);
+			c->freeing = false;
+		}
+		if (c->app_holds)
+			return;
+	}
 	free(c->body);
 	free(c->pending);
 	c->body = NULL;
@@ -631,9 +890,11 @@ size_t http_conn_input(struct http_conn *c, const char *data, size_t len)
 	size_t n;
 	enum http_errno err;
 
-	if (c->done || c->failed || c->pending_len || len == 0)
+	if (c->done || c->failed || http_conn_pending(c) || len == 0)
 		return 0;
+	c->busy = true;
 	n = http_parser_execute(&c->parser, &http_settings, data, len);
+	c->busy = false;
 	err = HTTP_PARSER_ERRNO(&c->parser);
 	if (err == HPE_PAUSED) {
 		http_parser_pause(&c->parser, 0);
@@ -660,7 +921,7 @@ void http_conn_eof(struct http_conn *c)
 
 bool http_conn_pending(const struct http_conn *c)
 {
-	return c->pending_len != 0;
+	return c->pending_len != 0 || c->open;
 }
 
 bool http_conn_done(const struct http_conn *c)

@@ -8,8 +8,8 @@
 /*
  * http_server.c parses requests (http-parser), routes them to the handlers
  * of <unicycle/http.h> and formats the responses. It knows the connection
- * only through `struct http_transport`; http_lwip.c binds it to lwIP's raw
- * TCP API and tests/unit/test_net_http.c to a memory buffer.
+ * only through `struct http_transport`; http_tcp.c binds it to
+ * <unicycle/tcp.h> and tests/unit/test_net_http.c to a memory buffer.
  *
  * Driving a connection (all calls from one thread):
  *   c = http_conn_new(&transport, ctx);
@@ -18,10 +18,15 @@
  *   after each:   http_conn_failed(c)  -> abort the connection;
  *                 http_conn_pending(c) -> wait for writable;
  *                 http_conn_done(c)    -> nothing pending: close it;
+ *   on resume:    (a deferred or streamed answer finished outside these
+ *                 calls) feed the kept data again, as after writable;
  *   when gone:    http_conn_free(c).
- * http_conn_input() consumes nothing while output is pending or after the
- * connection is done, so answers stay in request order and a pipelining
- * client is paced by its own reading.
+ * http_conn_input() consumes nothing while output is pending, while an
+ * answer is under way (deferred, streamed, or a referenced body being
+ * written) or after the connection is done, so answers stay in request
+ * order and a pipelining client is paced by its own reading.
+ * http_conn_free() of a connection whose response the app still holds
+ * (uc_http_defer, uc_http_begin) keeps it until the app lets go.
  */
 
 struct http_conn;
@@ -31,6 +36,10 @@ struct http_transport {
 	 * bytes taken (0 when the send buffer is full) or a negative errno
 	 * when the connection is broken. */
 	long (*write)(void *ctx, const void *buf, size_t len);
+	/* OPTIONAL. The engine takes input again: an answer finished outside
+	 * http_conn_input/http_conn_flush (from a timer, another connection).
+	 * May run from any event-loop callback. */
+	void (*resume)(void *ctx);
 };
 
 /* Limits for every connection (defaults: UC_HTTP_MAX_*_DEFAULT); set
@@ -48,7 +57,7 @@ void http_conn_eof(struct http_conn *c);
 /* Retries pending output after the transport made room. */
 void http_conn_flush(struct http_conn *c);
 
-bool http_conn_pending(const struct http_conn *c);  /* output waiting */
+bool http_conn_pending(const struct http_conn *c);  /* output waiting or an answer under way */
 bool http_conn_done(const struct http_conn *c);     /* close once nothing is pending */
 bool http_conn_failed(const struct http_conn *c);   /* transport error or out of memory */
 

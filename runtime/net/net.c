@@ -48,6 +48,11 @@ static void net_poll(void *arg)
 		sys_check_timeouts();
 	}
 }
+
+void net_timeouts_changed(void)
+{
+	/* The poller looks at lwIP's timeouts every millisecond anyway. */
+}
 #else
 /*
  * Interrupt mode: the CPU halts between events, so lwIP's timeouts run
@@ -111,17 +116,26 @@ static void net_irq_again(void *arg)
 {
 	net_irq(arg);
 }
+
+void net_timeouts_changed(void)
+{
+	net_timer_arm();
+}
 #endif
+
+/* "a.b.c.d/len" of the interface (its mask itself when not contiguous). */
+static int net_format_ipv4(struct netif *netif, char *buf, size_t len)
+{
+	return netaddr_format_ifaddr(buf, len, lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(netif))),
+				     lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(netif))));
+}
 
 static void net_print_ipv4(struct ethif *e)
 {
-	struct netif *netif = &e->netif;
-	char addr[NETADDR_IPV4_STRLEN];
-	int prefix;
+	char addr[NETADDR_IFADDR_STRLEN];
 
-	netaddr_format_ipv4(addr, lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(netif))));
-	prefix = netaddr_mask_to_prefix(lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(netif))));
-	console_printf("unicycle: %s %s/%d via %s\n", e->dev->name, addr, prefix,
+	net_format_ipv4(&e->netif, addr, sizeof(addr));
+	console_printf("unicycle: %s %s via %s\n", e->dev->name, addr,
 		       e->method ? e->method : "?");
 }
 
@@ -279,25 +293,13 @@ int uc_net_ipv4(unsigned index, char *buf, size_t len)
 {
 	struct netdev *dev = netdev_at(index);
 	struct netif *netif;
-	char addr[NETADDR_IPV4_STRLEN];
-	int prefix;
-	size_t alen;
+	int n;
 
 	if (!net_running || !dev || !dev->ethif)
 		return -ENODEV;
 	netif = &dev->ethif->netif;
 	if (ip4_addr_isany_val(*netif_ip4_addr(netif)))
 		return -EAGAIN;
-	netaddr_format_ipv4(addr, lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(netif))));
-	prefix = netaddr_mask_to_prefix(lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(netif))));
-	alen = strlen(addr);
-	if (len < alen + 4 /* "/32" */ + 1)
-		return -ENOSPC;
-	memcpy(buf, addr, alen);
-	buf[alen++] = '/';
-	if (prefix >= 10)
-		buf[alen++] = (char)('0' + prefix / 10);
-	buf[alen++] = (char)('0' + prefix % 10);
-	buf[alen] = '\0';
-	return 0;
+	n = net_format_ipv4(netif, buf, len);
+	return n < 0 ? n : 0;
 }

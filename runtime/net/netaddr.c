@@ -1,5 +1,6 @@
-/* netaddr.c: parsing and printing IPv4 addresses for boot.cfg network settings. */
+/* netaddr.c: parsing and printing IPv4 addresses for boot.cfg network settings and the console. */
 #include <errno.h>
+#include <string.h>
 
 #include "net/net.h"
 
@@ -103,4 +104,28 @@ void netaddr_format_ipv4(char *buf, uint32_t addr)
 			*p++ = '.';
 	}
 	*p = '\0';
+}
+
+int netaddr_format_ifaddr(char *buf, size_t len, uint32_t addr, uint32_t mask)
+{
+	char text[NETADDR_IFADDR_STRLEN];
+	int prefix = netaddr_mask_to_prefix(mask);
+	size_t n;
+
+	netaddr_format_ipv4(text, addr);
+	n = strlen(text);
+	text[n++] = '/';
+	if (prefix < 0) {
+		netaddr_format_ipv4(text + n, mask);
+		n += strlen(text + n);
+	} else {
+		if (prefix >= 10)
+			text[n++] = (char)('0' + prefix / 10);
+		text[n++] = (char)('0' + prefix % 10);
+		text[n] = '\0';
+	}
+	if (n + 1 > len)
+		return -ENOSPC;
+	memcpy(buf, text, n + 1);
+	return (int)n;
 }

@@ -1,8 +1,10 @@
 """`unicycle flash` and `unicycle image` without hardware: a fake sysfs/proc tree for
 discovery and every refusal, a regular file (test-only switch) for the write path."""
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,29 +12,60 @@ import pytest
 
 from unicycle import flash, project
 from unicycle.cli import cli
+from unicycle.errors import DeviceRefused
 
 FAKE = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
-DEV = FAKE / "dev"              # never created: device nodes are faked by fake_stat
+# Stand-ins for the device nodes of the fake tree: one sparse file per block
+# device in sys/class/block, made by the `host` fixture. FakeNodes answers stat()
+# for them (by path or open descriptor) as for block devices, by inode: moving
+# one file over another is a stick swapped under the same name.
+DEV = Path(tempfile.gettempdir()) / f"unicycle-fake-dev-{os.getpid()}"
+NODE_SIZE = 8 << 20
 IMAGE_SIZE = 3 * (1 << 20) + 1536   # not a multiple of 4096: exercises the unaligned tail
 
 
-def fake_stat(path):
-    """stat() for the fake tree: names under DEV are block devices per sys/class/block."""
-    path = Path(path)
-    if path.parent != DEV:
-        return os.stat(path)
-    if path.name == "ttyS0":
-        return SimpleNamespace(st_mode=stat.S_IFCHR | 0o660, st_rdev=os.makedev(4, 64))
-    dev = FAKE / "sys" / "class" / "block" / path.name / "dev"
-    if not dev.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
-    major, minor = map(int, dev.read_text().split(":"))
-    return SimpleNamespace(st_mode=stat.S_IFBLK | 0o660, st_rdev=os.makedev(major, minor))
+class FakeNodes:
+    def __init__(self):
+        shutil.rmtree(DEV, ignore_errors=True)
+        DEV.mkdir()
+        self.names = {}                  # inode -> kernel name
+        for entry in sorted((FAKE / "sys" / "class" / "block").iterdir()):
+            with open(DEV / entry.name, "wb") as f:
+                f.truncate(NODE_SIZE)
+            self.names[(DEV / entry.name).stat().st_ino] = entry.name
+
+    def stat(self, path):
+        if isinstance(path, int):
+            return self._as_block(os.fstat(path))
+        path = Path(path)
+        if path.parent != DEV:
+            return os.stat(path)
+        if path.name == "ttyS0":
+            return SimpleNamespace(st_mode=stat.S_IFCHR | 0o660, st_rdev=os.makedev(4, 64))
+        return self._as_block(os.stat(path))
+
+    def _as_block(self, st):
+        name = self.names.get(st.st_ino)
+        if name is None:
+            return st
+        major, minor = map(int, (FAKE / "sys" / "class" / "block" / name / "dev")
+                           .read_text().split(":"))
+        return SimpleNamespace(st_mode=stat.S_IFBLK | 0o660, st_rdev=os.makedev(major, minor))
+
+    def remove(self):
+        shutil.rmtree(DEV, ignore_errors=True)
 
 
 @pytest.fixture
-def host(monkeypatch):
-    h = flash.Host(FAKE / "sys", FAKE / "proc", DEV, FAKE / "run", stat_fn=fake_stat)
+def nodes():
+    n = FakeNodes()
+    yield n
+    n.remove()
+
+
+@pytest.fixture
+def host(monkeypatch, nodes):
+    h = flash.Host(FAKE / "sys", FAKE / "proc", DEV, FAKE / "run", stat_fn=nodes.stat)
     monkeypatch.setattr(flash, "host", lambda: h)
     return h
 
@@ -167,12 +200,11 @@ def test_ready_stick_passes_every_check(host):
 
 # -- confirmation -------------------------------------------------------------
 
-def test_confirmation_shows_what_will_be_lost_and_wrong_name_aborts(runner, host, image,
-                                                                     monkeypatch):
-    monkeypatch.setattr(flash, "_open_target", lambda *a: pytest.fail("opened the device"))
+def test_confirmation_shows_what_will_be_lost_and_wrong_name_aborts(runner, host, image):
     result = runner.invoke(cli, ["flash", "sdb", "--image", str(image)], input="sdc\n")
     line = one_line_error(result, code=1)
     assert "aborted: typed 'sdc', not 'sdb'; nothing was written" in line
+    assert (DEV / "sdb").read_bytes() == bytes(NODE_SIZE)
     out = result.stdout
     assert f"about to overwrite {DEV}/sdb: SanDisk Cruzer Blade, 14.9 GiB, bus usb" in out
     assert "serial 4C530001230812345678" in out
@@ -202,6 +234,63 @@ def test_writes_and_verifies_a_regular_file_stand_in(runner, image, stick):
     assert "writing   3.0 MiB in" in result.stderr and "verifying 3.0 MiB in" in result.stderr
 
 
+def test_writes_and_verifies_a_checked_disk_of_the_fake_tree(runner, host, image):
+    result = runner.invoke(cli, ["flash", "sdb", "--image", str(image)], input="sdb\n")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    data = (DEV / "sdb").read_bytes()
+    assert data[:IMAGE_SIZE] == image.read_bytes() and data[IMAGE_SIZE:] == bytes(
+        NODE_SIZE - IMAGE_SIZE)
+    assert f"verified: {DEV}/sdb reads back" in result.stdout
+
+
+def _swap(old_name: str, new_name: str):
+    """The stick behind DEV/<old_name> pulled, another one now under that name."""
+    os.replace(DEV / old_name, DEV / f"{old_name}.pulled")
+    os.replace(DEV / new_name, DEV / old_name)
+
+
+def test_a_stick_swapped_at_the_prompt_is_not_written(host, image):
+    """The check and the confirmation were about sdb; at the prompt its name
+    comes to mean sdd's device: neither disk is written."""
+    def confirm_after_a_swap(disk):
+        _swap("sdb", "sdd")
+        return disk.name
+    with pytest.raises(DeviceRefused, match=rf"{DEV}/sdb now names 8:48, not the 8:16 that "
+                                            r"was checked and confirmed"):
+        flash.flash(image, "sdb", False, False, None, confirm_after_a_swap, lambda line: None)
+    assert (DEV / "sdb").read_bytes() == bytes(NODE_SIZE)          # sdd's, under sdb's name
+    assert (DEV / "sdb.pulled").read_bytes() == bytes(NODE_SIZE)
+
+
+def test_a_device_swapped_between_check_and_open_is_refused(host, image, monkeypatch):
+    """The descriptor opened must be the device checked: its stat says which."""
+    real_check = host.check
+
+    def check_then_swap(disk, size, force=False):
+        real_check(disk, size, force)
+        _swap("sdb", "sdd")
+    monkeypatch.setattr(host, "check", check_then_swap)
+    with pytest.raises(DeviceRefused, match=rf"{DEV}/sdb changed while it was checked: it was "
+                                            r"8:16, it now opens 8:48; nothing was written"):
+        flash.flash(image, "sdb", False, True, None, None, lambda line: None)
+    assert (DEV / "sdb").read_bytes() == bytes(NODE_SIZE)
+
+
+def test_write_and_read_back_use_the_descriptor_opened_first(host, image, monkeypatch):
+    """Nothing reopens the path after the check: the bytes land in, and are read
+    back from, the device that was opened, even when the name is reused."""
+    real_write = flash.write
+
+    def swap_then_write(img, target, stream=None):
+        _swap("sdb", "sdd")
+        return real_write(img, target, stream)
+    monkeypatch.setattr(flash, "write", swap_then_write)
+    disk, result = flash.flash(image, "sdb", False, True, None, None, lambda line: None)
+    assert (DEV / "sdb.pulled").read_bytes()[:IMAGE_SIZE] == image.read_bytes()
+    assert (DEV / "sdb").read_bytes() == bytes(NODE_SIZE)
+    assert result.size == IMAGE_SIZE
+
+
 def test_progress_line_has_bytes_rate_and_time_left():
     p = flash.Progress("writing", 100 << 20)
     p.done = 25 << 20
@@ -212,13 +301,13 @@ def test_progress_line_has_bytes_rate_and_time_left():
 def test_corrupted_read_back_is_a_failure(runner, image, stick, monkeypatch):
     real_read_back = flash.read_back
 
-    def flip_a_byte_then_read(disk, size, stream=None):
-        with open(disk.path, "r+b") as f:
+    def flip_a_byte_then_read(target, size, stream=None):
+        with open(target.disk.path, "r+b") as f:
             f.seek(1 << 20)
             b = f.read(1)
             f.seek(1 << 20)
             f.write(bytes([b[0] ^ 0xff]))
-        return real_read_back(disk, size, stream)
+        return real_read_back(target, size, stream)
 
     monkeypatch.setattr(flash, "read_back", flip_a_byte_then_read)
     result = runner.invoke(cli, ["flash", str(stick), "--image", str(image), "--yes"])
@@ -227,7 +316,7 @@ def test_corrupted_read_back_is_a_failure(runner, image, stick, monkeypatch):
 
 
 def test_ctrl_c_stops_and_says_the_stick_is_not_bootable(runner, image, stick, monkeypatch):
-    def interrupted(fd, view):
+    def interrupted(fd, view, offset):
         raise KeyboardInterrupt
     monkeypatch.setattr(flash, "_write_all", interrupted)
     result = runner.invoke(cli, ["flash", str(stick), "--image", str(image), "--yes"])

@@ -15,6 +15,7 @@ CASES = {
     "invalid_missing_name.toml": ["app", "'name' is required"],
     "invalid_static_without_address.toml": [":6:", "network.address", "required"],
     "invalid_bad_address.toml": [":7:", "network.address", "not a valid"],
+    "invalid_bad_dns.toml": [":6:", "network.dns[1]", "'10.0.0.256' is not a valid"],
     "invalid_version.toml": [":1:", "manifest-version", "version 1"],
     "invalid_unknown_symbol.toml": [":6:", "unknown configuration symbol 'NOT_A_SYMBOL'"],
     "invalid_config_deps.toml": [":6:", "HTTP=y needs NET", "off"],

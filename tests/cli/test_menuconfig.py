@@ -1,4 +1,5 @@
 """`unicycle config` with no options: the menuconfig UI in a real terminal (tmux)."""
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (mak
 
 class Terminal:
     def __init__(self, tmp_path, command, cwd):
-        self.sock = f"uc-test-{tmp_path.name}"
+        self.sock = f"uc-test-{os.getpid()}-{tmp_path.name}"  # unique per run
         self.tmux = [TMUX, "-L", self.sock]
         script = f"cd {cwd} && {command}; echo EXIT=$?; sleep 60"
         subprocess.run(self.tmux + ["new-session", "-d", "-s", "t", "-x", "120", "-y", "40",

@@ -1,11 +1,19 @@
 """unicycle serve: refuses to run without --interface, the dnsmasq command line,
 and the device table parsed from dnsmasq's log."""
+import grp
+import hashlib
 import ipaddress
 import json
+import os
+import pwd
 from pathlib import Path
+from types import SimpleNamespace
 
-from unicycle import serve
+import pytest
+
+from unicycle import netboot, serve
 from unicycle.cli import cli
+from unicycle.errors import InputError, RunError
 
 IP_JSON = json.dumps([
     {"ifname": "lo", "operstate": "UNKNOWN", "address": "00:00:00:00:00:00",
@@ -30,15 +38,13 @@ def test_parse_ip_json_and_subnet():
     ifaces = {i.name: i for i in serve.parse_ip_json(IP_JSON)}
     assert ifaces["eth1"].addresses == ["192.168.50.1/24", "fe80::1/64"]
     assert serve.proxy_subnet(ifaces["eth1"]) == ipaddress.IPv4Network("192.168.50.0/24")
-    import pytest
-    from unicycle.errors import InputError
     with pytest.raises(InputError, match="no IPv4 address"):
         serve.proxy_subnet(ifaces["wlan0"])
 
 
 def test_dnsmasq_args():
     args = serve.dnsmasq_args("eth1", ipaddress.IPv4Network("192.168.50.0/24"),
-                              Path("/p/build/q170m/netboot"), user="root",
+                              Path("/p/build/q170m/netboot"), identity=("nobody", "nogroup"),
                               binary="/usr/sbin/dnsmasq")
     assert args[0] == "/usr/sbin/dnsmasq"
     assert "--conf-file=/dev/null" in args            # nothing from /etc
@@ -52,7 +58,113 @@ def test_dnsmasq_args():
     assert "--pxe-service=BC_EFI,Unicycle,BOOTX64.EFI" in args       # client arch 9
     assert "--log-dhcp" in args and "--log-facility=-" in args
     assert "--keep-in-foreground" in args
-    assert "--user=root" in args
+    assert "--user=nobody" in args and "--group=nogroup" in args
+    assert not any(a.startswith("--tftp-secure") for a in args)   # would hide root's files
+
+
+def test_started_as_root_dnsmasq_drops_to_nobody():
+    nobody = pwd.getpwnam("nobody")
+    assert serve.dnsmasq_identity(euid=0) == ("nobody", grp.getgrgid(nobody.pw_gid).gr_name)
+    assert serve.dnsmasq_identity(euid=1000) is None      # not root: nothing to drop
+
+
+def test_a_comma_in_the_tftp_root_is_refused():
+    with pytest.raises(InputError, match=r"TFTP root /p/a,b/netboot has a comma"):
+        serve.dnsmasq_args("eth1", ipaddress.IPv4Network("192.168.50.0/24"),
+                           Path("/p/a,b/netboot"))
+
+
+# A stand-in for dnsmasq: records its command line and what the TFTP root
+# holds, and whether `nobody` can read it (when run as root), then exits 3.
+FAKE_DNSMASQ = '''#!/usr/bin/python3
+import hashlib, json, os, pwd, sys
+root = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--tftp-root="))
+files = {}
+for d, _, names in os.walk(root, followlinks=True):
+    for n in names:
+        p = os.path.join(d, n)
+        files[os.path.relpath(p, root)] = [hashlib.sha256(open(p, "rb").read()).hexdigest(),
+                                           os.stat(p).st_mode & 0o777]
+readable = None
+if os.geteuid() == 0:
+    pid = os.fork()
+    if pid == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.setgid(nobody.pw_gid); os.setgroups([]); os.setuid(nobody.pw_uid)
+        try:
+            for rel in files:
+                open(os.path.join(root, rel), "rb").read()
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    readable = os.waitpid(pid, 0)[1] == 0
+json.dump({"argv": sys.argv, "files": files, "readable_by_nobody": readable},
+          open(os.environ["FAKE_DNSMASQ_OUT"], "w"))
+sys.exit(3)
+'''
+
+
+def _fake_build(build_dir: Path, marker: bytes):
+    build_dir.mkdir(parents=True, exist_ok=True)
+    parts = {}
+    for name in ("BOOTX64.EFI", "app.elf", "boot.cfg"):
+        parts[name] = build_dir / name
+        parts[name].write_bytes(marker + name.encode())
+    netboot.package(parts["BOOTX64.EFI"], parts["app.elf"], parts["boot.cfg"], build_dir)
+
+
+def test_serve_passes_dnsmasq_a_root_without_comma_readable_by_nobody(tmp_path, monkeypatch):
+    """A project under a folder with a comma, inside a 0700 folder as /root is:
+    dnsmasq gets a TFTP root of serve's own, that `nobody` can read, holding the
+    build's files, and is told to become nobody."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    build_dir = home / "my,app" / "build" / "qemu-x86_64"
+    fake = tmp_path / "dnsmasq"
+    fake.write_text(FAKE_DNSMASQ)
+    fake.chmod(0o755)
+    out = tmp_path / "dnsmasq.json"
+    monkeypatch.setenv("FAKE_DNSMASQ_OUT", str(out))
+    monkeypatch.setattr(serve, "interfaces", lambda: serve.parse_ip_json(IP_JSON))
+    monkeypatch.setattr(serve, "dnsmasq_binary", lambda: str(fake))
+    monkeypatch.setattr(serve.os, "geteuid", lambda: 0)      # as `sudo unicycle serve`
+    logged = []
+    with pytest.raises(RunError, match="dnsmasq exited with status 3"):
+        serve.serve(SimpleNamespace(build_dir=build_dir), "eth1", False,
+                    lambda: _fake_build(build_dir, b"one:"), logged.append)
+    seen = json.loads(out.read_text())
+    root = next(a.split("=", 1)[1] for a in seen["argv"] if a.startswith("--tftp-root="))
+    assert "," not in root and not root.startswith(str(home)), root
+    assert "--user=nobody" in seen["argv"] and not any(
+        a == "--user=root" for a in seen["argv"]), seen["argv"]
+    want = {"BOOTX64.EFI": b"one:BOOTX64.EFI", "unicycle/app.elf": b"one:app.elf",
+            "unicycle/boot.cfg": b"one:boot.cfg"}
+    for rel, data in want.items():
+        assert seen["files"][rel] == [hashlib.sha256(data).hexdigest(), 0o644], rel
+    assert "unicycle/payload.cfg" in seen["files"]
+    if os.getuid() == 0:
+        assert seen["readable_by_nobody"] is True
+    assert not Path(root).exists()          # serve removed its copy when dnsmasq ended
+    assert any(f"from {root}, dnsmasq as nobody:" in line for line in logged), logged
+
+
+def test_tftp_root_follows_a_rebuild(tmp_path):
+    build_dir = tmp_path / "build"
+    _fake_build(build_dir, b"one:")
+    root = serve.TftpRoot(build_dir)
+    try:
+        assert root.refresh() and not root.refresh()
+        assert (root.path / "unicycle" / "app.elf").read_bytes() == b"one:app.elf"
+        first = os.readlink(root.path)
+        _fake_build(build_dir, b"two:")
+        assert root.refresh()
+        assert (root.path / "unicycle" / "app.elf").read_bytes() == b"two:app.elf"
+        assert os.readlink(root.path) != first
+        assert (root.dir / first / "unicycle" / "app.elf").read_bytes() == b"one:app.elf"
+        assert os.stat(root.dir).st_mode & 0o777 == 0o755
+    finally:
+        root.close()
+    assert not root.dir.exists()
 
 
 LOG = """\

@@ -45,6 +45,20 @@ def test_generated_files(project_from):
     assert "gateway = 10.0.0.1" in boot
 
 
+def test_dns_servers_reach_boot_cfg(project_from):
+    proj = project_from("valid.toml")
+    toml = proj / "unicycle.toml"
+    toml.write_text(toml.read_text().replace('gateway = "10.0.0.1"',
+                                             'gateway = "10.0.0.1"\ndns = ["10.0.0.53", "9.9.9.9"]'))
+    p = build.open_project(proj, "q170m")
+    build.generate(p)
+    boot = (proj / "build" / "q170m" / "boot.cfg").read_text()
+    assert "\ndns = 10.0.0.53 9.9.9.9\n" in boot
+    toml.write_text(toml.read_text().replace('dns = ["10.0.0.53", "9.9.9.9"]', ""))
+    build.generate(build.open_project(proj, "q170m"))
+    assert "dns" not in (proj / "build" / "q170m" / "boot.cfg").read_text()
+
+
 def test_net_off_leaves_lwip_and_drivers_out(project_from):
     proj = project_from("valid.toml")
     (proj / "unicycle.toml").write_text('[app]\nname = "x"\nsources = ["main.c"]\n')

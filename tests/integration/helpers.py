@@ -1,7 +1,12 @@
 """Helpers for integration tests: run the real `unicycle` command in a subprocess."""
+import contextlib
+import ctypes
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,3 +26,86 @@ def unicycle(*args, cwd=None, timeout=600, check=False):
 def new_project(tmp_path, name="demoapp", template="hello") -> Path:
     unicycle("new", name, "--template", template, cwd=tmp_path, check=True)
     return tmp_path / name
+
+
+NICS = {"virtio-net": "virtio-net-pci", "e1000e": "e1000e"}
+
+
+class Guest:
+    """A built project in QEMU, in the background, serial to a log file."""
+
+    def __init__(self, app: Path, nic: str = "virtio-net", netdev=None, forwards=(), prefix=()):
+        from unicycle import build as build_mod, qemu
+        proj = build_mod.open_project(app)
+        build = proj.build_dir
+        spec = qemu.spec_for(proj, nic=NICS[nic], forwards=list(forwards), netdev=netdev)
+        self.log = build / f"serial-{nic}.log"
+        self.proc = subprocess.Popen([*prefix, *qemu.command(spec)], stdout=open(self.log, "wb"),
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+
+    def serial(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, text, timeout=90):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in self.serial():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.3)
+        raise AssertionError(f"{text!r} not on the console:\n{self.serial()[-3000:]}")
+
+    def stop(self):
+        from unicycle import qemu
+        qemu._stop(self.proc)
+
+
+@contextlib.contextmanager
+def tap_netns(prefix: str, tap: str, host_cidr: str):
+    """A network namespace holding tap device `tap` with `host_cidr` on it;
+    skips the test without root or namespaces. Yields the namespace name."""
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a network namespace and a tap device")
+    ns = f"{prefix}-{os.getpid()}"
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
+        pytest.skip("ip netns add failed: network namespaces unavailable here")
+    try:
+        def sh(*cmd):
+            subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True, capture_output=True)
+        sh("ip", "link", "set", "lo", "up")
+        sh("ip", "tuntap", "add", "dev", tap, "mode", "tap")
+        sh("ip", "addr", "add", host_cidr, "dev", tap)
+        sh("ip", "link", "set", tap, "up")
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def ns_socket(ns: str, family=socket.AF_INET, kind=socket.SOCK_STREAM) -> socket.socket:
+    """A socket that lives in namespace `ns` (made by a thread that entered it:
+    a socket keeps the namespace it was created in)."""
+    out = {}
+
+    def make():
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                out["err"] = OSError(ctypes.get_errno(), "setns")
+                return
+        finally:
+            os.close(fd)
+        out["sock"] = socket.socket(family, kind)
+
+    t = threading.Thread(target=make)
+    t.start()
+    t.join()
+    if "err" in out:
+        raise out["err"]
+    return out["sock"]

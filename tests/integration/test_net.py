@@ -4,7 +4,6 @@ allocated byte, and -- through a tap device in a namespace this test creates --
 ping and 100 requests at concurrency 80."""
 import http.client
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -12,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, unicycle
-from unicycle import build as build_mod, qemu
+from helpers import NICS, ROOT, Guest, tap_netns, unicycle
+from unicycle import qemu
 
 pytestmark = pytest.mark.qemu
 
 INDEX = b"<html><body><h1>Hello, World!</h1></body></html>"
-NICS = {"virtio-net": "virtio-net-pci", "e1000e": "e1000e"}
 GUEST = "10.99.0.2"
 HOST = "10.99.0.1"
 
@@ -42,35 +40,6 @@ def user_net_app(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tap_app(tmp_path_factory):
     return copy_example(tmp_path_factory.mktemp("tap") / "hh", static=True)
-
-
-class Guest:
-    """http-hello in QEMU, in the background, serial to a log file."""
-
-    def __init__(self, app: Path, nic: str, netdev=None, forwards=(), prefix=()):
-        build = app / "build" / "qemu-x86_64"
-        spec = qemu.spec_for(build_mod.open_project(app), nic=NICS[nic], forwards=list(forwards),
-                             netdev=netdev)
-        self.log = build / f"serial-{nic}.log"
-        self.proc = subprocess.Popen([*prefix, *qemu.command(spec)], stdout=open(self.log, "wb"),
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-
-    def serial(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, text, timeout=90):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if text in self.serial():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.3)
-        raise AssertionError(f"{text!r} not on the console:\n{self.serial()[-3000:]}")
-
-    def stop(self):
-        qemu._stop(self.proc)
 
 
 def get(port, path, conn=None):
@@ -126,21 +95,8 @@ def test_pages_and_keepalive_through_hostfwd(user_net_app, nic):
 
 @pytest.fixture
 def netns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a network namespace and a tap device")
-    ns = f"uc-net-{os.getpid()}"
-    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
-        pytest.skip("ip netns add failed: network namespaces unavailable here")
-    try:
-        def sh(*cmd):
-            subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True, capture_output=True)
-        sh("ip", "link", "set", "lo", "up")
-        sh("ip", "tuntap", "add", "dev", "uctap0", "mode", "tap")
-        sh("ip", "addr", "add", f"{HOST}/24", "dev", "uctap0")
-        sh("ip", "link", "set", "uctap0", "up")
+    with tap_netns("uc-net", "uctap0", f"{HOST}/24") as ns:
         yield ns
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 @pytest.mark.parametrize("nic", sorted(NICS))

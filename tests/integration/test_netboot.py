@@ -1,7 +1,8 @@
 """Netboot under QEMU: OVMF PXE-boots BOOTX64.EFI from build/<board>/netboot/
 (QEMU's own DHCP + TFTP, no disk attached), the bootloader fetches payload.cfg,
 boot.cfg and app.elf, checks them and boots examples/http-hello; a corrupted
-app.elf is refused."""
+app.elf is refused, and one larger than payload.cfg says is refused before it
+is fetched."""
 import hashlib
 import os
 import shutil
@@ -18,6 +19,7 @@ from helpers import ROOT, unicycle
 pytestmark = pytest.mark.qemu
 
 PAGE = b"<html><body><h1>Hello, World!</h1></body></html>"
+BLOAT = 24 << 20           # bytes appended to app.elf: several seconds over user-net TFTP
 
 
 @pytest.fixture(scope="module")
@@ -138,5 +140,37 @@ def test_corrupted_payload_is_refused(hello, tmp_path):
         assert refused, log[-3000:]
         assert "SHA-256 mismatch" in log
         assert "boot from net" not in log and "jumping to" not in log
+    finally:
+        g.stop()
+
+
+def test_app_larger_than_payload_says_is_refused_before_fetching(hello, tmp_path):
+    """app.elf bloated past the size payload.cfg announces: the loader compares
+    the server's tsize with that limit and refuses without downloading it."""
+    from unicycle import netboot, qemu
+    root = tmp_path / "netboot"
+    shutil.copytree(hello / "build" / "qemu-x86_64" / "netboot", root, symlinks=False)
+    elf = root / "unicycle" / "app.elf"
+    announced = int(netboot.parse_manifest((root / "unicycle" / "payload.cfg").read_text())
+                    ["size"])
+    with open(elf, "ab") as f:
+        f.write(os.urandom(BLOAT))
+    bloated = elf.stat().st_size
+    g = Guest(_user_netdev(root, qemu.free_port()), tmp_path, hello)
+    try:
+        asked = g.wait_for("unicycle/app.elf is ", 120)
+        t0 = time.monotonic()
+        refused = g.wait_for("not jumping", 60)
+        after = time.monotonic() - t0
+        log = g.serial()
+        assert asked and refused, log[-3000:]
+        assert (f"unicycle/app.elf is {bloated} bytes, more than the {announced} allowed: "
+                f"not fetching it") in log, log[-3000:]
+        # Neither attempt (payload.cfg is fetched again once) downloaded it:
+        # no "tftp ...: unicycle/app.elf, N bytes" nor "N of N bytes received".
+        assert "unicycle/app.elf, " not in log, log[-3000:]
+        assert log.count(f"unicycle/app.elf is {bloated} bytes") == 2, log[-3000:]
+        assert "boot from net" not in log and "jumping to" not in log
+        print(f"refused {bloated} bytes; the retry and refusal took {after:.1f} s")
     finally:
         g.stop()

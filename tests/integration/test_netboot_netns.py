@@ -7,6 +7,10 @@ boot that must get the new build. A second test runs `serve --watch` and
 edits a source. All traffic stays inside the namespace; deleting it removes
 the bridge and the taps.
 
+The project lives under a folder whose name holds a comma, inside pytest's
+0700 temporary folder: dnsmasq (which splits --tftp-root at a comma, and runs
+as `nobody`, who cannot enter that folder) must still serve it.
+
 Needs root (ip netns, tap devices); skipped otherwise.
 """
 import os
@@ -176,9 +180,20 @@ def _check_guest(g: Guest, status, marker: str):
     assert f"netboot marker: {marker}" in log, log[-3000:]
 
 
+def _dnsmasq_user(serve: subprocess.Popen) -> str:
+    """The user the dnsmasq that `unicycle serve` started runs as."""
+    r = subprocess.run(["ps", "-o", "user=,comm=", "--ppid", str(serve.pid)],
+                       capture_output=True, text=True, timeout=10)
+    users = [line.split()[0] for line in r.stdout.splitlines() if line.split()[1:] == ["dnsmasq"]]
+    assert len(users) == 1, r.stdout
+    return users[0]
+
+
 @pytest.fixture
 def project(tmp_path):
-    proj = new_project(tmp_path, "nbapp")
+    parent = tmp_path / "lan,one"
+    parent.mkdir()
+    proj = new_project(parent, "nbapp")
     _set_marker(proj, "build-one")
     return proj
 
@@ -190,6 +205,7 @@ def test_serve_boots_two_guests_and_a_rebuild(project, tmp_path):
         serve, serve_log = _serve(ns, project, tmp_path)
         _serving(serve, serve_log)           # serve builds first
         assert lan.poll() is None, _text(tmp_path / "lan-dhcp.log")
+        assert _dnsmasq_user(serve) == "nobody"     # LAN-facing code does not keep root
         link = project / "build" / "qemu-x86_64" / "netboot"
         first_tree = os.readlink(link)
 

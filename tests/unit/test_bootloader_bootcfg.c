@@ -54,6 +54,19 @@ static void test_good(void)
 	CHECK(parse("net = static\naddress = 255.255.255.255/32\n", &cfg, &f) ==
 	      BOOTCFG_OK);
 	CHECK(parse("net = static\naddress = 0.0.0.0/0\n", &cfg, &f) == BOOTCFG_OK);
+
+	/* DNS servers: one or two, blanks between, with any net mode. */
+	CHECK(parse("dns = 10.0.2.3\n", &cfg, &f) == BOOTCFG_OK &&
+	      strcmp(cfg.dns[0], "10.0.2.3") == 0 && cfg.dns[1][0] == '\0');
+	CHECK(parse("net = dhcp\ndns = 10.0.2.3 \t 1.1.1.1\n", &cfg, &f) == BOOTCFG_OK &&
+	      strcmp(cfg.dns[0], "10.0.2.3") == 0 && strcmp(cfg.dns[1], "1.1.1.1") == 0);
+	CHECK(parse("net = static\naddress = 10.0.2.15/24\ndns = 10.0.2.2\n", &cfg, &f) ==
+	      BOOTCFG_OK && strcmp(cfg.dns[0], "10.0.2.2") == 0);
+	CHECK(parse("dns =\n", &cfg, &f) == BOOTCFG_ERR_DNS && f.line == 1);
+	CHECK(parse("dns = 1.1.1.1 2.2.2.2 3.3.3.3\n", &cfg, &f) == BOOTCFG_ERR_DNS);
+	CHECK(parse("dns = 1.1.1.1,2.2.2.2\n", &cfg, &f) == BOOTCFG_ERR_DNS);
+	CHECK(parse("dns = 1.1.1\n", &cfg, &f) == BOOTCFG_ERR_DNS && cfg.dns[0][0] == '\0');
+	CHECK(parse("dns = 1.1.1.1\ndns = 2.2.2.2\n", &cfg, &f) == BOOTCFG_ERR_DUPLICATE);
 }
 
 static void test_errors(void)

@@ -138,6 +138,8 @@ static void test_build(void)
 	in.net_mode = "static";
 	in.net_address = "10.0.2.15/24";
 	in.net_gateway = "10.0.2.2";
+	in.net_dns[0] = "10.0.2.3";
+	in.net_dns[1] = "192.168.100.200";
 	CHECK(fdtbuild_build(buf, sizeof(buf), &in, r, 5) == 0);
 	CHECK(fdt_check_header(buf) == 0);
 	CHECK(fdt_totalsize(buf) <= sizeof(buf));
@@ -159,6 +161,12 @@ static void test_build(void)
 	CHECK(prop_is(buf, BOOTINFO_CHOSEN, BOOTINFO_PROP_NET_MODE, "static"));
 	CHECK(prop_is(buf, BOOTINFO_CHOSEN, BOOTINFO_PROP_NET_ADDR, "10.0.2.15/24"));
 	CHECK(prop_is(buf, BOOTINFO_CHOSEN, BOOTINFO_PROP_NET_GW, "10.0.2.2"));
+	{
+		const char *dns = fdt_getprop(buf, node, BOOTINFO_PROP_NET_DNS, &len);
+
+		CHECK(dns && len == 25 && memcmp(dns, "10.0.2.3\0" "192.168.100.200", 25) == 0);
+		CHECK(fdt_stringlist_count(buf, node, BOOTINFO_PROP_NET_DNS) == 2);
+	}
 	CHECK(!has_prop(buf, BOOTINFO_CHOSEN, BOOTINFO_PROP_SERVER));
 
 	CHECK(prop_is(buf, "/memory@0", "device_type", "memory"));

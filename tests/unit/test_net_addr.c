@@ -58,6 +58,29 @@ int main(void)
 	CHECK(strcmp(buf, "255.255.255.255") == 0);
 	netaddr_format_ipv4(buf, 0x00640a09);
 	CHECK(strcmp(buf, "0.100.10.9") == 0);
+
+	/* The console's "unicycle: net0 <addr> via dhcp" and uc_net_ipv4(). */
+	{
+		char ifa[NETADDR_IFADDR_STRLEN];
+
+		CHECK(netaddr_format_ifaddr(ifa, sizeof(ifa), 0x0a00020f, 0xffffff00) == 12 &&
+		      strcmp(ifa, "10.0.2.15/24") == 0);
+		CHECK(netaddr_format_ifaddr(ifa, sizeof(ifa), 0x0a00020f, 0) == 11 &&
+		      strcmp(ifa, "10.0.2.15/0") == 0);
+		CHECK(netaddr_format_ifaddr(ifa, sizeof(ifa), 0x0a00020f, 0xffffffff) == 12 &&
+		      strcmp(ifa, "10.0.2.15/32") == 0);
+		/* A DHCP server's non-contiguous mask has no prefix length: the
+		 * mask itself, not a made-up number. */
+		CHECK(netaddr_format_ifaddr(ifa, sizeof(ifa), 0x0a00020f, 0xff00ff00) == 21 &&
+		      strcmp(ifa, "10.0.2.15/255.0.255.0") == 0);
+		CHECK(netaddr_format_ifaddr(ifa, sizeof(ifa), 0xffffffff, 0x00ffffff) == 29 &&
+		      strcmp(ifa, "255.255.255.255/0.255.255.255") == 0);
+		/* Too small: nothing written, -ENOSPC. */
+		memset(ifa, 'x', sizeof(ifa));
+		CHECK(netaddr_format_ifaddr(ifa, 12, 0x0a00020f, 0xffffff00) == -ENOSPC &&
+		      ifa[0] == 'x');
+		CHECK(netaddr_format_ifaddr(ifa, 13, 0x0a00020f, 0xffffff00) == 12);
+	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

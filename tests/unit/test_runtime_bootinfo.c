@@ -50,6 +50,8 @@ struct tree {
 	bool bad_reg;              /* memory reg of 12 bytes */
 	bool no_memory;
 	bool static_net;
+	const char *dns;           /* string list bytes, NULL: left out */
+	int dns_len;
 	uint64_t ram[4][2];        /* base, size; size 0 ends */
 	uint64_t reserved[4][2];
 };
@@ -102,6 +104,8 @@ static void build(void *fdt, const struct tree *t)
 		must(fdt_property_string(fdt, BOOTINFO_PROP_NET_MODE, "static"));
 		must(fdt_property_string(fdt, BOOTINFO_PROP_NET_ADDR, "10.0.2.15/24"));
 	}
+	if (t->dns)
+		must(fdt_property(fdt, BOOTINFO_PROP_NET_DNS, t->dns, t->dns_len));
 	must(fdt_end_node(fdt));
 
 	if (!t->no_memory) {
@@ -215,6 +219,15 @@ static void test_optional(void)
 	CHECK(strcmp(bi.net_mode, "static") == 0);
 	CHECK(strcmp(bi.net_address, "10.0.2.15/24") == 0);
 	CHECK(bi.net_gateway == NULL);
+	CHECK(bi.net_dns[0] == NULL);
+	t.dns = "10.0.0.53\0" "192.168.1.1";
+	t.dns_len = 22;
+	CHECK(parse(&t) == 0);
+	CHECK(bi.net_dns[0] && strcmp(bi.net_dns[0], "10.0.0.53") == 0);
+	CHECK(bi.net_dns[1] && strcmp(bi.net_dns[1], "192.168.1.1") == 0);
+	t.dns = "10.0.0.53";
+	t.dns_len = 10;
+	CHECK(parse(&t) == 0 && strcmp(bi.net_dns[0], "10.0.0.53") == 0 && !bi.net_dns[1]);
 }
 
 static void expect_error(struct tree *t, const char *needle)
@@ -245,6 +258,12 @@ static void test_errors(void)
 	expect_error(&t, "reg");
 	t = good_tree(); t.no_memory = true;
 	expect_error(&t, "memory");
+	t = good_tree(); t.dns = "1.1.1.1\0" "2.2.2.2\0" "3.3.3.3"; t.dns_len = 24;
+	expect_error(&t, "too many strings");
+	t = good_tree(); t.dns = "1.1.1.1"; t.dns_len = 7;   /* no NUL */
+	expect_error(&t, BOOTINFO_PROP_NET_DNS);
+	t = good_tree(); t.dns = "1.1.1.1\0\0"; t.dns_len = 9;
+	expect_error(&t, "empty string");
 }
 
 static void test_bad_header(void)

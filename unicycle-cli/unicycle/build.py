@@ -132,7 +132,7 @@ def context(project: Project) -> dict:
         "config": project.resolved.values,
         "defines": project.resolved.defines(),
         "network": {"mode": m.network.get("mode"), "address": m.network.get("address"),
-                    "gateway": m.network.get("gateway")},
+                    "gateway": m.network.get("gateway"), "dns": m.network.get("dns", [])},
         "boot": {"cmdline": m.boot.get("cmdline", "")},
     }
 

@@ -89,7 +89,9 @@ class Host:
                  stat_fn=os.stat):
         self.sys_root, self.proc_root = Path(sys_root), Path(proc_root)
         self.dev_root, self.run_root = Path(dev_root), Path(run_root)
-        self.stat = stat_fn         # tests fake the device nodes: no mknod needed
+        # stat() of a path or an open descriptor, like os.stat; tests fake the
+        # device nodes (no mknod needed).
+        self.stat = stat_fn
 
     @property
     def is_real(self) -> bool:
@@ -260,7 +262,7 @@ class Host:
             raise DeviceRefused(f"{path} is a character device, not a disk")
         if not stat.S_ISBLK(st.st_mode):
             raise DeviceRefused(f"{path} is not a block device")
-        dev = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+        dev = identity(st)
         entry = self.sys_root / "dev" / "block" / dev
         if not entry.exists():
             raise DeviceRefused(f"{path}: block device {dev} is unknown to {self.sys_root}")
@@ -310,6 +312,14 @@ def host() -> Host:
     return Host()
 
 
+def identity(st) -> str:
+    """What names one target across opens: "major:minor" of a block device, the
+    inode of the test-only regular file."""
+    if stat.S_ISBLK(st.st_mode):
+        return f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    return f"inode {st.st_dev}:{st.st_ino}"
+
+
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
@@ -321,7 +331,8 @@ def regular_file_allowed() -> bool:
 def file_target(path: str) -> Disk:
     """A regular file standing in for a disk (tests): no block-device checks apply."""
     p = Path(path)
-    return Disk(name=p.name, path=str(p), size=p.stat().st_size, removable=True,
+    st = p.stat()
+    return Disk(name=p.name, path=str(p), dev=identity(st), size=st.st_size, removable=True,
                 model="regular file (test stand-in)", bus="file", is_file=True)
 
 
@@ -409,6 +420,52 @@ class Result:
     seconds: float
 
 
+@dataclass
+class Target:
+    """The disk opened once, before the prompt, and written and read back through
+    that one descriptor: whatever the path names later, this is the device that
+    was checked and confirmed. O_EXCL keeps the kernel from letting anyone mount
+    or claim it meanwhile."""
+    disk: Disk
+    fd: int
+    direct: bool                  # O_DIRECT worked at open
+
+    def close(self):
+        os.close(self.fd)
+
+
+def open_target(disk: Disk, h: Host) -> Target:
+    """Open DISK read/write, exclusively, and make sure the descriptor is the
+    device that was checked (the path may name another one by now)."""
+    fd, direct = _open_target(disk, os.O_RDWR)
+    try:
+        got = identity(h.stat(fd))
+    except OSError as e:
+        os.close(fd)
+        raise FlashError(f"cannot examine {disk.path}: {e.strerror}") from None
+    if got != disk.dev:
+        os.close(fd)
+        raise DeviceRefused(f"refusing to write: {disk.path} changed while it was checked: "
+                            f"it was {disk.dev}, it now opens {got}; nothing was written")
+    return Target(disk, fd, direct)
+
+
+def still_named(target: Target, h: Host):
+    """Refuse when DISK's path no longer names the open device (a stick swapped,
+    a link re-pointed at the prompt): the user confirmed one disk, the path now
+    means another."""
+    disk = target.disk
+    try:
+        now = identity(h.stat(disk.path))
+    except OSError as e:
+        raise DeviceRefused(f"refusing to write: {disk.path} is gone since it was confirmed "
+                            f"({e.strerror}); nothing was written") from None
+    if now != disk.dev:
+        raise DeviceRefused(f"refusing to write: {disk.path} now names {now}, not the "
+                            f"{disk.dev} that was checked and confirmed (swapped at the "
+                            f"prompt?); nothing was written")
+
+
 def _open_target(disk: Disk, flags: int) -> tuple:
     """(fd, direct): O_DIRECT when the device takes it; O_EXCL makes the kernel refuse a
     block device that something mounted or claimed since we looked."""
@@ -438,19 +495,21 @@ def _set_direct(fd: int, on: bool):
     fcntl.fcntl(fd, fcntl.F_SETFL, (flags | os.O_DIRECT) if on else (flags & ~os.O_DIRECT))
 
 
-def _write_all(fd: int, view: memoryview):
+def _write_all(fd: int, view: memoryview, offset: int):
     while view:
-        n = os.write(fd, view)
+        n = os.pwrite(fd, view, offset)
         view = view[n:]
+        offset += n
 
 
-def write(image: Path, disk: Disk, stream=None) -> tuple:
-    """Copy IMAGE onto DISK in aligned BLOCK chunks, fsync; returns (sha256, seconds)."""
+def write(image: Path, target: Target, stream=None) -> tuple:
+    """Copy IMAGE onto the target from byte 0 in aligned BLOCK chunks, fsync;
+    returns (sha256, seconds)."""
+    disk, fd, direct = target.disk, target.fd, target.direct
     size = Path(image).stat().st_size
     buf = mmap.mmap(-1, BLOCK)          # page-aligned, as O_DIRECT needs
     digest = hashlib.sha256()
     progress = Progress("writing  ", size, stream)
-    fd, direct = _open_target(disk, os.O_WRONLY)
     try:
         with open(image, "rb", buffering=0) as src:
             while True:
@@ -463,39 +522,40 @@ def write(image: Path, disk: Disk, stream=None) -> tuple:
                 with memoryview(buf) as whole, whole[:n] as chunk:   # released even on ^C
                     digest.update(chunk)
                     try:
-                        _write_all(fd, chunk)
+                        _write_all(fd, chunk, progress.done)
                     except OSError as e:
                         if e.errno != errno.EINVAL or not direct:
                             raise
                         _set_direct(fd, False)
                         direct = False
-                        _write_all(fd, chunk)
+                        _write_all(fd, chunk, progress.done)
                 progress.update(n)
         os.fsync(fd)
     except OSError as e:
         raise FlashError(f"writing {disk.path} failed after {format_size(progress.done)}: "
                          f"{e.strerror}; the stick is NOT bootable") from None
     finally:
-        os.close(fd)
         buf.close()
     return digest.hexdigest(), progress.finish()
 
 
-def read_back(disk: Disk, size: int, stream=None) -> str:
-    """SHA-256 of the first SIZE bytes read from DISK, bypassing the page cache."""
+def read_back(target: Target, size: int, stream=None) -> str:
+    """SHA-256 of the first SIZE bytes read from the target, bypassing the page cache."""
+    disk, fd, direct = target.disk, target.fd, target.direct
     buf = mmap.mmap(-1, BLOCK)
     digest = hashlib.sha256()
     progress = Progress("verifying", size, stream)
-    fd, direct = _open_target(disk, os.O_RDONLY)
     try:
-        if not direct:
+        if direct:
+            _set_direct(fd, True)           # write() may have left it for the tail
+        else:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)   # drop what we just wrote
         left = size
         while left:
             want = min(BLOCK, -(-left // DIRECT_ALIGN) * DIRECT_ALIGN) if direct else \
                 min(BLOCK, left)
             with memoryview(buf) as whole, whole[:want] as chunk:
-                n = os.readv(fd, [chunk])
+                n = os.preadv(fd, [chunk], size - left)
                 used = min(n, left)
                 digest.update(chunk[:used])
             if n == 0:
@@ -507,19 +567,19 @@ def read_back(disk: Disk, size: int, stream=None) -> str:
         raise FlashError(f"reading {disk.path} back failed: {e.strerror}; "
                          f"the stick is NOT bootable") from None
     finally:
-        os.close(fd)
         buf.close()
     progress.finish()
     return digest.hexdigest()
 
 
-def write_and_verify(image: Path, disk: Disk, stream=None) -> Result:
+def write_and_verify(image: Path, target: Target, stream=None) -> Result:
     """Write, read back, compare; Ctrl-C and mismatches end in a typed error."""
+    disk = target.disk
     size = Path(image).stat().st_size
     start = time.monotonic()
     try:
-        wrote, _ = write(image, disk, stream)
-        got = read_back(disk, size, stream)
+        wrote, _ = write(image, target, stream)
+        got = read_back(target, size, stream)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted: {disk.path} is partly written and NOT bootable; "
                           f"run unicycle flash again") from None
@@ -575,6 +635,7 @@ def flash(image: Path, device: str | None, force: bool, yes: bool, choose, confi
     size = check_image(image)
     if device and regular_file_allowed() and Path(device).is_file():
         disk = file_target(device)
+        h = Host()                          # plain os calls; no disk checks apply
     else:
         h = host()
         if not device:
@@ -585,12 +646,17 @@ def flash(image: Path, device: str | None, force: bool, yes: bool, choose, confi
             device = m.device(answer)
         disk = h.resolve(device)
         h.check(disk, size, force)
-    log(f"image {image} ({format_size(size)})")
-    for line in overwrite_summary(disk):
-        log(line)
-    if not yes:
-        typed = confirm(disk)
-        if not confirmed(disk, typed):
-            raise UnicycleError(f"aborted: typed {typed!r}, not {disk.name!r}; "
-                                f"nothing was written")
-    return disk, write_and_verify(image, disk)
+    target = open_target(disk, h)
+    try:
+        log(f"image {image} ({format_size(size)})")
+        for line in overwrite_summary(disk):
+            log(line)
+        if not yes:
+            typed = confirm(disk)
+            if not confirmed(disk, typed):
+                raise UnicycleError(f"aborted: typed {typed!r}, not {disk.name!r}; "
+                                    f"nothing was written")
+        still_named(target, h)
+        return disk, write_and_verify(image, target)
+    finally:
+        target.close()

@@ -91,6 +91,12 @@ def _check_network(m: Manifest) -> None:
         except ValueError as e:
             raise ManifestError(f"{m.where('network', 'gateway')}: network.gateway: "
                                f"{net['gateway']!r} is not a valid IPv4 address ({e})") from None
+    for i, server in enumerate(net.get("dns", [])):
+        try:
+            ipaddress.IPv4Address(server)
+        except ValueError as e:
+            raise ManifestError(f"{m.where('network', 'dns')}: network.dns[{i}]: "
+                               f"{server!r} is not a valid IPv4 address ({e})") from None
     if mode == "static" and "address" not in net:
         raise ManifestError(f"{m.where('network', 'mode')}: network.address: required when "
                             "network.mode is 'static'")

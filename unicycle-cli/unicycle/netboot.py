@@ -11,7 +11,10 @@ Layout (paths as the bootloader asks for them):
 `netboot.<n+1>/` and then renames a new symlink over the old one (rename(2)
 is atomic), so a server resolving paths through the link sees one build or
 the other, never a mix or a half-written file. Trees older than the previous
-one are removed (a transfer in flight keeps its open file).
+one are removed (a transfer in flight keeps its open file). Files are 0644 and
+directories 0755 whatever the umask: a TFTP server that dropped root (dnsmasq
+as `nobody`) reads them as "other". `unicycle serve` publishes a copy the same
+way into a directory of its own (serve.py).
 """
 import hashlib
 import os
@@ -24,6 +27,8 @@ from .errors import BuildError
 PAYLOAD_VERSION = 1
 LINK = "netboot"
 _TREE = re.compile(r"^netboot\.(\d+)$")
+FILE_MODE = 0o644                 # readable by a TFTP server that runs as nobody
+DIR_MODE = 0o755
 
 
 def payload_manifest(elf: Path) -> str:
@@ -63,27 +68,50 @@ def current(build_dir: Path) -> Path:
 
 def package(efi: Path, elf: Path, cfg: Path, build_dir: Path) -> Path:
     """Write build_dir/netboot.<n+1>/ and switch build_dir/netboot to it."""
-    build_dir = Path(build_dir)
     files = {"BOOTX64.EFI": Path(efi), "unicycle/app.elf": Path(elf),
              "unicycle/boot.cfg": Path(cfg)}
     for dest, src in files.items():
         if not src.is_file():
             raise BuildError(f"{src}: missing (needed for netboot/{dest})")
-    link = build_dir / LINK
+    files["unicycle/payload.cfg"] = payload_manifest(files["unicycle/app.elf"]).encode()
+    return publish(files, Path(build_dir))
+
+
+def tree_files(tree: Path) -> dict:
+    """dest -> source path of every regular file below a netboot tree."""
+    tree = Path(tree)
+    return {p.relative_to(tree).as_posix(): p for p in sorted(tree.rglob("*")) if p.is_file()}
+
+
+def publish(files: dict, base: Path) -> Path:
+    """Write base/netboot.<n+1>/ from `files` (dest -> source Path, or bytes) and
+    switch base/netboot to it; the link."""
+    base = Path(base)
+    link = base / LINK
     if link.exists() and not link.is_symlink():
         # An older layout (a plain directory): move it aside once.
         shutil.rmtree(link)
-    trees = _trees(build_dir)
+    trees = _trees(base)
     n = trees[-1][0] + 1 if trees else 1
-    tree = build_dir / f"netboot.{n}"
-    tmp_tree = build_dir / f".netboot.{n}.tmp"
+    tree = base / f"netboot.{n}"
+    tmp_tree = base / f".netboot.{n}.tmp"
     shutil.rmtree(tmp_tree, ignore_errors=True)
-    (tmp_tree / "unicycle").mkdir(parents=True)
-    for dest, src in files.items():
-        shutil.copyfile(src, tmp_tree / dest)
-    (tmp_tree / "unicycle" / "payload.cfg").write_text(payload_manifest(files["unicycle/app.elf"]))
-    os.replace(tmp_tree, tree)
-    tmp_link = build_dir / f".{LINK}.tmp"
+    try:
+        for dest, src in files.items():
+            out = tmp_tree / dest
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(src, bytes):
+                out.write_bytes(src)
+            else:
+                shutil.copyfile(src, out)
+            os.chmod(out, FILE_MODE)
+        for d in [tmp_tree, *(p for p in tmp_tree.rglob("*") if p.is_dir())]:
+            os.chmod(d, DIR_MODE)
+        os.replace(tmp_tree, tree)
+    except BaseException:
+        shutil.rmtree(tmp_tree, ignore_errors=True)
+        raise
+    tmp_link = base / f".{LINK}.tmp"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
     os.symlink(tree.name, tmp_link)

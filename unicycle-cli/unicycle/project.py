@@ -37,10 +37,13 @@ def create(target: Path, template: str = DEFAULT_TEMPLATE, name: str | None = No
         rel = tpl.relative_to(src).with_suffix("")
         rel = rel.with_name(RENAMES.get(rel.name, rel.name))
         files[rel] = render.render(str(tpl.relative_to(paths.templates_dir())), {"name": name, "board": boards.DEFAULT})
-    if template == "http-hello":
-        # The example is the one source of truth for the server's code.
-        example = paths.home() / "examples" / "http-hello" / "src" / "main.c"
-        files[Path("src/main.c")] = example.read_text()
+    example = paths.home() / "examples" / template / "src"
+    if example.is_dir():
+        # A template named after an example takes the example's sources:
+        # the example is the one copy of the code.
+        for src_file in sorted(example.iterdir()):
+            if src_file.suffix in (".c", ".h"):
+                files[Path("src") / src_file.name] = src_file.read_text()
     # Write everything into a temporary sibling, then move it in place.
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))

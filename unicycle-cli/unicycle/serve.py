@@ -5,19 +5,34 @@ here: proxy DHCP (it only adds PXE options; the LAN's DHCP server still hands
 out addresses), the PXE boot menu entry for x86-64 UEFI clients and TFTP from
 the netboot directory, all bound to the one interface named, DNS off. Its log
 (stderr) is parsed into a table of devices: MAC, IP, last file, bytes, state.
+
+dnsmasq faces the LAN, so it does not keep root: started as root it drops to
+DNSMASQ_USER (`nobody`, which Debian always has; dnsmasq-base alone creates no
+user of its own) and that user's group. `nobody` may not reach the project
+(a home directory of mode 0700, pytest's temporary folders), and dnsmasq
+reads `--tftp-root=<dir>[,<interface>]` up to the first comma, so it never
+serves the project's folder itself: serve publishes each build's netboot tree
+into a directory of its own under the temporary folder (0755 directories,
+0644 files: "other" may read them, which is all dnsmasq needs without
+--tftp-secure; with it dnsmasq would serve only files that `nobody` owns) and
+points dnsmasq there.
 """
-import getpass
+import grp
 import ipaddress
 import json
 import os
+import pwd
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import tools
+from . import netboot, tools
 from .errors import InputError, RunError, SetupError
 
 PXE_MENU = "Unicycle"
@@ -25,6 +40,7 @@ BOOT_FILE = "BOOTX64.EFI"
 # RFC 4578 client system architectures for x86-64 UEFI: 7 (named X86-64_EFI
 # by dnsmasq) and 9 (BC_EFI in dnsmasq; what many x86-64 firmwares send).
 PXE_CSA = ("X86-64_EFI", "BC_EFI")
+DNSMASQ_USER = "nobody"
 
 
 # --- host interfaces -------------------------------------------------------
@@ -83,9 +99,32 @@ def dnsmasq_binary() -> str:
     return tools.require("dnsmasq")
 
 
+def dnsmasq_identity(euid: int | None = None) -> tuple[str, str] | None:
+    """(user, group) dnsmasq switches to after binding its ports when started as
+    root; None when we are not root (dnsmasq then keeps our identity)."""
+    if (os.geteuid() if euid is None else euid) != 0:
+        return None
+    try:
+        pw = pwd.getpwnam(DNSMASQ_USER)
+    except KeyError:
+        raise SetupError(f"no user {DNSMASQ_USER!r} on this machine: dnsmasq must not keep "
+                         f"root, and has no other unprivileged user to become") from None
+    try:
+        group = grp.getgrgid(pw.pw_gid).gr_name
+    except KeyError:
+        group = str(pw.pw_gid)
+    return DNSMASQ_USER, group
+
+
 def dnsmasq_args(interface: str, subnet: ipaddress.IPv4Network, tftp_root: Path,
-                 user: str | None = None, binary: str = "dnsmasq") -> list[str]:
-    """The whole dnsmasq command line; nothing is read from /etc/dnsmasq.conf."""
+                 identity: tuple[str, str] | None = None,
+                 binary: str = "dnsmasq") -> list[str]:
+    """The whole dnsmasq command line; nothing is read from /etc/dnsmasq.conf.
+    `identity` (user, group): what dnsmasq drops to after start (see
+    dnsmasq_identity)."""
+    if "," in str(tftp_root):
+        raise InputError(f"TFTP root {tftp_root} has a comma in its path: dnsmasq's "
+                         f"--tftp-root=<dir>[,<interface>] would cut it there")
     args = [binary,
             "--keep-in-foreground", "--conf-file=/dev/null", "--pid-file",
             "--log-facility=-", "--log-dhcp",
@@ -96,9 +135,39 @@ def dnsmasq_args(interface: str, subnet: ipaddress.IPv4Network, tftp_root: Path,
             f"--pxe-prompt={PXE_MENU},0"]
     args += [f"--pxe-service={csa},{PXE_MENU},{BOOT_FILE}" for csa in PXE_CSA]
     args += ["--enable-tftp", f"--tftp-root={tftp_root}", "--tftp-no-fail"]
-    if user:
-        args.append(f"--user={user}")
+    if identity:
+        args += [f"--user={identity[0]}", f"--group={identity[1]}"]
     return args
+
+
+class TftpRoot:
+    """The directory dnsmasq serves: <tmp>/unicycle-serve-*/netboot, a copy of the
+    build's netboot tree published like a build publishes it (netboot.py), so
+    a transfer sees one build whole. refresh() follows the build's link."""
+
+    def __init__(self, build_dir: Path):
+        self.source = netboot.current(build_dir)
+        self.dir = Path(tempfile.mkdtemp(prefix="unicycle-serve-"))
+        os.chmod(self.dir, netboot.DIR_MODE)
+        self.path = self.dir / netboot.LINK
+        self.tree: str | None = None          # the build tree copied last
+
+    def refresh(self) -> bool:
+        """Copy the build's current tree if it is not the one served; True when
+        it was copied. A tree that a newer build removes mid-copy is skipped
+        (the next call copies the newer one)."""
+        tree = os.path.realpath(self.source)
+        if tree == self.tree:
+            return False
+        try:
+            netboot.publish(netboot.tree_files(Path(tree)), self.dir)
+        except FileNotFoundError:
+            return False
+        self.tree = tree
+        return True
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- log parsing -----------------------------------------------------------
@@ -306,22 +375,32 @@ def watched_paths(project) -> list[Path]:
 def serve(project, interface: str, watch: bool, build, log) -> None:
     """Build, then serve build/<board>/netboot on `interface` until Ctrl-C.
     `build()` rebuilds (raises on failure); `log(str)` prints one line."""
-    import threading
-    from . import netboot
     ifaces = {i.name: i for i in interfaces()}
     if interface not in ifaces:
         raise InputError(f"no interface {interface!r}; interfaces: " +
                          ", ".join(sorted(ifaces)))
     subnet = proxy_subnet(ifaces[interface])
+    identity = dnsmasq_identity()
     build()
-    root = netboot.current(project.build_dir)
-    if not (root / BOOT_FILE).is_file():
-        raise RunError(f"{root}/{BOOT_FILE} missing after the build")
-    user = getpass.getuser() if os.geteuid() == 0 else None
-    server = Server(dnsmasq_args(interface, subnet, root, user=user, binary=dnsmasq_binary()))
-    table = DeviceTable(root, resolve=arp_mac)
-    log(f"serving {root} on {interface} ({subnet}, proxy DHCP + PXE + TFTP); "
-        f"Ctrl-C stops")
+    built = netboot.current(project.build_dir)
+    if not (built / BOOT_FILE).is_file():
+        raise RunError(f"{built}/{BOOT_FILE} missing after the build")
+    root = TftpRoot(project.build_dir)
+    try:
+        root.refresh()
+        _serve(project, root, interface, subnet, identity, watch, build, log)
+    finally:
+        root.close()
+
+
+def _serve(project, root: TftpRoot, interface: str, subnet, identity, watch: bool, build,
+           log) -> None:
+    server = Server(dnsmasq_args(interface, subnet, root.path, identity=identity,
+                                 binary=dnsmasq_binary()))
+    table = DeviceTable(root.path, resolve=arp_mac)
+    log(f"serving {root.source} on {interface} ({subnet}, proxy DHCP + PXE + TFTP) from "
+        f"{root.path}" + (f", dnsmasq as {identity[0]}:{identity[1]}" if identity else "")
+        + "; Ctrl-C stops")
     server.start()
     errors: list[str] = []
 
@@ -349,6 +428,8 @@ def serve(project, interface: str, watch: bool, build, log) -> None:
     try:
         while server.proc.poll() is None:
             time.sleep(1)
+            if root.refresh():
+                log(f"serving the new build {os.path.basename(root.tree)}")
             if not watch:
                 continue
             now = source_mtimes(paths)
@@ -357,6 +438,7 @@ def serve(project, interface: str, watch: bool, build, log) -> None:
                 log("sources changed: rebuilding")
                 try:
                     build()
+                    root.refresh()
                     log("rebuilt; the next boot gets the new payload")
                 except Exception as e:       # a failed build keeps serving the old one
                     log(f"build failed, still serving the previous build: {e}")

@@ -174,7 +174,7 @@ void paging_init(void)
 	} else {
 		d = 0;
 	}
-	if (ram_end > PAGE_SIZE_512G)
+	if (ram_end > PAGING_IDENTITY_END)
 		panic("RAM above 512 GiB is not mapped yet");
 	if (d & CPUID_X1_EDX_NX) {
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);

@@ -29,6 +29,10 @@
 #define CR0_WP        (1ULL << 16)  /* supervisor writes honour read-only pages */
 
 #define PAGING_MAX_PHYS (1ULL << 47) /* what 4-level identity mapping can reach */
+/* paging_init() maps [0, PAGING_IDENTITY_END) at once, RAM must lie below
+ * it (and with it the firmware's tables); above it only the MMIO that
+ * paging_map_mmio() adds is mapped. */
+#define PAGING_IDENTITY_END PAGE_SIZE_512G
 
 /*
  * Guard pages. Whoever owns a stack in the image (start.S the boot stack,

@@ -40,6 +40,10 @@
  *                                      sets network settings)
  *   unicycle,net-address       string  "a.b.c.d/prefix" (static only)
  *   unicycle,net-gateway       string  "a.b.c.d" (static only, optional)
+ *   unicycle,net-dns           string list  DNS servers, "a.b.c.d" each, at
+ *                                      most BOOTINFO_NET_DNS_MAX (only when
+ *                                      boot.cfg names some; they take the
+ *                                      place of the servers DHCP offers)
  *
  * /memory@<first base, hex>
  *   device_type         string    "memory"
@@ -70,6 +74,9 @@
  *   net = dhcp | static      -> /chosen/unicycle,net-mode
  *   address = a.b.c.d/len    -> /chosen/unicycle,net-address
  *   gateway = a.b.c.d        -> /chosen/unicycle,net-gateway
+ *   dns = a.b.c.d [a.b.c.d]  -> /chosen/unicycle,net-dns (one or two
+ *                            servers separated by blanks; with either net
+ *                            mode, or without a net key)
  *   source = disk | net      where app.elf and boot.cfg come from (default:
  *                            net when BOOTX64.EFI itself was PXE-booted,
  *                            else disk); net fetches unicycle/payload.cfg,
@@ -95,6 +102,8 @@
 #define BOOTINFO_PROP_NET_MODE   "unicycle,net-mode"
 #define BOOTINFO_PROP_NET_ADDR   "unicycle,net-address"
 #define BOOTINFO_PROP_NET_GW     "unicycle,net-gateway"
+#define BOOTINFO_PROP_NET_DNS    "unicycle,net-dns"
+#define BOOTINFO_NET_DNS_MAX     2   /* lwIP's DNS_MAX_SERVERS */
 #define BOOTINFO_RESERVED        "/reserved-memory"
 
 /* The contract's page: every /memory and /reserved-memory range and

@@ -15,13 +15,15 @@
  * listen on the wildcard address and need not wait for it.
  */
 
-/* Longest text uc_net_ipv4() writes, NUL included ("255.255.255.255/32"). */
-#define UC_NET_IPV4_STRLEN 19
+/* Longest text uc_net_ipv4() writes, NUL included
+ * ("255.255.255.255/255.255.255.255", a netmask that is not contiguous). */
+#define UC_NET_IPV4_STRLEN 32
 
-/* Writes the IPv4 address of interface `index` as "a.b.c.d/len" into buf.
- * Returns 0; -ENODEV when there is no such interface (or no network);
- * -EAGAIN while it has no address yet (DHCP pending); -ENOSPC when `len` is
- * below UC_NET_IPV4_STRLEN. */
+/* Writes the IPv4 address of interface `index` as "a.b.c.d/len" into buf
+ * ("a.b.c.d/m.m.m.m" when the netmask has no prefix length: not
+ * contiguous). Returns 0; -ENODEV when there is no such interface (or no
+ * network); -EAGAIN while it has no address yet (DHCP pending); -ENOSPC
+ * when the text does not fit `len` bytes (UC_NET_IPV4_STRLEN always do). */
 int uc_net_ipv4(unsigned index, char *buf, size_t len);
 
 #endif

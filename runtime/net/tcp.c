@@ -1,0 +1,833 @@
+/* tcp.c: <unicycle/tcp.h> over lwIP's raw TCP API: listeners, connect with a timeout, zero-copy receive queue, send with backpressure, graceful close. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/kernel.h"
+#include "net/inetip.h"
+#include "net/net.h"
+#include <unicycle/tcp.h>
+#include <unicycle/timer.h>
+
+#include "lwip/tcp.h"
+
+/*
+ * lwIP's rules this file lives by (lwIP 2.1.3, NO_SYS, callback API):
+ * - A callback that called tcp_abort() on its own pcb must return ERR_ABRT,
+ *   and nothing else may. `in_lwip` marks "inside a lwIP callback of this
+ *   pcb"; uc_tcp_abort() there sets `aborted`, and tcp_leave() turns that
+ *   into ERR_ABRT.
+ * - The err callback runs after lwIP freed the pcb: only forget it.
+ * - tcp_abort() calls the err callback, so callbacks are detached first.
+ * - tcp_close() on ESTABLISHED/CLOSE_WAIT resets the connection when
+ *   received bytes were not acknowledged with tcp_recved(), and lwIP counts
+ *   a FIN that arrived in the segment now being delivered as unread until
+ *   the FIN's own callback. Hence closing is tcp_shutdown(TX) (never a
+ *   reset) and tcp_close() only after the peer's FIN or in a state past
+ *   FIN (FIN_WAIT_*, CLOSING, LAST_ACK, TIME_WAIT), where it cannot reset.
+ * - TIME_WAIT pcbs are freed without a callback: once both FINs are done
+ *   the pcb is handed to lwIP (tcp_close) and forgotten here.
+ * - tcp_input() and the slow timer call tcp_output() after a connection's
+ *   callbacks, so sends made inside them need no push of their own; sends
+ *   from anywhere else are pushed by one deferred loop item per pass.
+ */
+
+#define TCP_NS_PER_MS      1000000ull
+#define TCP_LINGER_MS      5000u /* after uc_tcp_close: give up waiting for the peer's FIN after this long without progress */
+#define TCP_POLL_INTERVAL  2     /* tcp_poll units of 500 ms: a short send stuck on memory is retried every second */
+#define TCP_U16_MAX        0xffffu
+
+enum tcp_phase {
+	TCP_CONNECTING,  /* uc_tcp_connect() issued, no answer yet */
+	TCP_OPEN,        /* established: the app uses it */
+	TCP_LINGER,      /* closed by the app: FIN queued, reading and dropping until the peer's FIN */
+	TCP_GONE,        /* no pcb any more; the struct waits for the callbacks on the stack */
+};
+
+struct uc_tcp {
+	struct tcp_pcb *pcb;
+	const struct uc_tcp_ops *ops;
+	void *user;
+	struct pbuf *rx;          /* received, not consumed by the app */
+	size_t rx_len;
+	uint8_t state;            /* enum tcp_phase */
+	uint8_t depth;            /* calls into the app on the stack for this connection */
+	bool in_lwip;             /* inside a lwIP callback of this pcb */
+	bool aborted;             /* tcp_abort() ran inside that callback */
+	bool app_done;            /* closed/aborted by the app, or told it ended: no more callbacks */
+	bool peer_fin;
+	bool shut_tx;
+	bool want_writable;
+	bool push_queued;
+	unsigned idle_ms;
+	uint64_t last_activity;   /* time_ns() of the last byte in or out (or ack) */
+	uint64_t connect_deadline;
+	uc_timer_t timer;
+	uint64_t timer_deadline;
+	struct uc_tcp *push_next;
+};
+
+struct uc_tcp_listener {
+	struct tcp_pcb *pcb;
+	const struct uc_tcp_ops *ops;
+	void *arg;
+};
+
+static struct uc_tcp *tcp_push_head;   /* sends made outside their connection's callbacks */
+static bool tcp_push_scheduled;
+
+static void tcp_timer_fire(void *arg);
+
+/* ---- bookkeeping ---- */
+
+static void tcp_recved_n(struct tcp_pcb *pcb, size_t n)
+{
+	while (n) {
+		u16_t chunk = n > TCP_U16_MAX ? (u16_t)TCP_U16_MAX : (u16_t)n;
+
+		tcp_recved(pcb, chunk);
+		n -= chunk;
+	}
+}
+
+static void tcp_detach(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+	tcp_poll(pcb, NULL, 0);
+}
+
+/* Forgets the pcb (lwIP freed it, or owns it from now on). */
+static void tcp_release(struct uc_tcp *c)
+{
+	if (c->pcb)
+		tcp_detach(c->pcb);
+	c->pcb = NULL;
+	c->state = TCP_GONE;
+	c->want_writable = false;
+}
+
+static void tcp_push_unlink(struct uc_tcp *c)
+{
+	struct uc_tcp **pp;
+
+	if (!c->push_queued)
+		return;
+	for (pp = &tcp_push_head; *pp; pp = &(*pp)->push_next) {
+		if (*pp == c) {
+			*pp = c->push_next;
+			break;
+		}
+	}
+	c->push_queued = false;
+}
+
+/* Frees `c` once the app is done with it, the pcb is gone and no callback
+ * of it is on the stack. */
+static void tcp_maybe_free(struct uc_tcp *c)
+{
+	if (c->depth || c->state != TCP_GONE || !c->app_done)
+		return;
+	if (c->timer)
+		uc_timer_cancel(c->timer);
+	tcp_push_unlink(c);
+	if (c->rx)
+		pbuf_free(c->rx);
+	free(c);
+}
+
+static void tcp_enter(struct uc_tcp *c, bool lwip)
+{
+	c->depth++;
+	if (lwip)
+		c->in_lwip = true;
+}
+
+/* What the lwIP callback returns: ERR_ABRT when the pcb was aborted in it. */
+static err_t tcp_leave(struct uc_tcp *c, bool lwip)
+{
+	err_t ret = ERR_OK;
+
+	if (lwip) {
+		ret = c->aborted ? ERR_ABRT : ERR_OK;
+		c->in_lwip = false;
+		c->aborted = false;
+	}
+	c->depth--;
+	tcp_maybe_free(c);
+	return ret;
+}
+
+/* Resets the connection now. */
+static void tcp_kill(struct uc_tcp *c)
+{
+	struct tcp_pcb *pcb = c->pcb;
+
+	if (!pcb)
+		return;
+	tcp_release(c);
+	tcp_abort(pcb);
+	if (c->in_lwip)
+		c->aborted = true;
+}
+
+/* Both directions are finished (or the linger time is over): lwIP keeps
+ * the pcb for its last ACKs and TIME_WAIT. */
+static void tcp_finish(struct uc_tcp *c)
+{
+	struct tcp_pcb *pcb = c->pcb;
+
+	if (!pcb)
+		return;
+	tcp_release(c);
+	/* Past our FIN, tcp_close() only marks RX closed; it cannot fail. */
+	if (tcp_close(pcb) != ERR_OK) {
+		tcp_abort(pcb);
+		if (c->in_lwip)
+			c->aborted = true;
+	}
+}
+
+static uint64_t tcp_deadline(const struct uc_tcp *c)
+{
+	switch (c->state) {
+	case TCP_CONNECTING:
+		return c->connect_deadline ? c->connect_deadline : UINT64_MAX;
+	case TCP_OPEN:
+		return c->idle_ms ? c->last_activity + c->idle_ms * TCP_NS_PER_MS : UINT64_MAX;
+	case TCP_LINGER:
+		return c->last_activity + TCP_LINGER_MS * TCP_NS_PER_MS;
+	default:
+		return UINT64_MAX;
+	}
+}
+
+/* Keeps one runtime timer armed no later than the connection's deadline.
+ * Deadlines that move later (activity) leave the timer alone: it re-checks
+ * when it fires. */
+static void tcp_timer_update(struct uc_tcp *c)
+{
+	uint64_t d = tcp_deadline(c);
+
+	if (d == UINT64_MAX || (c->timer && c->timer_deadline <= d))
+		return;
+	if (c->timer)
+		uc_timer_cancel(c->timer);
+	c->timer = uc_timer_at(d, tcp_timer_fire, c);
+	c->timer_deadline = d;
+	if (!c->timer)
+		console_printf("tcp: out of memory for a connection timer\n");
+}
+
+static void tcp_activity(struct uc_tcp *c)
+{
+	c->last_activity = time_ns();
+}
+
+static void tcp_push_run(void *arg)
+{
+	struct uc_tcp *c;
+
+	(void)arg;
+	tcp_push_scheduled = false;
+	while ((c = tcp_push_head)) {
+		tcp_push_head = c->push_next;
+		c->push_queued = false;
+		if (c->pcb)
+			tcp_output(c->pcb);
+	}
+	net_timeouts_changed();
+}
+
+/* Sends queued outside this connection's lwIP callbacks go out from one
+ * deferred item per loop pass. */
+static void tcp_push_later(struct uc_tcp *c)
+{
+	if (c->in_lwip)
+		return;   /* lwIP pushes when the callback returns */
+	if (!c->push_queued) {
+		c->push_queued = true;
+		c->push_next = tcp_push_head;
+		tcp_push_head = c;
+	}
+	if (tcp_push_scheduled)
+		return;
+	if (loop_defer(tcp_push_run, NULL) == 0)
+		tcp_push_scheduled = true;
+	else
+		tcp_push_run(NULL);   /* queue full: push now */
+}
+
+/* Room for uc_tcp_send(): the send buffer, bounded by the segments lwIP
+ * still lets us queue. */
+static size_t tcp_room(const struct uc_tcp *c)
+{
+	size_t room, segs;
+
+	if (!c->pcb || c->shut_tx || c->state == TCP_LINGER)
+		return 0;
+	if (tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN)
+		return 0;
+	room = tcp_sndbuf(c->pcb);
+	segs = (size_t)(TCP_SND_QUEUELEN - tcp_sndqueuelen(c->pcb));
+	return room < segs * TCP_MSS ? room : segs * TCP_MSS;
+}
+
+static int tcp_errno(err_t err, bool connecting)
+{
+	switch (err) {
+	case ERR_RST:  return connecting ? -ECONNREFUSED : -ECONNRESET;
+	case ERR_CLSD: return 0;
+	case ERR_ABRT: return -ETIMEDOUT;  /* retransmissions gave up (or evicted) */
+	case ERR_MEM:  return -ENOMEM;
+	default:       return -ECONNRESET;
+	}
+}
+
+/* The app closed it, or the runtime does on its behalf: drop what is
+ * queued, FIN after the queued sends, then read and drop until the peer's
+ * FIN or the linger time. */
+static void tcp_close_gracefully(struct uc_tcp *c)
+{
+	struct tcp_pcb *pcb = c->pcb;
+
+	c->app_done = true;
+	c->want_writable = false;
+	if (c->rx) {
+		pbuf_free(c->rx);
+		c->rx = NULL;
+		if (pcb)
+			tcp_recved_n(pcb, c->rx_len);
+		c->rx_len = 0;
+	}
+	if (!pcb) {
+		tcp_maybe_free(c);
+		return;
+	}
+	if (c->state == TCP_CONNECTING) {
+		tcp_release(c);
+		tcp_close(pcb);       /* SYN_SENT: freed at once, no reset */
+		tcp_maybe_free(c);
+		return;
+	}
+	if (!c->shut_tx) {
+		c->shut_tx = true;
+		tcp_shutdown(pcb, 0, 1);  /* FIN (retried by lwIP when out of memory) */
+	}
+	if (c->peer_fin) {
+		tcp_finish(c);
+		tcp_maybe_free(c);
+		return;
+	}
+	c->state = TCP_LINGER;
+	tcp_activity(c);
+	tcp_timer_update(c);
+	tcp_push_later(c);
+}
+
+/* The connection ends without the app asking: tell it (err 0: both sides
+ * finished), then let go. */
+static void tcp_ended(struct uc_tcp *c, int err)
+{
+	tcp_enter(c, false);
+	c->app_done = true;
+	if (c->ops->closed)
+		c->ops->closed(c, err, c->user);
+	tcp_leave(c, false);
+}
+
+/* ---- lwIP callbacks ---- */
+
+static err_t tcp_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct uc_tcp *c = arg;
+
+	if (!c || err != ERR_OK || c->state == TCP_LINGER) {
+		if (p) {   /* nobody reads it: acknowledge and drop */
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+		}
+		if (c && c->state == TCP_LINGER) {
+			tcp_activity(c);
+			if (!p)
+				tcp_finish(c);   /* the peer's FIN: done */
+			tcp_maybe_free(c);
+		}
+		return ERR_OK;
+	}
+	tcp_activity(c);
+	if (p) {
+		if (c->rx)
+			pbuf_cat(c->rx, p);
+		else
+			c->rx = p;
+		c->rx_len += p->tot_len;
+		tcp_enter(c, true);
+		if (c->ops->recv)
+			c->ops->recv(c, c->user);
+		else
+			uc_tcp_rx_consume(c, c->rx_len);
+		return tcp_leave(c, true);
+	}
+	c->peer_fin = true;
+	tcp_enter(c, true);
+	if (!c->ops->peer_closed) {
+		/* Nobody to tell: close, as the app would. */
+		tcp_close_gracefully(c);
+		if (c->ops->closed)
+			c->ops->closed(c, 0, c->user);
+	} else {
+		c->ops->peer_closed(c, c->user);
+		/* Both directions done: lwIP frees TIME_WAIT pcbs silently, so
+		 * hand the pcb over now and say that it ended. */
+		if (!c->app_done && c->shut_tx) {
+			tcp_finish(c);
+			c->app_done = true;
+			if (c->ops->closed)
+				c->ops->closed(c, 0, c->user);
+		}
+	}
+	return tcp_leave(c, true);
+}
+
+/* Runs `writable` when a short send waits and room is back. */
+static err_t tcp_lwip_room(struct uc_tcp *c)
+{
+	if (c->state != TCP_OPEN || !c->want_writable || tcp_room(c) == 0)
+		return ERR_OK;
+	c->want_writable = false;
+	if (!c->ops->writable)
+		return ERR_OK;
+	tcp_enter(c, true);
+	c->ops->writable(c, c->user);
+	return tcp_leave(c, true);
+}
+
+static err_t tcp_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct uc_tcp *c = arg;
+
+	(void)pcb;
+	(void)len;
+	if (!c)
+		return ERR_OK;
+	tcp_activity(c);
+	return tcp_lwip_room(c);
+}
+
+static err_t tcp_lwip_poll(void *arg, struct tcp_pcb *pcb)
+{
+	struct uc_tcp *c = arg;
+
+	(void)pcb;
+	return c ? tcp_lwip_room(c) : ERR_OK;
+}
+
+static void tcp_lwip_err(void *arg, err_t err)
+{
+	struct uc_tcp *c = arg;
+	bool connecting;
+
+	if (!c)
+		return;
+	connecting = c->state == TCP_CONNECTING;
+	c->pcb = NULL;   /* already freed by lwIP */
+	tcp_release(c);
+	if (c->app_done) {
+		tcp_maybe_free(c);
+		return;
+	}
+	if (connecting) {
+		tcp_enter(c, false);
+		c->app_done = true;
+		if (c->ops->connected)
+			c->ops->connected(c, tcp_errno(err, true), c->user);
+		tcp_leave(c, false);
+		return;
+	}
+	tcp_ended(c, tcp_errno(err, false));
+}
+
+static void tcp_attach(struct uc_tcp *c)
+{
+	tcp_arg(c->pcb, c);
+	tcp_recv(c->pcb, tcp_lwip_recv);
+	tcp_sent(c->pcb, tcp_lwip_sent);
+	tcp_err(c->pcb, tcp_lwip_err);
+	tcp_poll(c->pcb, tcp_lwip_poll, TCP_POLL_INTERVAL);
+	tcp_nagle_disable(c->pcb);   /* one push per batch already coalesces */
+}
+
+static struct uc_tcp *tcp_conn_new(struct tcp_pcb *pcb, const struct uc_tcp_ops *ops, void *user)
+{
+	struct uc_tcp *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->pcb = pcb;
+	c->ops = ops;
+	c->user = user;
+	tcp_activity(c);
+	return c;
+}
+
+static err_t tcp_lwip_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct uc_tcp_listener *l = arg;
+	struct uc_tcp *c;
+	int rc;
+
+	if (err != ERR_OK || !pcb || !l)
+		return ERR_VAL;   /* lwIP aborts the new pcb */
+	c = tcp_conn_new(pcb, l->ops, l->arg);
+	if (!c) {
+		console_printf("tcp: out of memory accepting a connection\n");
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	c->state = TCP_OPEN;
+	tcp_attach(c);
+	if (!l->ops->accept)
+		return ERR_OK;
+	tcp_enter(c, true);
+	rc = l->ops->accept(c, l->arg);
+	if (rc < 0 && !c->app_done)
+		uc_tcp_abort(c);
+	return tcp_leave(c, true);
+}
+
+static err_t tcp_lwip_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct uc_tcp *c = arg;
+
+	(void)pcb;
+	(void)err;   /* always ERR_OK in lwIP 2.1; failures come through tcp_err */
+	if (!c)
+		return ERR_OK;
+	c->state = TCP_OPEN;
+	tcp_activity(c);
+	tcp_timer_update(c);
+	if (!c->ops->connected)
+		return ERR_OK;
+	tcp_enter(c, true);
+	c->ops->connected(c, 0, c->user);
+	return tcp_leave(c, true);
+}
+
+static void tcp_timer_fire(void *arg)
+{
+	struct uc_tcp *c = arg;
+	uint64_t now = time_ns();
+
+	c->timer = 0;
+	if (tcp_deadline(c) > now) {
+		tcp_timer_update(c);
+		return;
+	}
+	switch (c->state) {
+	case TCP_CONNECTING:
+		tcp_kill(c);
+		tcp_enter(c, false);
+		c->app_done = true;
+		if (c->ops->connected)
+			c->ops->connected(c, -ETIMEDOUT, c->user);
+		tcp_leave(c, false);
+		break;
+	case TCP_OPEN:   /* idle timeout: say so, then close gracefully */
+		tcp_enter(c, false);
+		if (c->ops->closed)
+			c->ops->closed(c, -ETIMEDOUT, c->user);
+		if (!c->app_done)
+			tcp_close_gracefully(c);
+		tcp_leave(c, false);
+		break;
+	case TCP_LINGER:
+		tcp_finish(c);
+		tcp_maybe_free(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- public API (unicycle/tcp.h) ---- */
+
+int uc_tcp_listen(const struct uc_sockaddr *local, uint16_t port,
+		  const struct uc_tcp_ops *ops, void *arg, struct uc_tcp_listener **out)
+{
+	struct uc_tcp_listener *l;
+	struct tcp_pcb *pcb, *lpcb;
+	ip_addr_t ip;
+	u8_t type;
+	err_t err;
+	int rc;
+
+	if (port == 0 || !ops || !out)
+		return -EINVAL;
+	rc = inetip_local(local, &ip, &type);
+	if (rc < 0)
+		return rc;
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	pcb = tcp_new_ip_type(type);
+	if (!pcb) {
+		free(l);
+		console_printf("tcp: out of PCBs for a listener on port %u\n", port);
+		return -ENOMEM;
+	}
+	err = tcp_bind(pcb, &ip, port);
+	if (err != ERR_OK) {
+		tcp_close(pcb);
+		free(l);
+		return err == ERR_USE ? -EADDRINUSE : -EINVAL;
+	}
+	lpcb = tcp_listen_with_backlog_and_err(pcb, TCP_DEFAULT_LISTEN_BACKLOG, &err);
+	if (!lpcb) {
+		tcp_close(pcb);
+		free(l);
+		return -ENOMEM;
+	}
+	l->pcb = lpcb;
+	l->ops = ops;
+	l->arg = arg;
+	tcp_arg(lpcb, l);
+	tcp_accept(lpcb, tcp_lwip_accept);
+	*out = l;
+	return 0;
+}
+
+void uc_tcp_unlisten(struct uc_tcp_listener *l)
+{
+	if (!l)
+		return;
+	tcp_arg(l->pcb, NULL);
+	tcp_accept(l->pcb, NULL);
+	tcp_close(l->pcb);   /* a LISTEN pcb: always freed */
+	free(l);
+}
+
+int uc_tcp_connect(const struct uc_sockaddr *peer, unsigned timeout_ms,
+		   const struct uc_tcp_ops *ops, void *user, struct uc_tcp **out)
+{
+	struct tcp_pcb *pcb;
+	struct uc_tcp *c;
+	ip_addr_t ip;
+	err_t err;
+	int rc;
+
+	if (!peer || !ops || !out || peer->port == 0 || peer->family == UC_AF_UNSPEC)
+		return -EINVAL;
+	if (!net_is_running())
+		return -ENODEV;
+	rc = inetip_from_sockaddr(peer, &ip);
+	if (rc < 0)
+		return rc;
+	pcb = tcp_new_ip_type(IP_GET_TYPE(&ip));
+	if (!pcb)
+		return -ENOMEM;
+	c = tcp_conn_new(pcb, ops, user);
+	if (!c) {
+		tcp_close(pcb);
+		return -ENOMEM;
+	}
+	c->state = TCP_CONNECTING;
+	tcp_attach(c);
+	err = tcp_connect(pcb, &ip, peer->port, tcp_lwip_connected);
+	if (err != ERR_OK) {
+		tcp_detach(pcb);
+		tcp_close(pcb);     /* still CLOSED: freed, nothing sent */
+		free(c);
+		switch (err) {
+		case ERR_RTE: return -ENETUNREACH;
+		case ERR_MEM:
+		case ERR_BUF: return -ENOMEM;
+		case ERR_USE: return -EADDRINUSE;
+		default:      return -EINVAL;
+		}
+	}
+	if (timeout_ms) {
+		c->connect_deadline = time_ns() + timeout_ms * TCP_NS_PER_MS;
+		tcp_timer_update(c);
+	}
+	net_timeouts_changed();
+	*out = c;
+	return 0;
+}
+
+void uc_tcp_set_user(struct uc_tcp *c, void *user)
+{
+	c->user = user;
+}
+
+void *uc_tcp_user(const struct uc_tcp *c)
+{
+	return c->user;
+}
+
+void uc_tcp_set_idle_timeout(struct uc_tcp *c, unsigned ms)
+{
+	c->idle_ms = ms;
+	tcp_activity(c);
+	tcp_timer_update(c);
+}
+
+int uc_tcp_peer(const struct uc_tcp *c, struct uc_sockaddr *out)
+{
+	if (!c->pcb || c->state == TCP_CONNECTING)
+		return -ENOTCONN;
+	inetip_to_sockaddr(&c->pcb->remote_ip, c->pcb->remote_port, out);
+	return 0;
+}
+
+int uc_tcp_local(const struct uc_tcp *c, struct uc_sockaddr *out)
+{
+	if (!c->pcb || c->state == TCP_CONNECTING)
+		return -ENOTCONN;
+	inetip_to_sockaddr(&c->pcb->local_ip, c->pcb->local_port, out);
+	return 0;
+}
+
+size_t uc_tcp_rx_len(const struct uc_tcp *c)
+{
+	return c->rx_len;
+}
+
+unsigned uc_tcp_rx_iov(const struct uc_tcp *c, struct uc_iovec *iov, unsigned max)
+{
+	unsigned n = 0;
+
+	for (const struct pbuf *p = c->rx; p && n < max; p = p->next) {
+		if (p->len == 0)
+			continue;
+		iov[n].base = p->payload;
+		iov[n].len = p->len;
+		n++;
+	}
+	return n;
+}
+
+size_t uc_tcp_rx_copy(const struct uc_tcp *c, size_t off, void *dst, size_t len)
+{
+	size_t done = 0;
+
+	for (const struct pbuf *p = c->rx; p && done < len; p = p->next) {
+		size_t take;
+
+		if (off >= p->len) {
+			off -= p->len;
+			continue;
+		}
+		take = p->len - off;
+		if (take > len - done)
+			take = len - done;
+		memcpy((char *)dst + done, (const char *)p->payload + off, take);
+		done += take;
+		off = 0;
+	}
+	return done;
+}
+
+void uc_tcp_rx_consume(struct uc_tcp *c, size_t n)
+{
+	size_t left;
+
+	if (n > c->rx_len)
+		n = c->rx_len;
+	for (left = n; left;) {
+		u16_t chunk = left > TCP_U16_MAX ? (u16_t)TCP_U16_MAX : (u16_t)left;
+
+		c->rx = pbuf_free_header(c->rx, chunk);
+		left -= chunk;
+	}
+	c->rx_len -= n;
+	if (c->rx_len == 0 && c->rx) {   /* empty links left over */
+		pbuf_free(c->rx);
+		c->rx = NULL;
+	}
+	if (c->pcb && n)
+		tcp_recved_n(c->pcb, n);   /* opens the window: the peer may send more */
+}
+
+long uc_tcp_send(struct uc_tcp *c, const void *buf, size_t len, unsigned flags)
+{
+	size_t done = 0;
+
+	if (!buf && len)
+		return -EINVAL;
+	if (c->app_done && c->pcb)
+		return -EPIPE;
+	if (!c->pcb)
+		return -ENOTCONN;
+	if (c->shut_tx)
+		return -EPIPE;
+	while (done < len) {
+		size_t n = tcp_room(c);
+		u8_t wflags = TCP_WRITE_FLAG_COPY;
+		err_t err;
+
+		if (n == 0)
+			break;
+		if (n > len - done)
+			n = len - done;
+		if (n > TCP_U16_MAX)
+			n = TCP_U16_MAX;
+		if ((flags & UC_TCP_MORE) || done + n < len)
+			wflags |= TCP_WRITE_FLAG_MORE;
+		err = tcp_write(c->pcb, (const char *)buf + done, (u16_t)n, wflags);
+		if (err == ERR_MEM)
+			break;     /* segments or pbufs out: writable follows */
+		if (err != ERR_OK) {
+			if (done)
+				break;
+			return -EPIPE;
+		}
+		done += n;
+	}
+	if (done < len)
+		c->want_writable = true;
+	if (done) {
+		tcp_activity(c);
+		if (!(flags & UC_TCP_MORE))
+			tcp_push_later(c);
+	}
+	return (long)done;
+}
+
+size_t uc_tcp_sendbuf(const struct uc_tcp *c)
+{
+	return c->app_done ? 0 : tcp_room(c);
+}
+
+int uc_tcp_shutdown(struct uc_tcp *c)
+{
+	if (!c->pcb || c->state != TCP_OPEN)
+		return -ENOTCONN;
+	if (c->shut_tx)
+		return 0;
+	if (tcp_shutdown(c->pcb, 0, 1) != ERR_OK)
+		return -ENOTCONN;
+	c->shut_tx = true;
+	c->want_writable = false;
+	tcp_push_later(c);
+	return 0;
+}
+
+void uc_tcp_close(struct uc_tcp *c)
+{
+	if (c->app_done)
+		return;   /* from its own `closed`/failed `connected` callback */
+	tcp_close_gracefully(c);
+}
+
+void uc_tcp_abort(struct uc_tcp *c)
+{
+	if (c->app_done)
+		return;
+	c->app_done = true;
+	tcp_kill(c);
+	tcp_release(c);
+	tcp_maybe_free(c);
+}
