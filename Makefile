@@ -15,7 +15,8 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	util-linux tmux file apache2-utils dnsmasq-base \
 	clang libfuzzer-14-dev redis-tools redis-server
 
-.PHONY: all deps apt venv fetch demo test test-unit test-fuzz test-cli test-qemu bench clean
+.PHONY: all deps apt venv fetch demo test test-unit test-fuzz test-cli test-qemu bench bench-http \
+	bench-block clean
 
 all: deps
 
@@ -60,8 +61,14 @@ test-unit: deps
 test-fuzz: deps
 	$(MAKE) -C tests/fuzz
 
-bench: deps
+bench: bench-http bench-block
+
+bench-http: deps
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# Disks: examples/blktest against fio in a Linux VM, per driver (bench/blk.py).
+bench-block: deps
+	$(PYTHON) bench/blk.py $(BLK_BENCH_ARGS)
 
 clean:
 	rm -rf build examples/*/build tests/*/build

@@ -47,13 +47,17 @@ http {
 }
 """
 
-INIT = """\
+# Both VMs' /init start the same way: busybox, /proc, /sys, /dev.
+INIT_START = """\
 #!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+"""
+
+INIT = INIT_START + """\
 for m in {modules}; do insmod /lib/modules/$m.ko || echo "bench: insmod $m failed"; done
 addr=10.0.2.15/24 gw=10.0.2.2
 for a in $(cat /proc/cmdline); do
@@ -90,11 +94,11 @@ def _download(pkg: str, dest: Path) -> Path:
     return sorted(dest.glob(f"{pkg}_*.deb"))[-1]
 
 
-def _kernel_package(debs: Path) -> str:
-    """The versioned kernel package that linux-image-cloud-amd64 depends on."""
-    meta = _download("linux-image-cloud-amd64", debs)
+def _kernel_package(debs: Path, meta_package: str = "linux-image-cloud-amd64") -> str:
+    """The versioned kernel package that `meta_package` depends on."""
+    meta = _download(meta_package, debs)
     depends = _run(["dpkg-deb", "-f", str(meta), "Depends"]).stdout
-    m = re.search(r"(linux-image-[0-9][^\s,(]*-cloud-amd64)", depends)
+    m = re.search(r"(linux-image-[0-9][^\s,(]*-amd64)", depends)
     if not m:
         raise RuntimeError(f"cannot find the kernel in {meta.name}'s Depends: {depends!r}")
     return m.group(1)
@@ -219,27 +223,36 @@ def _rootfs(root: Path, kernel_tree: Path, nginx_tree: Path, busybox_tree: Path)
                                      mark=MEMINFO_MARK), 0o755)
 
 
-def build(cache: Path, log=print) -> dict:
-    """Builds (or reuses) the VM; returns {'kernel': Path, 'initrd': Path, 'version': str}."""
+def _assemble(cache: Path, kernel_meta: str, name: str, recipe: bytes, packages: list[str],
+              rootfs, log) -> dict:
+    """A VM kernel + initramfs under cache/<name-prefix><kernel>-<recipe hash>/ (reused when
+    there): the kernel package `kernel_meta` depends on, the Debian `packages` extracted,
+    and rootfs(root, kernel_tree, {package: tree}) filling the initramfs."""
     debs, trees = cache / "debs", cache / "trees"
-    kpkg = _kernel_package(debs)
-    recipe = hashlib.sha256((INIT + NGINX_CONF + repr(NET_MODULES)).encode() + PAGE)
-    out = cache / f"{kpkg}-{recipe.hexdigest()[:12]}"      # a changed recipe rebuilds
+    kpkg = _kernel_package(debs, kernel_meta)
+    out = cache / f"{name}{kpkg}-{hashlib.sha256(recipe).hexdigest()[:12]}"  # a changed recipe rebuilds
     kernel, initrd = out / "vmlinuz", out / "initrd.gz"
     if kernel.is_file() and initrd.is_file():
         return {"kernel": kernel, "initrd": initrd, "version": kpkg}
-    log(f"bench: building the Linux VM ({kpkg} + busybox + nginx) in {out}")
+    log(f"bench: building the Linux VM ({kpkg} + {' + '.join(packages)}) in {out}")
     trees.mkdir(parents=True, exist_ok=True)
     ktree = _extract(_download(kpkg, debs), trees / kpkg)
-    ntree = _extract(_download("nginx", debs), trees / "nginx")
-    btree = _extract(_download("busybox-static", debs), trees / "busybox-static")
+    ptrees = {p: _extract(_download(p, debs), trees / p) for p in packages}
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(next((ktree / "boot").glob("vmlinuz-*")), kernel)
-    root = cache / "rootfs"
-    _rootfs(root, ktree, ntree, btree)
+    root = cache / f"rootfs{'-' + name.rstrip('-') if name else ''}"
+    rootfs(root, ktree, ptrees)
     write_cpio(root, initrd.with_suffix(".tmp"))
     initrd.with_suffix(".tmp").rename(initrd)
     return {"kernel": kernel, "initrd": initrd, "version": kpkg}
+
+
+def build(cache: Path, log=print) -> dict:
+    """Builds (or reuses) the VM; returns {'kernel': Path, 'initrd': Path, 'version': str}."""
+    recipe = (INIT + NGINX_CONF + repr(NET_MODULES)).encode() + PAGE
+    return _assemble(cache, "linux-image-cloud-amd64", "", recipe, ["nginx", "busybox-static"],
+                     lambda root, ktree, t: _rootfs(root, ktree, t["nginx"], t["busybox-static"]),
+                     log)
 
 
 def command(vm: dict, netdev: str, serial_log: Path, memory_mib=512, cpu="max",
@@ -264,3 +277,90 @@ def parse_meminfo(serial_text: str) -> dict | None:
     if not lines:
         return None
     return {k: int(v) for k, v in re.findall(r"(\w+):\s*(\d+)\s*kB", lines[-1])}
+
+
+# ---- the fio VM (bench/blk.py) ---------------------------------------------
+# Debian's generic kernel: the cloud one has no AHCI. Block drivers are modules
+# (deps added); the ones built in are skipped.
+FIO_KERNEL_META = "linux-image-amd64"
+BLOCK_MODULES = ["virtio_pci", "virtio_blk", "nvme", "ahci", "sd_mod"]
+FIO_MARK = "bench-fio:"
+FIO_JOBS = [("randread", 1), ("randread", 32), ("randwrite", 1), ("randwrite", 32)]
+
+FIO_INIT = INIT_START + """\
+for m in {modules}; do insmod /lib/modules/$m.ko || echo "{mark} insmod $m failed"; done
+secs=5 ramp=1
+for a in $(cat /proc/cmdline); do
+    case "$a" in bench.secs=*) secs="${{a#bench.secs=}}";; bench.ramp=*) ramp="${{a#bench.ramp=}}";; esac
+done
+dev=
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    for d in /dev/vda /dev/nvme0n1 /dev/sda; do [ -b $d ] && dev=$d && break 2; done
+    sleep 1
+done
+[ -n "$dev" ] || {{ echo "{mark} no disk"; poweroff -f; }}
+echo "{mark} device $dev"
+for job in {jobs}; do
+    rw=${{job%:*}} qd=${{job#*:}}
+    /usr/bin/fio --name=$rw-qd$qd --filename=$dev --direct=1 --ioengine=libaio --thread \\
+        --bs=4k --rw=$rw --iodepth=$qd --runtime=$secs --ramp_time=$ramp --time_based \\
+        --lat_percentiles=1 --output-format=json > /tmp/out.json 2> /tmp/err \\
+        || echo "{mark} fio failed: $(cat /tmp/err)"
+    echo "{mark} job $rw $qd $(tr -d '\\n' < /tmp/out.json)"
+done
+echo "{mark} done"
+poweroff -f
+"""
+
+
+def _fio_rootfs(root: Path, kernel_tree: Path, busybox_tree: Path, fio: Path):
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    _copy(busybox_tree / "bin/busybox", root, "bin/busybox", 0o755)
+    moddir = kernel_tree / "lib/modules"
+    present = {p.stem for p in moddir.rglob("*.ko")}
+    modules = _module_order(moddir, [m for m in BLOCK_MODULES if m in present])
+    for name, ko in modules:
+        _copy(ko, root, f"lib/modules/{name}.ko", 0o644)
+    _copy(fio, root, "usr/bin/fio", 0o755)
+    for lib in _libraries(fio):
+        _copy(lib, root, None, 0o755)
+    _write(root, "etc/passwd", "root:x:0:0:root:/:/bin/sh\n")
+    for d in ("run", "tmp", "proc", "sys", "dev"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    jobs = " ".join(f"{rw}:{qd}" for rw, qd in FIO_JOBS)
+    _write(root, "init", FIO_INIT.format(modules=" ".join(n for n, _ in modules),
+                                         mark=FIO_MARK, jobs=jobs), 0o755)
+
+
+def build_fio(cache: Path, fio: Path, log=print) -> dict:
+    """Builds (or reuses) the fio VM: the generic kernel, busybox, the host's fio
+    (`fio`, with the libraries ldd finds). Returns {'kernel', 'initrd', 'version'}."""
+    recipe = (FIO_INIT + repr(BLOCK_MODULES) + repr(FIO_JOBS)).encode() + fio.read_bytes()
+    return _assemble(cache, FIO_KERNEL_META, "fio-", recipe, ["busybox-static"],
+                     lambda root, ktree, t: _fio_rootfs(root, ktree, t["busybox-static"], fio),
+                     log)
+
+
+def fio_command(vm: dict, disk_args: list[str], serial_log: Path, seconds: int, ramp: int,
+                memory_mib=512, cpu="max") -> list[str]:
+    """QEMU command line for the fio VM: the unikernel's machine, no NIC, the given disk."""
+    append = f"console=ttyS0 quiet panic=-1 bench.secs={seconds} bench.ramp={ramp}"
+    return ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", cpu,
+            "-m", str(memory_mib), "-smp", "1", "-kernel", str(vm["kernel"]),
+            "-initrd", str(vm["initrd"]), "-append", append,
+            "-display", "none", "-monitor", "none", "-no-reboot", "-nic", "none",
+            "-serial", f"file:{serial_log}", *disk_args]
+
+
+def parse_fio(serial_text: str) -> dict:
+    """{(rw, qd): fio's JSON for that job} from the fio VM's console."""
+    import json
+    out = {}
+    for m in re.finditer(rf"^{re.escape(FIO_MARK)} job (\w+) (\d+) (\{{.*\}})\s*$",
+                         serial_text, re.M):
+        try:
+            out[(m.group(1), int(m.group(2)))] = json.loads(m.group(3))
+        except ValueError:
+            pass
+    return out

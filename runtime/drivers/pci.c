@@ -421,9 +421,14 @@ static void pci_decode_bars(struct pci_dev *d, int nbars)
 
 static const struct pci_id *pci_match(const struct pci_driver *drv, const struct pci_dev *d)
 {
+	uint32_t class_triple = PCI_CLASS_MATCH(d->class_code, d->subclass, d->prog_if);
+
 	for (const struct pci_id *id = drv->ids; id && id->vendor; id++)
 		if (id->vendor == d->vendor && id->device == d->device)
 			return id;
+	for (const struct pci_class_id *c = drv->classes; c && c->class_match; c++)
+		if (c->class_match == class_triple)
+			return &c->id;
 	return NULL;
 }
 

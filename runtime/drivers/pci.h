@@ -7,8 +7,9 @@
 
 /*
  * A PCI driver is one file: a `struct pci_id` table (vendor, device and
- * whatever the driver wants to know about that device in `data`), a probe
- * function, and PCI_DRIVER() to put both in the .pci_drivers table. At
+ * whatever the driver wants to know about that device in `data`), maybe a
+ * `struct pci_class_id` table (devices by class code), a probe function,
+ * and PCI_DRIVER() to put them in the .pci_drivers table. At
  * the INIT_BUS init level pci.c enumerates every function, then binds each
  * to the first driver whose table lists it and whose probe returns 0.
  * Register offsets are in pci_regs.h.
@@ -32,9 +33,22 @@ struct pci_id {
 	const void *data;          /* the driver's own, handed back to probe in `matched` */
 };
 
+/* A class table entry: any function whose class, subclass and programming
+ * interface are `class_match` (PCI_CLASS_MATCH), for devices a standard
+ * interface defines whoever made them (NVMe, AHCI). A table ends with
+ * { 0 }. Probe gets `id` as `matched` (vendor/device PCI_ANY_ID, the data). */
+struct pci_class_id {
+	uint32_t class_match;
+	struct pci_id id;
+};
+#define PCI_ANY_ID 0xffff          /* no function has vendor 0xffff (PCI_VENDOR_NONE) */
+#define PCI_CLASS_MATCH(class_code, subclass, prog_if) \
+	((uint32_t)(class_code) << 16 | (uint32_t)(subclass) << 8 | (uint32_t)(prog_if))
+
 struct pci_driver {
 	const char *name;
 	const struct pci_id *ids;
+	const struct pci_class_id *classes; /* optional: tried after every `ids` entry */
 	/* Returns 0 when the device is now driven, negative errno otherwise. */
 	int (*probe)(struct pci_dev *dev, const struct pci_id *matched);
 };

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "arch/x86_64/io.h"
-#include "arch/x86_64/irq.h"
 #include "arch/x86_64/memlayout.h"
 #include "drivers/pci.h"
 #include "drivers/virtio_net.h"
@@ -232,25 +231,8 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 		console_printf(VNET_NAME ": out of memory\n");
 		return -ENOMEM;
 	}
-	pci_enable(pci);
-	rc = virtio_pci_map(&v->vp, pci, VNET_NAME);
-	if (rc < 0)
-		goto fail;
-	if (!v->vp.device || v->vp.device_len < VIRTIO_NET_CFG_STATUS + 2) {
-		console_printf(VNET_NAME ": no device configuration region\n");
-		rc = -ENODEV;
-		goto fail;
-	}
-
-	/* 3.1.1 Driver Requirements: Device Initialization
-	 * 1. Reset the device. 2. ACKNOWLEDGE. 3. DRIVER. */
-	rc = virtio_pci_reset(&v->vp, VNET_NAME);
-	if (rc < 0)
-		goto fail;
-	/* 4.-6. Negotiate features, FEATURES_OK, check it stuck. Version 1 is
-	 * required: the legacy interface is not implemented. */
-	rc = virtio_pci_negotiate(&v->vp, wanted, VIRTIO_BIT(VIRTIO_F_VERSION_1),
-				  VNET_NAME);
+	/* 3.1.1 steps 1-6 (reset, ACKNOWLEDGE, DRIVER, features). */
+	rc = virtio_pci_start(&v->vp, pci, VIRTIO_NET_CFG_STATUS + 2, wanted, VNET_NAME);
 	if (rc < 0)
 		goto fail;
 
@@ -259,17 +241,9 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 	 * (receive interrupts first, 4.1.5.1.2: MSI-X on before the vector
 	 * is given to the queue). */
 #ifndef CONFIG_POLL
-	{
-		int vector = netdev_irq_alloc(&v->netdev);
-
-		if (vector >= 0 && pci_msix_enable(pci, VNET_MSIX_RX, vector) == 0) {
-			rx_msix = VNET_MSIX_RX;
-			v->netdev.features |= NETDEV_F_IRQ;
-		} else if (vector >= 0) {
-			console_printf(VNET_NAME ": no MSI-X, polling\n");
-			irq_free_vector(vector);
-		}
-	}
+	rx_msix = virtio_pci_msix(&v->vp, VNET_MSIX_RX, netdev_irq_alloc(&v->netdev), VNET_NAME);
+	if (rx_msix != VIRTIO_MSI_NO_VECTOR)
+		v->netdev.features |= NETDEV_F_IRQ;
 #endif
 	rc = virtio_pci_setup_queue(&v->vp, &v->rxq, VIRTIO_NET_RXQ,
 				    VNET_QUEUE_MAX, rx_msix, VNET_NAME);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
 #include "arch/x86_64/memlayout.h"
 #include "drivers/pci_regs.h"
 #include "drivers/virtio_pci.h"
@@ -145,7 +146,8 @@ void virtio_pci_fail(struct virtio_pci *vp)
 	virtio_pci_set_status(vp, VIRTIO_STATUS_FAILED);
 }
 
-int virtio_pci_reset(struct virtio_pci *vp, const char *who)
+/* 3.1.1 steps 1-3: reset and wait, ACKNOWLEDGE, DRIVER. 0 or -ETIMEDOUT. */
+static int virtio_pci_reset(struct virtio_pci *vp, const char *who)
 {
 	unsigned waited = 0;
 
@@ -168,8 +170,10 @@ int virtio_pci_reset(struct virtio_pci *vp, const char *who)
 	return 0;
 }
 
-int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
-			 uint64_t required, const char *who)
+/* 3.1.1 steps 4-6: offers `wanted` & device features; `required` must be
+ * among them. Sets FEATURES_OK and checks it stuck. 0, -ENOTSUP, -EIO. */
+static int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
+				uint64_t required, const char *who)
 {
 	uint64_t offered;
 
@@ -206,6 +210,17 @@ int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
 	/* No interrupts yet: configuration changes are polled. */
 	vp_write16(vp->common, VIRTIO_PCI_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
 	return 0;
+}
+
+uint16_t virtio_pci_msix(struct virtio_pci *vp, uint16_t entry, int vector, const char *who)
+{
+	if (vector < 0)
+		return VIRTIO_MSI_NO_VECTOR;
+	if (pci_msix_enable(vp->pci, entry, vector) == 0)
+		return entry;
+	console_printf("%s: no MSI-X, polling\n", who);
+	irq_free_vector(vector);
+	return VIRTIO_MSI_NO_VECTOR;
 }
 
 int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
@@ -288,6 +303,31 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 	/* step 5: enable the queue. */
 	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1);
 	return 0;
+}
+
+int virtio_pci_start(struct virtio_pci *vp, struct pci_dev *pci, unsigned device_cfg_min,
+		     uint64_t wanted, const char *who)
+{
+	int rc;
+
+	pci_enable(pci);
+	rc = virtio_pci_map(vp, pci, who);
+	if (rc < 0)
+		return rc;
+	if (!vp->device || vp->device_len < device_cfg_min) {
+		console_printf("%s: no device configuration region (%u bytes, need %u)\n", who,
+			       vp->device ? vp->device_len : 0, device_cfg_min);
+		return -ENODEV;
+	}
+	/* 3.1.1 Driver Requirements: Device Initialization
+	 * 1. Reset the device. 2. ACKNOWLEDGE. 3. DRIVER. */
+	rc = virtio_pci_reset(vp, who);
+	if (rc < 0)
+		return rc;
+	/* 4.-6. Negotiate features, FEATURES_OK, check it stuck. Version 1 is
+	 * required: the legacy interface is not implemented. */
+	return virtio_pci_negotiate(vp, wanted | VIRTIO_BIT(VIRTIO_F_VERSION_1),
+				    VIRTIO_BIT(VIRTIO_F_VERSION_1), who);
 }
 
 void virtio_pci_read_config(struct virtio_pci *vp, unsigned off, void *buf,

@@ -97,15 +97,22 @@ struct virtq {
 };
 
 /* virtio_pci.c */
-/* Finds and maps the capabilities (4.1.4). Returns 0, -ENODEV when a
- * required one is missing (legacy-only device), -ENOMEM. */
+/* What every driver's probe starts with: PCI decoding and bus mastering,
+ * the capabilities mapped (with at least `device_cfg_min` bytes of device
+ * configuration), then 3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, and
+ * the features negotiated (`wanted`, VERSION_1 required: no legacy).
+ * 0 or the first step's negative errno (logged). */
+int virtio_pci_start(struct virtio_pci *vp, struct pci_dev *pci, unsigned device_cfg_min,
+		     uint64_t wanted, const char *who);
+/* Interrupt mode: turns on MSI-X table entry `entry` for `vector` (from
+ * netdev_irq_alloc/blkdev_irq_alloc; negative: none) and returns `entry`
+ * for virtio_pci_setup_queue. Without MSI-X it frees the vector, says the
+ * device will be polled and returns VIRTIO_MSI_NO_VECTOR. */
+uint16_t virtio_pci_msix(struct virtio_pci *vp, uint16_t entry, int vector, const char *who);
+/* Finds and maps the capabilities (4.1.4), the first step of
+ * virtio_pci_start. Returns 0, -ENODEV when a required one is missing
+ * (legacy-only device), -ENOMEM. */
 int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char *who);
-/* 3.1.1 steps 1-3: reset and wait, ACKNOWLEDGE, DRIVER. 0 or -ETIMEDOUT. */
-int virtio_pci_reset(struct virtio_pci *vp, const char *who);
-/* 3.1.1 steps 4-6: offers `wanted` & device features; `required` must be
- * among them. Sets FEATURES_OK and checks it stuck. 0, -ENOTSUP, -EIO. */
-int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
-			 uint64_t required, const char *who);
 /* 4.1.5.1.3 Virtqueue Configuration: sets up queue `index` with at most
  * `max_size` entries (0 = device maximum). `msix_entry` is the MSI-X
  * table entry for its used-buffer notifications, VIRTIO_MSI_NO_VECTOR for

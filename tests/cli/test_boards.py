@@ -30,6 +30,18 @@ def test_shipped_boards_validate():
     assert v.runnable and v.hardware["exit-device"] == "isa-debug-exit"
 
 
+def test_disk_controllers_become_driver_defaults_while_block_is_on(project_from):
+    proj = project_from("valid.toml")
+    v = build.open_project(proj, "qemu-x86_64", ["BLOCK=y"])
+    assert all(v.resolved.values[s] is True for s in ("VIRTIO_BLK", "AHCI", "NVME"))
+    assert "hardware.disk-controllers" in v.resolved.origin("NVME")
+    q = build.open_project(proj, "q170m", ["BLOCK=y"])
+    assert q.resolved.values["VIRTIO_BLK"] is False and q.resolved.values["AHCI"] is True
+    # Without BLOCK the board's defaults yield silently, as NIC drivers do without NET.
+    off = build.open_project(proj, "qemu-x86_64")
+    assert not any(off.resolved.values[s] for s in ("BLOCK", "VIRTIO_BLK", "AHCI", "NVME"))
+
+
 def test_hardware_facts_become_configuration_defaults(project_from):
     proj = project_from("valid.toml")
     q = build.open_project(proj, "q170m")
@@ -112,6 +124,9 @@ INVALID = {
                             "boots only directly; add \"pvh\" to hardware.boot",
     "invalid_disk_controller": ":18: hardware.disk-controllers.0: expected one of "
                                "'virtio-blk', 'ahci', 'nvme', got 'scsi'",
+    "invalid_disk_driver": ":24: config.NVME = true, but hardware.disk-controllers "
+                           "(invalid_disk_driver.toml:18) has no nvme disk controller "
+                           "(it lists: ahci)",
     "invalid_kind": ":6: board.kind: expected one of 'qemu', 'hardware', got 'vm'",
     "invalid_schema_version": ":2: schema: expected 2, got 1",
 }

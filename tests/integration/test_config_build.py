@@ -38,3 +38,24 @@ def test_net_off_leaves_lwip_and_drivers_out(tmp_path):
     assert on_size - off_size > 50_000, (off_size, on_size)
     print(f"\napp.elf text+data: NET=n {off_size} bytes, NET=y {on_size} bytes "
           f"(+{on_size - off_size})")
+
+
+def test_block_off_leaves_the_block_layer_and_disk_drivers_out(tmp_path):
+    proj = new_project(tmp_path, "nodisk")
+    unicycle("build", "-C", proj, check=True)
+    elf = proj / "build" / "qemu-x86_64" / "app.elf"
+    off_syms, off_size = symbols(elf), text_data_size(elf)
+    ninja = (proj / "build" / "qemu-x86_64" / "build.ninja").read_text()
+    for src in ("block/blkdev.c", "drivers/virtio", "drivers/ahci.c", "drivers/nvme.c"):
+        assert src not in ninja, src
+
+    unicycle("build", "-C", proj, "--set", "BLOCK=y", check=True)
+    on_syms, on_size = symbols(elf), text_data_size(elf)
+    block = {s for s in on_syms if re.match(r"(blkdev|vblk|ahci|nvme|virtio_pci)_", s)}
+    for needed in ("blkdev_register", "vblk_probe", "ahci_probe", "nvme_probe",
+                   "virtio_pci_start"):
+        assert needed in block, f"BLOCK=y must link {needed}"
+    assert not (block & off_syms), block & off_syms
+    assert on_size - off_size > 10_000, (off_size, on_size)
+    print(f"\napp.elf text+data: BLOCK=n {off_size} bytes, BLOCK=y {on_size} bytes "
+          f"(+{on_size - off_size})")

@@ -45,6 +45,9 @@ class Board:
                                   ("hardware", "exit-device"))}
         for family in nic_families():
             out[nic_symbol(family)] = (family in hw["nics"], ("hardware", "nics"))
+        for family in disk_controllers():
+            out[disk_symbol(family)] = (family in hw.get("disk-controllers", []),
+                                        ("hardware", "disk-controllers"))
         return out
 
 
@@ -56,6 +59,16 @@ def nic_families() -> list[str]:
 def nic_symbol(family: str) -> str:
     """The Kconfig symbol of the driver for a NIC family: virtio-net -> VIRTIO_NET."""
     return family.upper().replace("-", "_")
+
+
+def disk_controllers() -> list[str]:
+    """Every disk controller family a board may list (the schema's enum)."""
+    return schema.load_schema(SCHEMA)["$defs"]["disk-controllers"]["items"]["enum"]
+
+
+def disk_symbol(family: str) -> str:
+    """The Kconfig symbol of the driver for a disk controller: virtio-blk -> VIRTIO_BLK."""
+    return nic_symbol(family)
 
 
 def pick(requested: str | None, manifest_board: str | None = None) -> str:
@@ -110,6 +123,7 @@ def _check_facts(board: Board) -> None:
     hw = board.hardware
     derived = board.derived_config()
     nic_of = {nic_symbol(f): f for f in nic_families()}
+    disk_of = {disk_symbol(f): f for f in disk_controllers()}
     for sym, value in board.config.items():
         if sym not in derived:
             continue
@@ -119,11 +133,14 @@ def _check_facts(board: Board) -> None:
         where = f"{board.where('config', sym)}: config.{sym} = {_shown(value)}"
         if wrote == fact_value:
             raise BoardError(f"{where} repeats what follows from {fact_at}; remove it")
-        if sym in nic_of and wrote is False:
-            continue     # a NIC whose driver the board leaves out by default: a choice
+        if (sym in nic_of or sym in disk_of) and wrote is False:
+            continue     # a device whose driver the board leaves out by default: a choice
         if sym in nic_of:
             raise BoardError(f"{where}, but {fact_at} has no {nic_of[sym]} NIC "
                              f"(it lists: {', '.join(hw['nics']) or 'none'})")
+        if sym in disk_of:
+            raise BoardError(f"{where}, but {fact_at} has no {disk_of[sym]} disk controller "
+                             f"(it lists: {', '.join(hw.get('disk-controllers', [])) or 'none'})")
         if sym == "EXIT_ISA_DEBUG" and wrote is True:
             raise BoardError(f"{where}, but the board has no exit device: [hardware] "
                              f"({board.where('hardware')}) has no exit-device")

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from . import (__version__, boards as boards_mod, build as build_mod, components, configure,
-               errors, flash, image, imageexport, launch, netboot, project, qemu, serve,
+               disks, errors, flash, image, imageexport, launch, netboot, project, qemu, serve,
                thirdparty)
 
 
@@ -71,6 +71,18 @@ class ForwardType(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
+class DiskType(click.ParamType):
+    name = "FILE[,if=I][,size=N]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, disks.DiskSpec):
+            return value
+        try:
+            return disks.parse(value)
+        except errors.InputError as e:
+            self.fail(str(e), param, ctx)
+
+
 def _shown(path: Path) -> str:
     cwd = Path.cwd()
     return str(path.relative_to(cwd) if path.is_relative_to(cwd) else path)
@@ -115,6 +127,11 @@ def build(ctx, project_dir, board, sets, regenerate_only):
               help="Forward 127.0.0.1:HOST to the guest's TCP port GUEST (default "
                    f"{launch.DEFAULT_FORWARD[0]}:{launch.DEFAULT_FORWARD[1]} for networked apps).")
 @click.option("--smp", type=click.IntRange(1, 256), default=None, help="Number of CPUs.")
+@click.option("--disk", "disk_specs", multiple=True, type=DiskType(),
+              help="Attach a raw disk image (repeatable): if= one of "
+                   f"{'|'.join(disks.INTERFACES)} (default: the board's first disk controller); "
+                   "size=N (e.g. 64M) creates FILE when missing. The guest sees the file's "
+                   "name as the disk's serial.")
 @click.option("--usb", is_flag=True, help="Attach the image as a USB stick instead of a disk.")
 @click.option("--kvm", is_flag=True, help="Use KVM (real hardware virtualization only).")
 @click.option("--no-build", is_flag=True, help="Boot the existing image without building.")
@@ -124,12 +141,12 @@ def build(ctx, project_dir, board, sets, regenerate_only):
               help="Networked apps: wait until the guest answers HTTP GET PATH through the "
                    "first forward, print the response (curl), then shut the guest down.")
 @click.pass_context
-def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, usb, kvm, no_build,
-        sets, fetch_path):
+def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, disk_specs, usb, kvm,
+        no_build, sets, fetch_path):
     """Boot the project's image in QEMU + OVMF; exit with the app's status."""
     opts = launch.Options(timeout=timeout, forwards=tuple(forwards), nic=nic, smp=smp,
                           usb=usb, kvm=kvm, qemu_args=tuple(qemu_args), build=not no_build,
-                          fetch=fetch_path, verbose=ctx.obj["verbose"])
+                          fetch=fetch_path, disks=tuple(disk_specs), verbose=ctx.obj["verbose"])
     out = launch.run(project_dir, board, sets, opts, log=lambda line: click.echo(line, err=True))
     if out.response is not None:
         click.echo(f"\nunicycle: GET {fetch_path} answered after {out.seconds:.1f} s:")

@@ -6,7 +6,7 @@ import shlex
 import sys
 from dataclasses import dataclass
 
-from . import build as build_mod, qemu
+from . import build as build_mod, disks as disks_mod, qemu
 from .errors import InputError
 
 DEFAULT_FORWARD = (8080, 80)       # networked apps: 127.0.0.1:8080 -> the guest's port 80
@@ -24,6 +24,7 @@ class Options:
     qemu_args: tuple = ()
     build: bool = True
     fetch: str | None = None       # GET this path through the first forward, then stop
+    disks: tuple = ()              # disks.DiskSpec, from --disk
     verbose: bool = False
 
 
@@ -39,11 +40,13 @@ def run(project_dir, board_name, sets, opts: Options, log) -> qemu.Outcome:
         raise InputError("--fetch needs a networked app (CONFIG_NET) or --forward")
     spec = qemu.spec_for(proj, boot="usb" if opts.usb else "disk", smp=opts.smp,
                          kvm=opts.kvm or None, forwards=forwards)
+    spec.disks = disks_mod.plan(opts.disks, proj.board, proj.resolved.values, log)
     if opts.nic:
         spec.nic = qemu.NICS[opts.nic]
     spec.extra += list(opts.qemu_args)
     if opts.build:
         build_mod.build(proj, verbose=opts.verbose)
+    disks_mod.create_missing(spec.disks, log)
     if opts.verbose:
         log(shlex.join(qemu.command(spec)))
     if forwards:

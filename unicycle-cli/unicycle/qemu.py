@@ -42,6 +42,7 @@ class RunSpec:
     exit_device: str | None = None
     forwards: list = field(default_factory=list)   # [(host_port, guest_port)] tcp on 127.0.0.1
     netdev: str | None = None          # full -netdev override with id=net0 (tap, user+tftp)
+    disks: list = field(default_factory=list)      # disks.Disk, from --disk
     kvm: bool = False
     extra: list = field(default_factory=list)
 
@@ -74,6 +75,7 @@ def command(spec: RunSpec) -> list[str]:
         cmd += ["-drive", f"format=raw,file={_opt(spec.image)}"]
     if spec.exit_device:
         cmd += ["-device", spec.exit_device]
+    cmd += _disk_args(spec)
     if spec.nic:
         if spec.netdev:
             cmd += ["-netdev", spec.netdev]
@@ -91,6 +93,28 @@ def command(spec: RunSpec) -> list[str]:
     if spec.boot == "net":
         cmd += ["-boot", "n"]
     return cmd + list(spec.extra)
+
+
+def _disk_args(spec: RunSpec) -> list[str]:
+    """-drive/-device arguments for spec.disks: virtio-blk-pci, nvme, or ide-hd on an AHCI
+    port: q35's built-in controller (bus ide.N, port 0 holding the boot image when booting
+    from disk), on other machines an added `ahci` device."""
+    q35 = spec.machine == "q35"
+    out, port = [], 1 if q35 and spec.boot == "disk" else 0
+    if not q35 and any(d.controller == "ahci" for d in spec.disks):
+        out += ["-device", "ahci,id=ahci"]
+    for i, d in enumerate(spec.disks):
+        drive = f"disk{i}"
+        out += ["-drive", f"if=none,id={drive},format=raw,file={_opt(d.path)}"]
+        if d.controller == "virtio-blk":
+            dev = f"virtio-blk-pci,drive={drive}"
+        elif d.controller == "nvme":
+            dev = f"nvme,drive={drive}"
+        else:
+            dev = f"ide-hd,drive={drive},bus={'ide' if q35 else 'ahci'}.{port}"
+            port += 1
+        out += ["-device", f"{dev},serial={d.serial}"]
+    return out
 
 
 def _opt(path) -> str:
