@@ -29,10 +29,13 @@
  * PxSACT. FLUSH CACHE (EXT) is not queued: the block layer sends a flush
  * only when nothing else is in flight.
  *
- * Errors (6.2.2): on a task file or fatal interface error the port stops;
- * every command in flight on it fails with -EIO (the device aborts the
- * whole NCQ queue anyway, and which one failed would need READ LOG EXT),
- * logged with PxIS, PxTFD and PxSERR, and the port is restarted.
+ * Errors (6.2.2): on a task file or fatal interface error the port stops
+ * and is restarted. When one command was in flight, it is the one that
+ * failed: -EIO, logged with PxIS, PxTFD and PxSERR. With several, the
+ * device aborted the whole NCQ queue and only READ LOG EXT page 10h would
+ * say which tag failed; instead the unfinished commands are issued again
+ * one at a time ("solo" mode, new requests wait behind them), so only a
+ * command that fails on its own gets -EIO and the innocent ones complete.
  *
  * Interrupts: polled with CONFIG_POLL; otherwise one MSI per HBA whose
  * handler (from the loop) clears PxIS and IS, then polls every port.
@@ -71,6 +74,8 @@ struct ahci_port {
 	uint16_t *identify;                /* ATA_ID_WORDS, DMA buffer */
 	struct blkreq *inflight[AHCI_MAX_SLOTS];
 	uint32_t issued;                   /* slots issued, not yet completed */
+	uint32_t waiting;                  /* solo mode: slots to issue, one at a time */
+	bool solo;                         /* after an error with several in flight */
 	uint32_t saved_is;                 /* PxIS bits the interrupt handler cleared */
 	bool ncq;
 	uint8_t flush_cmd;                 /* 0: none */
@@ -169,17 +174,32 @@ static void ahci_issue(struct ahci_port *p, unsigned slot, bool queued)
 	ahci_pwr(p, AHCI_PxCI, 1u << slot);
 }
 
+static int ahci_start_slot(struct ahci_port *p, unsigned slot);
+
 static int ahci_submit(struct blkdev *dev, struct blkreq *req)
 {
 	struct ahci_port *p = dev->priv;
 	unsigned slot = req->tag;
+
+	p->inflight[slot] = req;
+	if (p->solo) {
+		p->waiting |= 1u << slot;  /* issued by ahci_poll after the retries */
+		return 0;
+	}
+	return ahci_start_slot(p, slot);
+}
+
+/* Builds and issues the command of the request in `slot`. */
+static int ahci_start_slot(struct ahci_port *p, unsigned slot)
+{
+	struct blkdev *dev = &p->blk;
+	struct blkreq *req = p->inflight[slot];
 	uint64_t lba = req->block * p->sectors_per_block;
 	uint32_t sectors = req->nblocks * p->sectors_per_block;
 	uint32_t len = req->nblocks * dev->block_size;
 	struct sata_fis_h2d *f;
 	bool write = req->op == BLKREQ_WRITE;
 
-	p->inflight[slot] = req;
 	if (req->op == BLKREQ_FLUSH) {
 		f = ahci_prepare(p, slot, NULL, 0, false);
 		f->command = p->flush_cmd;
@@ -265,6 +285,20 @@ static void ahci_port_recover(struct ahci_port *p)
 			       p->blk.name, p->index);
 }
 
+/* Completes the requests of the slots in `done` successfully. */
+static void ahci_complete(struct ahci_port *p, uint32_t done)
+{
+	while (done) {
+		unsigned s = (unsigned)__builtin_ctz(done);
+		struct blkreq *req = p->inflight[s];
+
+		done &= done - 1;
+		p->inflight[s] = NULL;
+		if (req)
+			blkdev_complete(&p->blk, req, 0);
+	}
+}
+
 static void ahci_poll(struct blkdev *dev)
 {
 	struct ahci_port *p = dev->priv;
@@ -274,35 +308,46 @@ static void ahci_poll(struct blkdev *dev)
 
 	if (is & AHCI_PxIS_ERRORS) {
 		uint32_t tfd = ahci_prd(p, AHCI_PxTFD), serr = ahci_prd(p, AHCI_PxSERR);
+		uint32_t failed = p->issued & busy;
+		bool alone = __builtin_popcount(failed) == 1;
 
-		/* What finished before the error did finish; the rest fails. */
-		done = p->issued & ~busy;
+		/* What finished before the error did finish. A command that
+		 * failed alone is the culprit; several: retry each alone. */
+		ahci_complete(p, p->issued & ~busy);
 		for (unsigned s = 0; s < AHCI_MAX_SLOTS; s++) {
 			struct blkreq *req = p->inflight[s];
 
-			if (!(p->issued & (1u << s)) || !req)
+			if (!(failed & (1u << s)) || !req)
 				continue;
+			if (!alone) {
+				p->waiting |= 1u << s;
+				continue;
+			}
 			p->inflight[s] = NULL;
-			if (done & (1u << s))
-				blkdev_complete(dev, req, 0);
-			else
-				blkdev_fail(dev, req, -EIO, "PxIS 0x%x, PxTFD 0x%x (status 0x%x, "
-					    "error 0x%x), PxSERR 0x%x", is, tfd, tfd & 0xff,
-					    tfd >> AHCI_PxTFD_ERR_SHIFT & 0xff, serr);
+			blkdev_fail(dev, req, -EIO, "PxIS 0x%x, PxTFD 0x%x (status 0x%x, "
+				    "error 0x%x), PxSERR 0x%x", is, tfd, tfd & 0xff,
+				    tfd >> AHCI_PxTFD_ERR_SHIFT & 0xff, serr);
 		}
 		p->issued = 0;
+		if (p->waiting && !p->solo)
+			console_printf("%s: " AHCI_NAME ": error with %d commands in flight: "
+				       "retrying them one at a time\n", dev->name,
+				       __builtin_popcount(p->waiting));
+		p->solo = p->waiting != 0;
 		ahci_port_recover(p);
-		return;
+	} else {
+		p->issued &= ~done;
+		ahci_complete(p, done);
 	}
-	p->issued &= ~done;
-	while (done) {
-		unsigned s = (unsigned)__builtin_ctz(done);
-		struct blkreq *req = p->inflight[s];
-
-		done &= done - 1;
-		p->inflight[s] = NULL;
-		if (req)
-			blkdev_complete(dev, req, 0);
+	/* Solo mode: the next waiting command once nothing is on the device;
+	 * done when none waits (new requests then go straight out again). */
+	if (p->solo && !p->issued) {
+		if (!p->waiting) {
+			p->solo = false;
+			return;
+		}
+		ahci_start_slot(p, (unsigned)__builtin_ctz(p->waiting));
+		p->waiting &= p->waiting - 1;
 	}
 }
 
