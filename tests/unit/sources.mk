@@ -28,3 +28,7 @@ $(OUT)/kv_resp $(OUT)/kv_store $(OUT)/kv_commands $(OUT)/kv_config: CFLAGS += -I
 drivers_virtio_SRCS = runtime/drivers/virtio_ring.c runtime/drivers/virtio_pci.c
 $(OUT)/drivers_virtio: CFLAGS += -DUNICYCLE_HOST_TEST
 drivers_pci_SRCS =
+# the PVH converter with the bootloader's tree builder, its trees parsed by bootinfo.c
+runtime_pvh_SRCS = runtime/arch/x86_64/pvh/pvh.c bootloader/fdtbuild.c bootloader/bootcfg.c \
+	bootloader/kvfile.c runtime/kernel/bootinfo.c runtime/lib/printf.c $(COMPONENT_bootloader-libfdt)
+$(OUT)/runtime_pvh: CFLAGS += -DUNICYCLE_HOST_TEST
