@@ -165,25 +165,25 @@ static void test_notify_offset_checked(void)
 	CHECK(virtio_pci_map(&vp, &d, "vtest") == 0);
 
 	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, 1);
-	CHECK(virtio_pci_setup_queue(&vp, &q, 0, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
-	CHECK((uint8_t *)q.notify == bar + NOTIFY_OFF + NOTIFY_MULT);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 0, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
+	CHECK((volatile uint8_t *)q.notify == bar + NOTIFY_OFF + NOTIFY_MULT);
 	free_queue(&q);
 
 	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, last_ok);
-	CHECK(virtio_pci_setup_queue(&vp, &q, 1, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
-	CHECK((uint8_t *)q.notify == bar + NOTIFY_OFF + last_ok * NOTIFY_MULT);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 1, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
+	CHECK((volatile uint8_t *)q.notify == bar + NOTIFY_OFF + last_ok * NOTIFY_MULT);
 	free_queue(&q);
 
 	log_buf[0] = 0;
 	memset(&q, 0, sizeof(q));
 	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, (uint16_t)(last_ok + 1));
-	CHECK(virtio_pci_setup_queue(&vp, &q, 2, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == -EIO);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 2, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == -EIO);
 	CHECK(logged("vtest: queue 2 notify offset 0x1000 (1024 * 4) + 2 lies outside the "
 		     "0x1000-byte notify region"));
 	CHECK(q.notify == NULL);
 
 	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, 0xffff);
-	CHECK(virtio_pci_setup_queue(&vp, &q, 3, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == -EIO);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 3, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == -EIO);
 }
 
 /* A capability list whose last entry points back at the first: every
