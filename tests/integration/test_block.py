@@ -36,7 +36,7 @@ def blktest(tmp_path_factory):
 
 def boot(proj, *args, qemu=()):
     extra = [a for q in qemu for a in ("--qemu-arg", q)]
-    r = unicycle("run", "-C", proj, "--no-build", "--timeout", RUN_TIMEOUT, *args, *extra,
+    r = unicycle("run", "-C", proj, "--direct", "--no-build", "--timeout", RUN_TIMEOUT, *args, *extra,
                  timeout=RUN_TIMEOUT + 120)
     return r, r.stdout + r.stderr
 
@@ -210,7 +210,7 @@ def test_interrupt_mode(tmp_path):
     args = []
     for i in DRIVERS:
         args += ["--disk", f"{tmp_path}/blktest-irq-{i}.img,if={i},size=4M"]
-    r = unicycle("run", "-C", proj, "--set", "POLL=n", "--timeout", RUN_TIMEOUT, *args,
+    r = unicycle("run", "-C", proj, "--direct", "--set", "POLL=n", "--timeout", RUN_TIMEOUT, *args,
                  timeout=RUN_TIMEOUT + 600)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out

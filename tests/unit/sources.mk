@@ -31,3 +31,7 @@ drivers_pci_SRCS =
 # virtio-mmio against a fake device behind the transport's register accessors
 drivers_virtio_mmio_SRCS = runtime/drivers/virtio_mmio.c runtime/drivers/virtio.c
 $(OUT)/drivers_virtio_mmio: CFLAGS += -DUNICYCLE_HOST_TEST -DVIRTIO_MMIO_TEST_REGS
+# the PVH converter with the bootloader's tree builder, its trees parsed by bootinfo.c
+runtime_pvh_SRCS = runtime/arch/x86_64/pvh/pvh.c bootloader/fdtbuild.c bootloader/bootcfg.c \
+	bootloader/kvfile.c runtime/kernel/bootinfo.c runtime/lib/printf.c $(COMPONENT_bootloader-libfdt)
+$(OUT)/runtime_pvh: CFLAGS += -DUNICYCLE_HOST_TEST
