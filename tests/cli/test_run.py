@@ -103,7 +103,7 @@ def test_direct_boot_command_lines(project_from):
     assert q35[q35.index("-machine") + 1] == "q35"
     vm = qemu.command(qemu.spec_for(proj, boot="direct", machine="microvm"))
     assert vm[vm.index("-machine") + 1] == "microvm,acpi=off"
-    assert "virtio-net-device,netdev=net0" in vm
+    assert "virtio-net-device,netdev=net0" in vm and "virtio-mmio.force-legacy=false" in vm
     spec = qemu.spec_for(proj, boot="direct", machine="microvm", nic="e1000e")
     with pytest.raises(qemu.RunError, match="microvm machine has no PCI: NIC e1000e needs q35"):
         qemu.command(spec)

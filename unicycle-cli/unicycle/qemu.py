@@ -86,6 +86,10 @@ def command(spec: RunSpec) -> list[str]:
            "-cpu", "host" if spec.kvm else spec.cpu, "-m", str(spec.memory_mib),
            "-smp", str(spec.smp),
            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
+    if microvm:
+        # QEMU 7.2 makes virtio-mmio devices legacy (version 1) unless told otherwise; the
+        # runtime drives version 2 only (VIRTIO 1.1 sec 4.2.2).
+        cmd += ["-global", "virtio-mmio.force-legacy=false"]
     if direct:
         # -nodefaults: no VGA, floppy or CD-ROM nobody uses (each costs boot time).
         # -kernel and -initrd take the path as it is: no option parsing, commas included.
