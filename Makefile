@@ -16,7 +16,7 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	clang libfuzzer-14-dev redis-tools redis-server
 
 .PHONY: all deps apt venv fetch demo test test-unit test-fuzz test-cli test-qemu bench bench-http \
-	bench-block clean
+	bench-block bench-boot clean
 
 all: deps
 
@@ -61,7 +61,7 @@ test-unit: deps
 test-fuzz: deps
 	$(MAKE) -C tests/fuzz
 
-bench: bench-http bench-block
+bench: bench-http bench-block bench-boot
 
 bench-http: deps
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
@@ -69,6 +69,10 @@ bench-http: deps
 # Disks: examples/blktest against fio in a Linux VM, per driver (bench/blk.py).
 bench-block: deps
 	$(PYTHON) bench/blk.py $(BLK_BENCH_ARGS)
+
+# Boot time: http-hello through OVMF, direct on q35, direct on microvm (bench/boot.py).
+bench-boot: deps
+	$(PYTHON) bench/boot.py $(BOOT_BENCH_ARGS)
 
 clean:
 	rm -rf build examples/*/build tests/*/build

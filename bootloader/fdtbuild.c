@@ -3,10 +3,8 @@
 #include <string.h>
 #include <unicycle/bootinfo.h>
 
+#include "bootcfg.h"
 #include "fdtbuild.h"
-
-#define FDTBUILD_FIXED     (64 * 1024)  /* root, chosen, framebuffer, strings */
-#define FDTBUILD_PER_RANGE 128          /* one reserved child or reg pair */
 
 size_t fdtbuild_size(size_t nregions)
 {
@@ -185,11 +183,13 @@ static int build_chosen(void *fdt, const struct fdtbuild_info *in)
 	if ((err = fdt_property_string(fdt, BOOTINFO_PROP_BOOTARGS, in->bootargs)) ||
 	    (err = fdt_property_string(fdt, BOOTINFO_PROP_SOURCE, in->boot_source)) ||
 	    (err = fdt_property_string(fdt, BOOTINFO_PROP_LOADER, in->bootloader)) ||
-	    (err = fdt_property(fdt, BOOTINFO_PROP_SHA256, in->image_sha256, 32)) ||
 	    (err = fdt_property_u64(fdt, BOOTINFO_PROP_IMAGE_BASE, in->image_base)) ||
 	    (err = fdt_property_u64(fdt, BOOTINFO_PROP_IMAGE_SIZE, in->image_size)) ||
 	    (err = fdt_property_u64(fdt, BOOTINFO_PROP_TSC_START, in->tsc_start)) ||
 	    (err = fdt_property_u64(fdt, BOOTINFO_PROP_TSC_JUMP, 0)))
+		return err;
+	if (in->image_sha256 &&
+	    (err = fdt_property(fdt, BOOTINFO_PROP_SHA256, in->image_sha256, 32)))
 		return err;
 	if (in->boot_server &&
 	    (err = fdt_property_string(fdt, BOOTINFO_PROP_SERVER, in->boot_server)))
@@ -298,6 +298,16 @@ int fdtbuild_build(void *buf, size_t bufsize, const struct fdtbuild_info *in,
 	if ((err = fdt_end_node(buf)))
 		return err;
 	return fdt_finish(buf);
+}
+
+void fdtbuild_set_network(struct fdtbuild_info *in, const struct bootcfg *cfg)
+{
+	in->net_mode = cfg->net == BOOTCFG_NET_DHCP ? "dhcp" :
+	               cfg->net == BOOTCFG_NET_STATIC ? "static" : NULL;
+	in->net_address = cfg->address[0] ? cfg->address : NULL;
+	in->net_gateway = cfg->gateway[0] ? cfg->gateway : NULL;
+	for (int i = 0; i < BOOTINFO_NET_DNS_MAX; i++)
+		in->net_dns[i] = cfg->dns[i][0] ? cfg->dns[i] : NULL;
 }
 
 int fdtbuild_set_tsc_jump(void *fdt, uint64_t tsc)

@@ -40,13 +40,18 @@ struct fdtbuild_info {
 	const char *net_address;
 	const char *net_gateway;
 	const char *net_dns[BOOTINFO_NET_DNS_MAX];
-	const uint8_t *image_sha256;     /* 32 bytes */
+	const uint8_t *image_sha256;     /* 32 bytes; NULL: no property (direct boot) */
 	uint64_t image_base, image_size;
 	uint64_t tsc_start;
 	uint64_t acpi_rsdp;              /* 0: no property */
 	const struct fdtbuild_fb *fb;    /* NULL: no /framebuffer node */
 	uint64_t blob_base, blob_size;   /* the buffer the FDT is built in */
 };
+
+#define FDTBUILD_FIXED     (64 * 1024)  /* root, chosen, framebuffer, strings */
+#define FDTBUILD_PER_RANGE 128          /* one reserved child or reg pair */
+
+struct bootcfg;
 
 /* Bytes enough for a tree with nregions memory map ranges. */
 size_t fdtbuild_size(size_t nregions);
@@ -66,6 +71,10 @@ size_t fdtbuild_merge(struct fdtbuild_region *regions, size_t n);
  */
 int fdtbuild_build(void *buf, size_t bufsize, const struct fdtbuild_info *info,
                    const struct fdtbuild_region *regions, size_t n);
+
+/* The network settings of boot.cfg (net_* fields of in): the same for
+ * both entries, BOOTX64.EFI and the PVH entry (runtime/arch/x86_64/pvh). */
+void fdtbuild_set_network(struct fdtbuild_info *in, const struct bootcfg *cfg);
 
 /* Overwrite /chosen/unicycle,tsc-jump in a built tree (no resizing). */
 int fdtbuild_set_tsc_jump(void *fdt, uint64_t tsc);

@@ -249,12 +249,7 @@ static void fill_info(struct boot *b)
 	in->boot_source = b->src.boot_source;
 	in->bootloader = BOOT_NAME;
 	in->boot_server = b->src.boot_server;
-	in->net_mode = b->cfg.net == BOOTCFG_NET_DHCP ? "dhcp" :
-	               b->cfg.net == BOOTCFG_NET_STATIC ? "static" : NULL;
-	in->net_address = b->cfg.address[0] ? b->cfg.address : NULL;
-	in->net_gateway = b->cfg.gateway[0] ? b->cfg.gateway : NULL;
-	for (int i = 0; i < BOOTINFO_NET_DNS_MAX; i++)
-		in->net_dns[i] = b->cfg.dns[i][0] ? b->cfg.dns[i] : NULL;
+	fdtbuild_set_network(in, &b->cfg);
 	in->image_sha256 = b->digest;
 	in->image_base = b->elf.base;
 	in->image_size = b->elf.end - b->elf.base;

@@ -5,11 +5,14 @@
 /* Intel 82C54 CHMOS Programmable Interval Timer datasheet (231244),
  * "Control Word Format" and "Mode 0: Interrupt on Terminal Count". */
 #define I8254_HZ          1193182 /* input clock: 14.31818 MHz / 12 */
+#define I8254_CH0_DATA    0x40    /* 8-bit r/w: counter 0 */
 #define I8254_CH2_DATA    0x42    /* 8-bit r/w: counter 2 */
 #define I8254_CONTROL     0x43    /* 8-bit w:   control word */
 
 /* Control word bits */
+#define I8254_SEL_CH0     (0u << 6) /* SC1:SC0 = counter 0 */
 #define I8254_SEL_CH2     (2u << 6) /* SC1:SC0 = counter 2 */
+#define I8254_RW_LATCH    (0u << 4) /* RW1:RW0 = 0: counter latch command */
 #define I8254_RW_LSB_MSB  (3u << 4) /* RW1:RW0 = low byte then high byte */
 #define I8254_MODE0       (0u << 1) /* M2:M0 = interrupt on terminal count */
 #define I8254_BINARY      0u        /* BCD = 0 */

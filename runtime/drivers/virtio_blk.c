@@ -1,4 +1,4 @@
-/* virtio_blk.c: virtio-blk driver (modern 1af4:1042 and transitional 1af4:1001) on the block layer. */
+/* virtio_blk.c: virtio-blk driver (PCI 1af4:1042 and transitional 1af4:1001, virtio-mmio device 2) on the block layer. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,8 +6,8 @@
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/memlayout.h"
 #include "block/blkdev.h"
-#include "drivers/pci.h"
 #include "drivers/virtio_blk.h"
+#include "drivers/virtio_mmio.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
 
@@ -26,7 +26,7 @@
  * F_CONFIG_WCE is not negotiated (the cache mode stays the device's).
  *
  * Interrupts: with CONFIG_POLL none (the queue carries NO_INTERRUPT);
- * without it the request queue signals MSI-X table entry 0.
+ * without it, on PCI, the request queue signals MSI-X table entry 0.
  */
 
 #define VBLK_NAME          "virtio-blk"
@@ -34,7 +34,8 @@
 #define VBLK_DESC_PER_REQ  3       /* header, data, status */
 #define VBLK_DEPTH_MAX     128
 #define VBLK_MAX_BYTES     (1u << 20)  /* per request, unless size_max is smaller */
-#define VBLK_MSIX_REQ      0
+#define VBLK_MSIX_REQ      0       /* interrupt (MSI-X table entry) of requestq1 */
+#define VBLK_CFG_MIN       (VIRTIO_BLK_CFG_BLK_SIZE + 4) /* configuration read: through blk_size */
 #define VBLK_STATUS_NONE   0xff    /* not a status: the device did not write one */
 #define VBLK_GET_ID_TIMEOUT_US 1000000
 
@@ -47,7 +48,7 @@ struct vblk_slot {
 
 struct vblk {
 	struct blkdev blk;
-	struct virtio_pci vp;
+	struct virtio_dev *vd;
 	struct virtq vq;
 	struct vblk_slot *slots;       /* queue_depth of them */
 	struct blkreq **inflight;      /* by tag */
@@ -174,60 +175,52 @@ static void vblk_get_id(struct vblk *v)
 				  VIRTIO_BLK_ID_BYTES);
 }
 
-static int vblk_probe(struct pci_dev *pci, const struct pci_id *id)
+/* After 3.1.1 steps 1-6 (the transport's): steps 7-8 and the disk. */
+static int vblk_attach(struct virtio_dev *vd)
 {
-	const uint64_t wanted = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-				VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |
-				VIRTIO_BIT(VIRTIO_BLK_F_RO) |
-				VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
-				VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
-	uint16_t msix = VIRTIO_MSI_NO_VECTOR, depth;
+	uint16_t irq = VIRTIO_NO_IRQ, depth;
 	uint32_t blk_size = VIRTIO_BLK_SECTOR, size_max = VBLK_MAX_BYTES;
 	uint64_t capacity;
 	size_t slot_pages;
 	struct vblk *v;
 	int rc;
 
-	(void)id;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		console_printf(VBLK_NAME ": out of memory\n");
-		return -ENOMEM;
-	}
-	/* 3.1.1 steps 1-6 (reset, ACKNOWLEDGE, DRIVER, features). */
-	rc = virtio_pci_start(&v->vp, pci, VIRTIO_BLK_CFG_BLK_SIZE + 4, wanted, VBLK_NAME);
-	if (rc < 0)
+		rc = -ENOMEM;
 		goto fail;
+	}
+	v->vd = vd;
 
 	/* 7. Device-specific setup (5.2.5 Device Initialization): the
 	 * configuration fields, then requestq1 (MSI-X on before the queue
 	 * gets its entry, 4.1.5.1.2). */
-	virtio_pci_read_config(&v->vp, VIRTIO_BLK_CFG_CAPACITY, &capacity, sizeof(capacity));
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE))
-		virtio_pci_read_config(&v->vp, VIRTIO_BLK_CFG_BLK_SIZE, &blk_size,
+	virtio_read_config(vd, VIRTIO_BLK_CFG_CAPACITY, &capacity, sizeof(capacity));
+	if (vd->features & VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE))
+		virtio_read_config(vd, VIRTIO_BLK_CFG_BLK_SIZE, &blk_size,
 				       sizeof(blk_size));
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX))
-		virtio_pci_read_config(&v->vp, VIRTIO_BLK_CFG_SIZE_MAX, &size_max,
+	if (vd->features & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX))
+		virtio_read_config(vd, VIRTIO_BLK_CFG_SIZE_MAX, &size_max,
 				       sizeof(size_max));
 	if (blk_size < VIRTIO_BLK_SECTOR || (blk_size & (blk_size - 1))) {
 		console_printf(VBLK_NAME ": blk_size %u is not a power of two >= 512\n",
 			       blk_size);
 		rc = -ENODEV;
-		goto fail_status;
+		goto fail;
 	}
 	if (size_max < blk_size)
 		size_max = blk_size;
 	if (size_max > VBLK_MAX_BYTES)
 		size_max = VBLK_MAX_BYTES;
 #ifndef CONFIG_POLL
-	msix = virtio_pci_msix(&v->vp, VBLK_MSIX_REQ, blkdev_irq_alloc(&v->blk), VBLK_NAME);
-	if (msix != VIRTIO_MSI_NO_VECTOR)
+	irq = virtio_irq(vd, VBLK_MSIX_REQ, blkdev_irq_alloc(&v->blk), VBLK_NAME);
+	if (irq != VIRTIO_NO_IRQ)
 		v->blk.features |= BLKDEV_F_IRQ;
 #endif
-	rc = virtio_pci_setup_queue(&v->vp, &v->vq, VIRTIO_BLK_REQUESTQ, VBLK_QUEUE_MAX, msix,
-				    VBLK_NAME);
+	rc = virtio_setup_queue(vd, &v->vq, VIRTIO_BLK_REQUESTQ, VBLK_QUEUE_MAX, irq, VBLK_NAME);
 	if (rc < 0)
-		goto fail_status;
+		goto fail;
 	depth = v->vq.size / VBLK_DESC_PER_REQ;
 	if (depth > VBLK_DEPTH_MAX)
 		depth = VBLK_DEPTH_MAX;
@@ -235,7 +228,7 @@ static int vblk_probe(struct pci_dev *pci, const struct pci_id *id)
 		console_printf(VBLK_NAME ": queue of %u entries cannot hold one request\n",
 			       v->vq.size);
 		rc = -ENODEV;
-		goto fail_status;
+		goto fail;
 	}
 	slot_pages = (depth * sizeof(struct vblk_slot) + PAGE_SIZE - 1) / PAGE_SIZE;
 	v->slots = mem_alloc_pages(slot_pages);
@@ -243,7 +236,7 @@ static int vblk_probe(struct pci_dev *pci, const struct pci_id *id)
 	if (!v->slots || !v->inflight) {
 		console_printf(VBLK_NAME ": out of memory for %u requests\n", depth);
 		rc = -ENOMEM;
-		goto fail_status;
+		goto fail;
 	}
 	for (uint16_t t = 0; t < depth; t++) {
 		uint16_t head = (uint16_t)(t * VBLK_DESC_PER_REQ);
@@ -258,7 +251,7 @@ static int vblk_probe(struct pci_dev *pci, const struct pci_id *id)
 	}
 
 	/* 8. DRIVER_OK: the device is live. */
-	virtio_pci_set_status(&v->vp, VIRTIO_STATUS_DRIVER_OK);
+	virtio_set_status(vd, VIRTIO_STATUS_DRIVER_OK);
 	vblk_get_id(v);
 
 	v->sectors_per_block = blk_size / VIRTIO_BLK_SECTOR;
@@ -269,39 +262,53 @@ static int vblk_probe(struct pci_dev *pci, const struct pci_id *id)
 	v->blk.max_blocks = size_max / blk_size;
 	v->blk.queue_depth = depth;
 	v->blk.dma_align = 1;           /* descriptors take any address */
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH)) {
+	if (vd->features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH)) {
 		v->blk.features |= BLKDEV_F_FLUSH;
 		v->blk.cache = BLKDEV_CACHE_VOLATILE;
 	} else {
 		v->blk.cache = BLKDEV_CACHE_UNKNOWN;
 	}
 	/* 5.2.6.1: with F_RO the driver MUST NOT write. */
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_BLK_F_RO))
+	if (vd->features & VIRTIO_BIT(VIRTIO_BLK_F_RO))
 		v->blk.features |= BLKDEV_F_READONLY;
 	v->blk.priv = v;
 	rc = blkdev_register(&v->blk);
 	if (rc < 0)
-		goto fail_status;
-	pci->driver_state = v;
+		goto fail;
+	vd->driver_state = v;
 	return 0;
 
-fail_status:
-	virtio_pci_fail(&v->vp);
 fail:
 	/* Rings stay allocated: the device may point at them until reset. */
-	console_printf(VBLK_NAME ": %02x:%02x.%x not used (%d)\n", pci->bus, pci->slot,
-		       pci->func, rc);
+	virtio_fail(vd);
 	return rc;
 }
 
+static const struct virtio_driver vblk_virtio = {
+	.name = VBLK_NAME,
+	.device_id = VIRTIO_ID_BLOCK,
+	.device_cfg_min = VBLK_CFG_MIN,
+	.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+		    VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |
+		    VIRTIO_BIT(VIRTIO_BLK_F_RO) |
+		    VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+		    VIRTIO_BIT(VIRTIO_BLK_F_FLUSH),
+	.attach = vblk_attach,
+};
+
+
 static const struct pci_id vblk_ids[] = {
-	{ VIRTIO_PCI_VENDOR, VIRTIO_BLK_PCI_MODERN, NULL },
-	{ VIRTIO_PCI_VENDOR, VIRTIO_BLK_PCI_TRANSITIONAL, NULL },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_BLK_PCI_MODERN, &vblk_virtio },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_BLK_PCI_TRANSITIONAL, &vblk_virtio },
 	{ 0 },
 };
 
 PCI_DRIVER(vblk_driver) = {
 	.name = VBLK_NAME,
 	.ids = vblk_ids,
-	.probe = vblk_probe,
+	.probe = virtio_pci_probe,
 };
+
+#ifdef CONFIG_VIRTIO_MMIO
+VIRTIO_MMIO_DRIVER(vblk_virtio);
+#endif

@@ -1,11 +1,11 @@
-/* virtio_net.c: virtio-net driver (modern 1af4:1041 and transitional 1af4:1000), polled, on the netdev interface. */
+/* virtio_net.c: virtio-net driver (PCI 1af4:1041 and transitional 1af4:1000, virtio-mmio device 1), polled, on the netdev interface. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/memlayout.h"
-#include "drivers/pci.h"
+#include "drivers/virtio_mmio.h"
 #include "drivers/virtio_net.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
@@ -21,8 +21,8 @@
  * had, is counted and ignored).
  *
  * Interrupts: with CONFIG_POLL (the default) none at all, both queues
- * carry VIRTQ_AVAIL_F_NO_INTERRUPT. Without it, receiveq1 signals MSI-X
- * table entry 0, routed to a vector that runs the stack's handler from the
+ * carry VIRTQ_AVAIL_F_NO_INTERRUPT. Without it, on PCI, receiveq1 signals
+ * MSI-X table entry 0, routed to a vector that runs the stack's handler from the
  * event loop; transmit completions are still reclaimed lazily. Not done
  * yet: the control queue, multiqueue, transmit checksum offload (F_CSUM is
  * negotiated but every frame goes out fully checksummed, which 5.1.6.2
@@ -33,7 +33,9 @@
 #define VNET_QUEUE_MAX   256     /* entries per queue (device may offer more) */
 #define VNET_BUF_SIZE    2048    /* >= VIRTIO_NET_RX_MIN */
 #define VNET_HDR_LEN     sizeof(struct virtio_net_hdr)
-#define VNET_MSIX_RX     0       /* MSI-X table entry of receiveq1 */
+#define VNET_MSIX_RX     0       /* interrupt (MSI-X table entry) of receiveq1 */
+/* Device configuration read: up to and including the status field. */
+#define VNET_CFG_MIN     (VIRTIO_NET_CFG_STATUS + 2)
 #define VNET_MAC_MIX     0x9e3779b97f4a7c15ull /* 2^64 / golden ratio: spreads TSC bits */
 
 _Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN, "receive buffer too small");
@@ -41,7 +43,7 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr layout");
 
 struct vnet {
 	struct netdev netdev;
-	struct virtio_pci vp;
+	struct virtio_dev *vd;
 	struct virtq rxq, txq;
 	uint8_t *rx_buf;          /* rxq.size * VNET_BUF_SIZE */
 	uint8_t *tx_buf;          /* txq.size * VNET_BUF_SIZE */
@@ -184,7 +186,7 @@ static bool vnet_link_up(struct netdev *dev)
 	struct vnet *v = dev->priv;
 	uint16_t status;
 
-	virtio_pci_read_config(&v->vp, VIRTIO_NET_CFG_STATUS, &status, sizeof(status));
+	virtio_read_config(v->vd, VIRTIO_NET_CFG_STATUS, &status, sizeof(status));
 	return status & VIRTIO_NET_S_LINK_UP;
 }
 
@@ -212,47 +214,39 @@ static void vnet_random_mac(uint8_t mac[NETDEV_ETH_ALEN])
 	mac[0] = (uint8_t)((mac[0] & ~1u) | 2u); /* unicast, locally administered */
 }
 
-static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
+/* After 3.1.1 steps 1-6 (the transport's): steps 7-8 and the netdev. */
+static int vnet_attach(struct virtio_dev *vd)
 {
-	const uint64_t wanted = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-				VIRTIO_BIT(VIRTIO_NET_F_MAC) |
-				VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
-				VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
-				VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
 	struct vnet *v;
-	uint16_t i, rx_msix = VIRTIO_MSI_NO_VECTOR;
+	uint16_t i, rx_irq = VIRTIO_NO_IRQ;
 	uint16_t *tx_free = NULL;
 	uint8_t *tx_held = NULL;
 	int rc;
 
-	(void)id;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		console_printf(VNET_NAME ": out of memory\n");
-		return -ENOMEM;
-	}
-	/* 3.1.1 steps 1-6 (reset, ACKNOWLEDGE, DRIVER, features). */
-	rc = virtio_pci_start(&v->vp, pci, VIRTIO_NET_CFG_STATUS + 2, wanted, VNET_NAME);
-	if (rc < 0)
+		rc = -ENOMEM;
 		goto fail;
+	}
+	v->vd = vd;
 
 	/* 7. Device-specific setup (5.1.5 Device Initialization):
 	 * 5.1.5 step 1: identify and initialise receiveq1 and transmitq1
 	 * (receive interrupts first, 4.1.5.1.2: MSI-X on before the vector
 	 * is given to the queue). */
 #ifndef CONFIG_POLL
-	rx_msix = virtio_pci_msix(&v->vp, VNET_MSIX_RX, netdev_irq_alloc(&v->netdev), VNET_NAME);
-	if (rx_msix != VIRTIO_MSI_NO_VECTOR)
+	rx_irq = virtio_irq(vd, VNET_MSIX_RX, netdev_irq_alloc(&v->netdev), VNET_NAME);
+	if (rx_irq != VIRTIO_NO_IRQ)
 		v->netdev.features |= NETDEV_F_IRQ;
 #endif
-	rc = virtio_pci_setup_queue(&v->vp, &v->rxq, VIRTIO_NET_RXQ,
-				    VNET_QUEUE_MAX, rx_msix, VNET_NAME);
+	rc = virtio_setup_queue(vd, &v->rxq, VIRTIO_NET_RXQ, VNET_QUEUE_MAX, rx_irq, VNET_NAME);
 	if (rc < 0)
-		goto fail_status;
-	rc = virtio_pci_setup_queue(&v->vp, &v->txq, VIRTIO_NET_TXQ,
-				    VNET_QUEUE_MAX, VIRTIO_MSI_NO_VECTOR, VNET_NAME);
+		goto fail;
+	rc = virtio_setup_queue(vd, &v->txq, VIRTIO_NET_TXQ, VNET_QUEUE_MAX, VIRTIO_NO_IRQ,
+				VNET_NAME);
 	if (rc < 0)
-		goto fail_status;
+		goto fail;
 	v->rx_buf = vnet_alloc_bufs(v->rxq.size);
 	v->tx_buf = vnet_alloc_bufs(v->txq.size);
 	tx_free = calloc(v->txq.size, sizeof(*tx_free));
@@ -261,7 +255,7 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 		console_printf(VNET_NAME ": out of memory for %u+%u buffers\n",
 			       v->rxq.size, v->txq.size);
 		rc = -ENOMEM;
-		goto fail_status;
+		goto fail;
 	}
 	virtq_ids_init(&v->tx_ids, tx_free, tx_held, v->txq.size);
 	for (i = 0; i < v->txq.size; i++)
@@ -276,14 +270,13 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 	}
 	/* 5.1.5 step 5: the MAC from the config space with F_MAC, else a
 	 * random locally administered one. */
-	if (v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_MAC))
-		virtio_pci_read_config(&v->vp, VIRTIO_NET_CFG_MAC, v->netdev.mac,
-				       NETDEV_ETH_ALEN);
+	if (vd->features & VIRTIO_BIT(VIRTIO_NET_F_MAC))
+		virtio_read_config(vd, VIRTIO_NET_CFG_MAC, v->netdev.mac, NETDEV_ETH_ALEN);
 	else
 		vnet_random_mac(v->netdev.mac);
 
 	/* 8. DRIVER_OK: the device is live. Then tell it about the buffers. */
-	virtio_pci_set_status(&v->vp, VIRTIO_STATUS_DRIVER_OK);
+	virtio_set_status(vd, VIRTIO_STATUS_DRIVER_OK);
 	virtq_publish(&v->rxq);
 
 	v->netdev.ops = &vnet_ops;
@@ -291,32 +284,45 @@ static int vnet_probe(struct pci_dev *pci, const struct pci_id *id)
 	v->netdev.mtu = NETDEV_MTU_DEFAULT;
 	v->netdev.priv = v;
 	/* 5.1.5 step 6: without F_STATUS the link is assumed up. */
-	if (!(v->vp.features & VIRTIO_BIT(VIRTIO_NET_F_STATUS)))
+	if (!(vd->features & VIRTIO_BIT(VIRTIO_NET_F_STATUS)))
 		v->netdev.ops = &vnet_ops_nostatus;
 	rc = netdev_register(&v->netdev);
 	if (rc < 0)
-		goto fail_status;
-	pci->driver_state = v;
+		goto fail;
+	vd->driver_state = v;
 	return 0;
 
-fail_status:
-	virtio_pci_fail(&v->vp);
 fail:
 	/* Rings and buffers stay allocated: the device may still point at
 	 * them until the next reset. */
-	console_printf(VNET_NAME ": %02x:%02x.%x not used (%d)\n",
-		       pci->bus, pci->slot, pci->func, rc);
+	virtio_fail(vd);
 	return rc;
 }
 
+static const struct virtio_driver vnet_virtio = {
+	.name = VNET_NAME,
+	.device_id = VIRTIO_ID_NET,
+	.device_cfg_min = VNET_CFG_MIN,
+	.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+		    VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+		    VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
+		    VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+		    VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM),
+	.attach = vnet_attach,
+};
+
 static const struct pci_id vnet_ids[] = {
-	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_MODERN, NULL },
-	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_TRANSITIONAL, NULL },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_MODERN, &vnet_virtio },
+	{ VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_TRANSITIONAL, &vnet_virtio },
 	{ 0 },
 };
 
 PCI_DRIVER(vnet_driver) = {
 	.name = VNET_NAME,
 	.ids = vnet_ids,
-	.probe = vnet_probe,
+	.probe = virtio_pci_probe,
 };
+
+#ifdef CONFIG_VIRTIO_MMIO
+VIRTIO_MMIO_DRIVER(vnet_virtio);
+#endif

@@ -1,5 +1,7 @@
-/* virtio_pci.c: the virtio 1.x modern PCI transport and split virtqueues (VIRTIO 1.1 sec 4.1, 2.6). */
+/* virtio_pci.c: the virtio 1.x modern PCI transport (VIRTIO 1.1 sec 4.1) behind struct virtio_dev. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86_64/io.h"
@@ -8,8 +10,6 @@
 #include "drivers/pci_regs.h"
 #include "drivers/virtio_pci.h"
 #include "kernel/kernel.h"
-
-#define VIRTIO_RESET_TIMEOUT_US 100000
 
 /* ---- MMIO accessors (little-endian device, little-endian CPU) ---- */
 
@@ -51,6 +51,8 @@ static inline void vp_write64(volatile uint8_t *base, unsigned lo, unsigned hi,
 	vp_write32(base, hi, (uint32_t)(v >> 32));
 }
 
+static const struct virtio_ops virtio_pci_ops;
+
 /* Maps [offset, offset+len) of the BAR named by the capability at `cap`. */
 static volatile uint8_t *virtio_pci_map_cap(struct pci_dev *pci, unsigned cap,
 					    uint32_t *len_out, const char *who)
@@ -81,6 +83,9 @@ int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char *who)
 	uint32_t len;
 
 	memset(vp, 0, sizeof(*vp));
+	vp->vd.ops = &virtio_pci_ops;
+	snprintf(vp->vd.where, sizeof(vp->vd.where), "%02x:%02x.%x", pci->bus, pci->slot,
+		 pci->func);
 	vp->pci = pci;
 	/* 4.1.4: walk every vendor capability; the first of each type that we
 	 * can use wins (4.1.4.1: the driver SHOULD use the first one). Each
@@ -134,103 +139,66 @@ int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char *who)
 	return 0;
 }
 
-void virtio_pci_set_status(struct virtio_pci *vp, uint8_t bits)
+static struct virtio_pci *virtio_pci_of(struct virtio_dev *vd)
 {
-	uint8_t s = vp_read8(vp->common, VIRTIO_PCI_COMMON_STATUS);
-
-	vp_write8(vp->common, VIRTIO_PCI_COMMON_STATUS, (uint8_t)(s | bits));
+	return (struct virtio_pci *)vd; /* vd is the first member */
 }
 
-void virtio_pci_fail(struct virtio_pci *vp)
+static uint8_t virtio_pci_get_status(struct virtio_dev *vd)
 {
-	virtio_pci_set_status(vp, VIRTIO_STATUS_FAILED);
+	return vp_read8(virtio_pci_of(vd)->common, VIRTIO_PCI_COMMON_STATUS);
 }
 
-/* 3.1.1 steps 1-3: reset and wait, ACKNOWLEDGE, DRIVER. 0 or -ETIMEDOUT. */
-static int virtio_pci_reset(struct virtio_pci *vp, const char *who)
+static void virtio_pci_set_status(struct virtio_dev *vd, uint8_t status)
 {
-	unsigned waited = 0;
-
-	/* 3.1.1 step 1: reset the device. 4.1.4.3.2: writing 0 resets, and
-	 * the driver waits for device_status to read back 0. This also undoes
-	 * whatever the firmware's driver left running. */
-	vp_write8(vp->common, VIRTIO_PCI_COMMON_STATUS, 0);
-	while (vp_read8(vp->common, VIRTIO_PCI_COMMON_STATUS) != 0) {
-		if (waited >= VIRTIO_RESET_TIMEOUT_US) {
-			console_printf("%s: device did not finish reset\n", who);
-			return -ETIMEDOUT;
-		}
-		time_delay_us(10);
-		waited += 10;
-	}
-	/* 3.1.1 step 2: ACKNOWLEDGE: we noticed the device. */
-	virtio_pci_set_status(vp, VIRTIO_STATUS_ACKNOWLEDGE);
-	/* 3.1.1 step 3: DRIVER: we know how to drive it. */
-	virtio_pci_set_status(vp, VIRTIO_STATUS_DRIVER);
-	return 0;
+	vp_write8(virtio_pci_of(vd)->common, VIRTIO_PCI_COMMON_STATUS, status);
 }
 
-/* 3.1.1 steps 4-6: offers `wanted` & device features; `required` must be
- * among them. Sets FEATURES_OK and checks it stuck. 0, -ENOTSUP, -EIO. */
-static int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
-				uint64_t required, const char *who)
+/* 4.1.4.3: 32 feature bits at a time through the select registers. */
+static uint64_t virtio_pci_get_features(struct virtio_dev *vd)
 {
+	struct virtio_pci *vp = virtio_pci_of(vd);
 	uint64_t offered;
 
-	/* 3.1.1 step 4: read the device's feature bits, write the subset we
-	 * understand (4.1.4.3: 32 bits at a time through the select regs). */
 	vp_write32(vp->common, VIRTIO_PCI_COMMON_DFSELECT, 0);
 	offered = vp_read32(vp->common, VIRTIO_PCI_COMMON_DF);
 	vp_write32(vp->common, VIRTIO_PCI_COMMON_DFSELECT, 1);
 	offered |= (uint64_t)vp_read32(vp->common, VIRTIO_PCI_COMMON_DF) << 32;
-	if ((offered & required) != required) {
-		console_printf("%s: device lacks required features 0x%lx "
-			       "(offers 0x%lx)\n", who,
-			       (unsigned long)(required & ~offered),
-			       (unsigned long)offered);
-		virtio_pci_fail(vp);
-		return -ENOTSUP;
-	}
-	vp->features = offered & wanted;
-	vp_write32(vp->common, VIRTIO_PCI_COMMON_GFSELECT, 0);
-	vp_write32(vp->common, VIRTIO_PCI_COMMON_GF, (uint32_t)vp->features);
-	vp_write32(vp->common, VIRTIO_PCI_COMMON_GFSELECT, 1);
-	vp_write32(vp->common, VIRTIO_PCI_COMMON_GF, (uint32_t)(vp->features >> 32));
-	/* 3.1.1 step 5: FEATURES_OK; no feature bits change after this. */
-	virtio_pci_set_status(vp, VIRTIO_STATUS_FEATURES_OK);
-	/* 3.1.1 step 6: re-read the status: FEATURES_OK still set means the
-	 * device accepts this subset. */
-	if (!(vp_read8(vp->common, VIRTIO_PCI_COMMON_STATUS) &
-	      VIRTIO_STATUS_FEATURES_OK)) {
-		console_printf("%s: device refused features 0x%lx\n", who,
-			       (unsigned long)vp->features);
-		virtio_pci_fail(vp);
-		return -EIO;
-	}
-	/* No interrupts yet: configuration changes are polled. */
-	vp_write16(vp->common, VIRTIO_PCI_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
-	return 0;
+	return offered;
 }
 
-uint16_t virtio_pci_msix(struct virtio_pci *vp, uint16_t entry, int vector, const char *who)
+static void virtio_pci_set_features(struct virtio_dev *vd, uint64_t features)
 {
-	if (vector < 0)
-		return VIRTIO_MSI_NO_VECTOR;
-	if (pci_msix_enable(vp->pci, entry, vector) == 0)
+	struct virtio_pci *vp = virtio_pci_of(vd);
+
+	vp_write32(vp->common, VIRTIO_PCI_COMMON_GFSELECT, 0);
+	vp_write32(vp->common, VIRTIO_PCI_COMMON_GF, (uint32_t)features);
+	vp_write32(vp->common, VIRTIO_PCI_COMMON_GFSELECT, 1);
+	vp_write32(vp->common, VIRTIO_PCI_COMMON_GF, (uint32_t)(features >> 32));
+}
+
+static uint16_t virtio_pci_msix(struct virtio_dev *vd, uint16_t entry, int vector,
+				const char *who)
+{
+	if (pci_msix_enable(virtio_pci_of(vd)->pci, entry, vector) == 0)
 		return entry;
 	console_printf("%s: no MSI-X, polling\n", who);
 	irq_free_vector(vector);
 	return VIRTIO_MSI_NO_VECTOR;
 }
 
-int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
-			   uint16_t index, uint16_t max_size, uint16_t msix_entry,
-			   const char *who)
+/* 4.1.5.1.3 Virtqueue Configuration. `msix_entry` is the MSI-X table
+ * entry for its used-buffer notifications, VIRTIO_MSI_NO_VECTOR for none
+ * (the queue then also asks the device not to interrupt). -EIO: the
+ * device refused the MSI-X entry, or its notify offset lies outside the
+ * notify region. */
+static int virtio_pci_setup_queue(struct virtio_dev *vd, struct virtq *vq, uint16_t index,
+				  uint16_t max_size, uint16_t msix_entry, const char *who)
 {
+	struct virtio_pci *vp = virtio_pci_of(vd);
 	uint16_t size, noff;
 	uint64_t notify_off;
-	size_t desc_avail, npages_da, npages_used;
-	uint8_t *mem, *used;
+	int rc;
 
 	/* 4.1.5.1.3 Virtqueue Configuration, step 1: select the queue. */
 	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_SELECT, index);
@@ -246,46 +214,19 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 	 * allocated: a device that breaks it gets no queue. */
 	noff = vp_read16(vp->common, VIRTIO_PCI_COMMON_Q_NOFF);
 	notify_off = (uint64_t)noff * vp->notify_mult;
-	if (notify_off + sizeof(*vq->notify) > vp->notify_len) {
+	if (notify_off + sizeof(uint16_t) > vp->notify_len) {
 		console_printf("%s: queue %u notify offset %#lx (%u * %u) + 2 lies outside "
 			       "the %#x-byte notify region\n", who, index,
 			       (unsigned long)notify_off, noff, vp->notify_mult, vp->notify_len);
 		return -EIO;
 	}
-	/* The driver may pick a smaller size (4.1.4.3.2); split queue sizes
-	 * are powers of two (2.6). */
-	if (max_size && size > max_size)
-		size = max_size;
-	while (size & (size - 1))
-		size &= (uint16_t)(size - 1);
-	/* step 3: allocate and zero the three parts (2.6 alignment: desc 16,
-	 * avail 2, used 4; page aligned here). */
-	desc_avail = VIRTQ_DESC_BYTES(size) + VIRTQ_AVAIL_BYTES(size) + 2;
-	npages_da = (desc_avail + PAGE_SIZE - 1) / PAGE_SIZE;
-	npages_used = (VIRTQ_USED_BYTES(size) + 2 + PAGE_SIZE - 1) / PAGE_SIZE;
-	mem = mem_alloc_pages(npages_da);
-	used = mem_alloc_pages(npages_used);
-	if (!mem || !used) {
-		console_printf("%s: out of memory for queue %u (%u entries)\n",
-			       who, index, size);
-		if (mem)
-			mem_free_pages(mem, npages_da);
-		if (used)
-			mem_free_pages(used, npages_used);
-		return -ENOMEM;
-	}
-	memset(vq, 0, sizeof(*vq));
-	vq->index = index;
-	vq->size = size;
-	vq->desc = (volatile struct virtq_desc *)mem;
-	vq->avail = (volatile struct virtq_avail *)(mem + VIRTQ_DESC_BYTES(size));
-	vq->used = (volatile struct virtq_used *)used;
-	/* A polled queue asks the device not to interrupt (2.6.7). */
-	if (msix_entry == VIRTIO_MSI_NO_VECTOR)
-		vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	/* step 3: allocate and zero the three parts. */
+	rc = virtq_alloc(vq, vd, index, size, max_size, msix_entry == VIRTIO_MSI_NO_VECTOR, who);
+	if (rc < 0)
+		return rc;
 	/* step 4: the MSI-X vector; 4.1.5.1.2: reading it back gives
 	 * NO_VECTOR when the device could not take it. */
-	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_SIZE, size);
+	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_SIZE, vq->size);
 	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_MSIX, msix_entry);
 	if (vp_read16(vp->common, VIRTIO_PCI_COMMON_Q_MSIX) != msix_entry) {
 		console_printf("%s: queue %u refused MSI-X entry %u\n", who,
@@ -299,11 +240,48 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
 		   (uint64_t)(uintptr_t)vq->avail);
 	vp_write64(vp->common, VIRTIO_PCI_COMMON_Q_USEDLO, VIRTIO_PCI_COMMON_Q_USEDHI,
 		   (uint64_t)(uintptr_t)vq->used);
-	vq->notify = (volatile uint16_t *)(vp->notify_base + notify_off);
+	vq->notify = vp->notify_base + notify_off;
 	/* step 5: enable the queue. */
 	vp_write16(vp->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1);
 	return 0;
 }
+
+/* 4.1.5.2 Available Buffer Notifications: the queue's index, 16 bits, at
+ * its notify address. */
+static void virtio_pci_notify(struct virtq *vq)
+{
+	*(volatile uint16_t *)vq->notify = vq->index;
+}
+
+/* Device config reads, consistent across config_generation (2.4.1). */
+static void virtio_pci_read_config(struct virtio_dev *vd, unsigned off, void *buf,
+				   unsigned len)
+{
+	struct virtio_pci *vp = virtio_pci_of(vd);
+	uint8_t *out = buf;
+	uint8_t gen;
+	unsigned i;
+
+	/* 2.4.1 / 4.1.4.3.1: retry until config_generation is unchanged
+	 * around the read, so multi-byte fields are consistent. */
+	do {
+		gen = vp_read8(vp->common, VIRTIO_PCI_COMMON_CFGGENERATION);
+		for (i = 0; i < len; i++)
+			out[i] = off + i < vp->device_len ?
+				 vp_read8(vp->device, off + i) : 0;
+	} while (gen != vp_read8(vp->common, VIRTIO_PCI_COMMON_CFGGENERATION));
+}
+
+static const struct virtio_ops virtio_pci_ops = {
+	.get_status = virtio_pci_get_status,
+	.set_status = virtio_pci_set_status,
+	.get_features = virtio_pci_get_features,
+	.set_features = virtio_pci_set_features,
+	.read_config = virtio_pci_read_config,
+	.setup_queue = virtio_pci_setup_queue,
+	.notify = virtio_pci_notify,
+	.irq = virtio_pci_msix,
+};
 
 int virtio_pci_start(struct virtio_pci *vp, struct pci_dev *pci, unsigned device_cfg_min,
 		     uint64_t wanted, const char *who)
@@ -319,43 +297,35 @@ int virtio_pci_start(struct virtio_pci *vp, struct pci_dev *pci, unsigned device
 			       vp->device ? vp->device_len : 0, device_cfg_min);
 		return -ENODEV;
 	}
-	/* 3.1.1 Driver Requirements: Device Initialization
-	 * 1. Reset the device. 2. ACKNOWLEDGE. 3. DRIVER. */
-	rc = virtio_pci_reset(vp, who);
+	/* 3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, features. */
+	rc = virtio_start(&vp->vd, wanted, who);
 	if (rc < 0)
 		return rc;
-	/* 4.-6. Negotiate features, FEATURES_OK, check it stuck. Version 1 is
-	 * required: the legacy interface is not implemented. */
-	return virtio_pci_negotiate(vp, wanted | VIRTIO_BIT(VIRTIO_F_VERSION_1),
-				    VIRTIO_BIT(VIRTIO_F_VERSION_1), who);
+	/* No interrupts yet: configuration changes are polled. */
+	vp_write16(vp->common, VIRTIO_PCI_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
+	return 0;
 }
 
-void virtio_pci_read_config(struct virtio_pci *vp, unsigned off, void *buf,
-			    unsigned len)
+int virtio_pci_probe(struct pci_dev *pci, const struct pci_id *matched)
 {
-	uint8_t *out = buf;
-	uint8_t gen;
-	unsigned i;
+	const struct virtio_driver *drv = matched->data;
+	struct virtio_pci *vp = calloc(1, sizeof(*vp));
+	int rc;
 
-	/* 2.4.1 / 4.1.4.3.1: retry until config_generation is unchanged
-	 * around the read, so multi-byte fields are consistent. */
-	do {
-		gen = vp_read8(vp->common, VIRTIO_PCI_COMMON_CFGGENERATION);
-		for (i = 0; i < len; i++)
-			out[i] = off + i < vp->device_len ?
-				 vp_read8(vp->device, off + i) : 0;
-	} while (gen != vp_read8(vp->common, VIRTIO_PCI_COMMON_CFGGENERATION));
-}
-
-void virtq_publish(struct virtq *vq)
-{
-	/* 2.6.13.3: the ring entries are written before idx moves (x86 keeps
-	 * stores in order; the compiler must too). */
-	io_wmb();
-	vq->avail->idx = vq->avail_idx;
-	/* 2.6.13.4 / 2.6.10: read the device's NO_NOTIFY flag only after
-	 * the idx store is visible (store->load ordering needs a fence). */
-	io_mb();
-	if (!(vq->used->flags & VIRTQ_USED_F_NO_NOTIFY))
-		*vq->notify = vq->index;
+	if (!vp) {
+		console_printf("%s: out of memory\n", drv->name);
+		return -ENOMEM;
+	}
+	rc = virtio_pci_start(vp, pci, drv->device_cfg_min, drv->features, drv->name);
+	if (rc == 0)
+		rc = drv->attach(&vp->vd);
+	if (rc < 0) {
+		/* Left allocated: the device may still point at its rings
+		 * until the next reset. */
+		console_printf("%s: %02x:%02x.%x not used (%d)\n", drv->name,
+			       pci->bus, pci->slot, pci->func, rc);
+		return rc;
+	}
+	pci->driver_state = vp->vd.driver_state;
+	return 0;
 }

@@ -1,12 +1,12 @@
-/* virtio_pci.h: the virtio 1.x PCI transport (VIRTIO 1.1 sec 4.1): capability and register layout, transport API. */
+/* virtio_pci.h: the virtio 1.x PCI transport (VIRTIO 1.1 sec 4.1): capability and register layout, the transport behind struct virtio_dev. */
 #ifndef UNICYCLE_DRIVERS_VIRTIO_PCI_H
 #define UNICYCLE_DRIVERS_VIRTIO_PCI_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "drivers/virtio_ring.h"
 #include "drivers/pci.h"
+#include "drivers/virtio.h"
 
 #define VIRTIO_PCI_VENDOR           0x1af4
 /* 4.1.2.1: modern devices are 0x1040 + device type; transitional ones
@@ -53,25 +53,11 @@
 #define VIRTIO_PCI_COMMON_Q_USEDHI      0x34 /* le32 r/w queue_device, high */
 #define VIRTIO_PCI_COMMON_CFG_MIN       0x38 /* bytes the region must have */
 
-#define VIRTIO_MSI_NO_VECTOR            0xffff
+#define VIRTIO_MSI_NO_VECTOR            VIRTIO_NO_IRQ
 
-/* 2.1 Device Status Field (device_status bits) */
-#define VIRTIO_STATUS_ACKNOWLEDGE       1
-#define VIRTIO_STATUS_DRIVER            2
-#define VIRTIO_STATUS_DRIVER_OK         4
-#define VIRTIO_STATUS_FEATURES_OK       8
-#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED            128
-
-/* 6 Reserved Feature Bits (bit numbers; use VIRTIO_BIT()) */
-#define VIRTIO_F_RING_INDIRECT_DESC     28
-#define VIRTIO_F_RING_EVENT_IDX         29
-#define VIRTIO_F_VERSION_1              32
-#define VIRTIO_F_ACCESS_PLATFORM        33
-#define VIRTIO_BIT(n)                   (1ull << (n))
-
-/* One modern virtio PCI device: mapped regions and its queues. */
+/* One modern virtio PCI device: mapped regions. */
 struct virtio_pci {
+	struct virtio_dev vd;         /* first: the transport ops reach it from vd */
 	struct pci_dev *pci;
 	volatile uint8_t *common;
 	volatile uint8_t *notify_base;
@@ -80,56 +66,22 @@ struct virtio_pci {
 	volatile uint8_t *isr;
 	volatile uint8_t *device;     /* device-specific config */
 	uint32_t device_len;
-	uint64_t features;            /* negotiated */
-};
-
-/* A split virtqueue (2.6) as the driver sees it. Descriptor i always
- * points at buffer i of the owner's buffer array. */
-struct virtq {
-	uint16_t index;
-	uint16_t size;                /* power of two */
-	volatile struct virtq_desc *desc;
-	volatile struct virtq_avail *avail;
-	volatile struct virtq_used *used;
-	volatile uint16_t *notify;
-	uint16_t avail_idx;           /* free-running copy of avail->idx */
-	uint16_t used_seen;           /* used entries consumed so far */
 };
 
 /* virtio_pci.c */
-/* What every driver's probe starts with: PCI decoding and bus mastering,
- * the capabilities mapped (with at least `device_cfg_min` bytes of device
- * configuration), then 3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, and
- * the features negotiated (`wanted`, VERSION_1 required: no legacy).
- * 0 or the first step's negative errno (logged). */
+/* The probe of every virtio PCI driver: PCI_DRIVER's .probe, with the
+ * driver's struct virtio_driver as each ID table entry's data. Starts the
+ * device (virtio_pci_start) and hands it to the driver's attach; logs
+ * "<driver>: <bus:slot.func> not used (<errno>)" when either fails. */
+int virtio_pci_probe(struct pci_dev *pci, const struct pci_id *matched);
+/* PCI decoding and bus mastering, the capabilities mapped (with at least
+ * `device_cfg_min` bytes of device configuration), then virtio_start()
+ * (3.1.1 steps 1-6). 0 or the first step's negative errno (logged). */
 int virtio_pci_start(struct virtio_pci *vp, struct pci_dev *pci, unsigned device_cfg_min,
 		     uint64_t wanted, const char *who);
-/* Interrupt mode: turns on MSI-X table entry `entry` for `vector` (from
- * netdev_irq_alloc/blkdev_irq_alloc; negative: none) and returns `entry`
- * for virtio_pci_setup_queue. Without MSI-X it frees the vector, says the
- * device will be polled and returns VIRTIO_MSI_NO_VECTOR. */
-uint16_t virtio_pci_msix(struct virtio_pci *vp, uint16_t entry, int vector, const char *who);
 /* Finds and maps the capabilities (4.1.4), the first step of
- * virtio_pci_start. Returns 0, -ENODEV when a required one is missing
- * (legacy-only device), -ENOMEM. */
+ * virtio_pci_start; sets up vp->vd's ops. Returns 0, -ENODEV when a
+ * required one is missing (legacy-only device), -ENOMEM. */
 int virtio_pci_map(struct virtio_pci *vp, struct pci_dev *pci, const char *who);
-/* 4.1.5.1.3 Virtqueue Configuration: sets up queue `index` with at most
- * `max_size` entries (0 = device maximum). `msix_entry` is the MSI-X
- * table entry for its used-buffer notifications, VIRTIO_MSI_NO_VECTOR for
- * none (the queue then also asks the device not to interrupt).
- * 0, -ENOENT, -ENOMEM, -EIO (the device refused the MSI-X entry, or its
- * notify offset lies outside the notify region). */
-int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq,
-			   uint16_t index, uint16_t max_size, uint16_t msix_entry,
-			   const char *who);
-void virtio_pci_set_status(struct virtio_pci *vp, uint8_t bits);  /* ORs bits in */
-void virtio_pci_fail(struct virtio_pci *vp);                      /* FAILED */
-/* Device config reads, consistent across config_generation (2.4.1). */
-void virtio_pci_read_config(struct virtio_pci *vp, unsigned off, void *buf,
-			    unsigned len);
-
-/* Makes avail entries up to vq->avail_idx visible; notifies the device
- * unless it asked not to be (2.6.13 Supplying Buffers to The Device). */
-void virtq_publish(struct virtq *vq);
 
 #endif

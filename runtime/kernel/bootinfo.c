@@ -295,6 +295,16 @@ int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errle
 		printf_snprintf(err, errlen, "/chosen is missing");
 		return -1;
 	}
+	{
+		const char *why;
+
+		if (bootinfo_string(fdt, chosen, BOOTINFO_PROP_BOOT_ERROR, &why, err, errlen) < 0)
+			return -1;
+		if (why) {
+			printf_snprintf(err, errlen, "%s", why);
+			return -1;
+		}
+	}
 	if (bootinfo_string(fdt, chosen, BOOTINFO_PROP_BOOTARGS, &bi->cmdline, err, errlen) < 0 ||
 	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_SOURCE, &bi->boot_source, err, errlen) < 0 ||
 	    bootinfo_string(fdt, chosen, BOOTINFO_PROP_SERVER, &bi->boot_server, err, errlen) < 0 ||
@@ -307,8 +317,9 @@ int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errle
 	if (!bi->cmdline)
 		bi->cmdline = "";
 	if (!bi->boot_source || (strcmp(bi->boot_source, "disk") != 0 &&
-				 strcmp(bi->boot_source, "net") != 0)) {
-		printf_snprintf(err, errlen, "/chosen/%s must be \"disk\" or \"net\"",
+				 strcmp(bi->boot_source, "net") != 0 &&
+				 strcmp(bi->boot_source, BOOTINFO_SOURCE_DIRECT) != 0)) {
+		printf_snprintf(err, errlen, "/chosen/%s must be \"disk\", \"net\" or \"direct\"",
 				BOOTINFO_PROP_SOURCE);
 		return -1;
 	}

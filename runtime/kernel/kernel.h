@@ -179,6 +179,7 @@ static inline unsigned smp_cpu_id(void)
 /* time.c: TSC-based monotonic clock */
 void time_init(void);
 uint64_t time_ns(void);          /* nanoseconds since boot, monotonic */
+uint64_t time_entry_ns(void);    /* time_ns() when the runtime was entered (PVH entry or the jump) */
 void time_delay_us(uint64_t us); /* busy wait */
 uint64_t time_ns_to_tsc(uint64_t ns); /* the TSC value at time_ns() == ns */
 

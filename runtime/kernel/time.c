@@ -1,7 +1,10 @@
 /* time.c: the monotonic clock: TSC ticks scaled to nanoseconds, frequency from CPUID or the 8254 PIT. */
+#include <string.h>
+
 #include "kernel/kernel.h"
 #include "arch/x86_64/io.h"
 #include "drivers/i8254.h"
+#include <unicycle/bootinfo.h>
 
 /*
  * How the TSC frequency is found, first that works:
@@ -10,7 +13,9 @@
  *     Processor Base Frequency"; CPUID leaf 15h in Vol. 2A).
  *  2. Measured against 8254 PIT counter 2 in mode 0 (one-shot, gated by
  *     port 61h, polled on its output bit): works under QEMU TCG, where
- *     leaf 15h is empty, and on PCs whose PIT is clocked.
+ *     leaf 15h is empty, and on PCs whose PIT is clocked. Machines without
+ *     port 61h (QEMU's microvm: its OUT bit reads high at once) count on
+ *     counter 0 instead, read back with counter-latch commands.
  *  3. CPUID leaf 16h base frequency in MHz (EAX): on Skylake clients the
  *     TSC runs at the base frequency; used when the PIT does not tick
  *     (firmware may gate its clock).
@@ -92,14 +97,56 @@ static uint64_t time_pit_measure(unsigned ms)
 	return t1 - t0;
 }
 
+/* Counter 0's current count (82C54 datasheet: the counter latch command
+ * freezes it for two reads, LSB then MSB). */
+static uint16_t time_pit_ch0_read(void)
+{
+	uint8_t lo, hi;
+
+	outb(I8254_CONTROL, I8254_SEL_CH0 | I8254_RW_LATCH);
+	lo = inb(I8254_CH0_DATA);
+	hi = inb(I8254_CH0_DATA);
+	return (uint16_t)(hi << 8 | lo);
+}
+
+/* The same measurement on counter 0 (its gate is tied high on PCs), for
+ * machines without port 61h: mode 0 from 0xffff, polled until `ms` worth
+ * of PIT ticks have counted down. Interrupts are off (IRQ 0 is not routed
+ * yet); 0 if the counter does not move. */
+static uint64_t time_pit_measure_ch0(unsigned ms)
+{
+	uint16_t ticks = (uint16_t)(I8254_HZ * ms / 1000), start, now;
+	uint64_t t0;
+	long spins = 0;
+
+	outb(I8254_CONTROL, I8254_SEL_CH0 | I8254_RW_LSB_MSB | I8254_MODE0 | I8254_BINARY);
+	outb(I8254_CH0_DATA, 0xff);
+	outb(I8254_CH0_DATA, 0xff);
+	start = time_pit_ch0_read();
+	t0 = rdtsc();
+	do {
+		if (++spins > TIME_PIT_SPIN_LIMIT)
+			return 0;
+		now = time_pit_ch0_read();
+	} while ((uint16_t)(start - now) < ticks && now <= start);
+	return rdtsc() - t0;
+}
+
 static uint64_t time_from_pit(void)
 {
 	uint64_t best = 0;
+	/* Mode 0 drives OUT low once the control word is written: a high OUT
+	 * bit with the gate low means port 61h is not there. */
+	bool ch0;
+
+	outb(I8254_CONTROL, I8254_SEL_CH2 | I8254_RW_LSB_MSB | I8254_MODE0 | I8254_BINARY);
+	ch0 = (inb(PORT61) & PORT61_TIM2_OUT) != 0;
 
 	/* The smallest of a few rounds: interference (SMIs, the emulator's
 	 * scheduling) only ever lengthens a measurement. */
 	for (int i = 0; i < TIME_CALIBRATE_ROUNDS; i++) {
-		uint64_t t = time_pit_measure(TIME_CALIBRATE_MS);
+		uint64_t t = ch0 ? time_pit_measure_ch0(TIME_CALIBRATE_MS)
+				 : time_pit_measure(TIME_CALIBRATE_MS);
 
 		if (t == 0)
 			return 0;
@@ -128,9 +175,11 @@ void time_init(void)
 	 * shows in time_ns(). */
 	time_tsc_base = bootinfo.tsc_start && bootinfo.tsc_start < rdtsc() ? bootinfo.tsc_start
 									    : rdtsc();
-	console_printf("unicycle: TSC %lu.%03lu MHz (%s), %lu ms since the bootloader started\n",
+	console_printf("unicycle: TSC %lu.%03lu MHz (%s), %lu ms since the %s started\n",
 		       (unsigned long)(hz / TIME_MHZ), (unsigned long)(hz % TIME_MHZ / 1000),
-		       time_source, (unsigned long)(time_ns() / TIME_MHZ));
+		       time_source, (unsigned long)(time_ns() / TIME_MHZ),
+		       strcmp(bootinfo.boot_source, BOOTINFO_SOURCE_DIRECT) == 0 ? "PVH entry"
+										: "bootloader");
 	if (time_max_leaf(TIME_LEAF_EXT_POWER) >= TIME_LEAF_EXT_POWER) {
 		cpuid(TIME_LEAF_EXT_POWER, 0, &a, &b, &c, &d);
 		if (!(d & TIME_INVARIANT_TSC))
@@ -143,6 +192,16 @@ uint64_t time_ns(void)
 	uint64_t ticks = rdtsc() - time_tsc_base;
 
 	return (uint64_t)(((unsigned __int128)ticks * time_mult) >> TIME_MULT_SHIFT);
+}
+
+uint64_t time_entry_ns(void)
+{
+	uint64_t entry = bootinfo.tsc_jump;
+
+	/* Direct boot: the PVH entry is the runtime's; via BOOTX64.EFI the jump is. */
+	if (strcmp(bootinfo.boot_source, BOOTINFO_SOURCE_DIRECT) == 0 || entry < time_tsc_base)
+		entry = time_tsc_base;
+	return (uint64_t)(((unsigned __int128)(entry - time_tsc_base) * time_mult) >> TIME_MULT_SHIFT);
 }
 
 uint64_t time_ns_to_tsc(uint64_t ns)

@@ -87,6 +87,54 @@ def test_one_command_builder_boots_disk_usb_and_net(project_from, tmp_path):
     assert "isa-debug-exit,iobase=0xf4,iosize=0x04" in net
 
 
+def test_direct_boot_command_lines(project_from):
+    """--direct: app.elf with -kernel and boot.cfg as -initrd, no firmware, no image; microvm
+    with ACPI off (QEMU then lists the virtio-mmio devices on the command line) and
+    virtio-mmio device models; what microvm lacks is refused by name."""
+    from unicycle import build, disks
+    proj = build.open_project(project_from("valid.toml"), "qemu-x86_64")
+    proj.build_dir.mkdir(parents=True)
+    for name in ("app.elf", "boot.cfg"):
+        (proj.build_dir / name).write_bytes(b"x")
+    q35 = qemu.command(qemu.spec_for(proj, boot="direct"))
+    assert q35[q35.index("-kernel") + 1] == str(proj.build_dir / "app.elf")
+    assert q35[q35.index("-initrd") + 1] == str(proj.build_dir / "boot.cfg")
+    assert "-nodefaults" in q35 and not any("pflash" in a or "unicycle.img" in a for a in q35)
+    assert q35[q35.index("-machine") + 1] == "q35"
+    vm = qemu.command(qemu.spec_for(proj, boot="direct", machine="microvm"))
+    assert vm[vm.index("-machine") + 1] == "microvm,acpi=off"
+    assert "virtio-net-device,netdev=net0" in vm and "virtio-mmio.force-legacy=false" in vm
+    spec = qemu.spec_for(proj, boot="direct", machine="microvm", nic="e1000e")
+    with pytest.raises(qemu.RunError, match="microvm machine has no PCI: NIC e1000e needs q35"):
+        qemu.command(spec)
+    spec = qemu.spec_for(proj, boot="direct", machine="microvm")
+    spec.disks = [disks.Disk(Path("/tmp/d.img"), "virtio-blk", "d", None),
+                  disks.Disk(Path("/tmp/n.img"), "nvme", "n", None)]
+    with pytest.raises(qemu.RunError, match="a nvme disk needs q35"):
+        qemu.command(spec)
+    spec.disks = spec.disks[:1]
+    assert "virtio-blk-device,drive=disk0,serial=d" in qemu.command(spec)
+    with pytest.raises(qemu.RunError, match="boots only directly"):
+        qemu.command(qemu.spec_for(proj, boot="disk", machine="microvm"))
+    (proj.build_dir / "app.elf").unlink()
+    with pytest.raises(qemu.RunError, match="no app.elf; run `unicycle build` first"):
+        qemu.command(qemu.spec_for(proj, boot="direct"))
+
+
+def test_direct_boot_is_refused_where_it_cannot_work(runner, project_from):
+    proj = project_from("valid.toml")
+    qemu_board = ["run", "-C", str(proj), "--board", "qemu-x86_64"]
+    r = runner.invoke(cli, [*qemu_board, "--direct", "--usb"])
+    assert r.exit_code == 2 and "give one of --usb and --direct" in r.stderr, r.stderr
+    r = runner.invoke(cli, [*qemu_board, "--direct", "--set", "PVH=n"])
+    assert r.exit_code == 2 and "CONFIG_PVH=n" in r.stderr, r.stderr
+    r = runner.invoke(cli, [*qemu_board, "--machine", "pc"])
+    assert r.exit_code == 2 and "'pc' is not one of" in r.stderr, r.stderr
+    r = runner.invoke(cli, ["run", "-C", str(proj), "--board", "q170m", "--direct"])
+    assert r.exit_code == 1 and "real hardware" in r.stderr, r.stderr
+    assert not (proj / "build").exists()
+
+
 def test_default_board_is_written_once_in_the_package():
     hits = [(p.name, n) for p in PACKAGE.rglob("*") if p.is_file() and p.suffix in (".py", ".json")
             for n, line in enumerate(p.read_text().splitlines(), 1) if "qemu-x86_64" in line]

@@ -32,13 +32,17 @@ NICS = {"virtio-net": "virtio-net-pci", "e1000e": "e1000e"}
 
 
 class Guest:
-    """A built project in QEMU, in the background, serial to a log file."""
+    """A built project in QEMU, in the background, serial to a log file. Booted directly
+    (PVH, no firmware: a fraction of a second) unless `boot` says otherwise ("disk":
+    OVMF and the image, for tests of the firmware path)."""
 
-    def __init__(self, app: Path, nic: str = "virtio-net", netdev=None, forwards=(), prefix=()):
+    def __init__(self, app: Path, nic: str = "virtio-net", netdev=None, forwards=(), prefix=(),
+                 boot: str = "direct", machine: str | None = None):
         from unicycle import build as build_mod, qemu
         proj = build_mod.open_project(app)
         build = proj.build_dir
-        spec = qemu.spec_for(proj, nic=NICS[nic], forwards=list(forwards), netdev=netdev)
+        spec = qemu.spec_for(proj, boot=boot, nic=NICS[nic], forwards=list(forwards),
+                             netdev=netdev, machine=machine)
         self.log = build / f"serial-{nic}.log"
         self.proc = subprocess.Popen([*prefix, *qemu.command(spec)], stdout=open(self.log, "wb"),
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

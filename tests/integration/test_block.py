@@ -36,7 +36,7 @@ def blktest(tmp_path_factory):
 
 def boot(proj, *args, qemu=()):
     extra = [a for q in qemu for a in ("--qemu-arg", q)]
-    r = unicycle("run", "-C", proj, "--no-build", "--timeout", RUN_TIMEOUT, *args, *extra,
+    r = unicycle("run", "-C", proj, "--direct", "--no-build", "--timeout", RUN_TIMEOUT, *args, *extra,
                  timeout=RUN_TIMEOUT + 120)
     return r, r.stdout + r.stderr
 
@@ -97,11 +97,12 @@ def test_a_block_corrupted_between_boots_is_found(blktest, tmp_path):
 def test_several_disks_and_drivers_at_once(blktest, tmp_path):
     """AHCI and NVMe through --disk; through QEMU arguments a modern-only virtio-blk
     (1af4:1042), 4 KiB-block virtio-blk and NVMe disks and a SATA disk with its write cache
-    off (durable on write); all tested at the same time, and the boot image (an AHCI disk)
-    is left alone."""
+    off (durable on write); all tested at the same time, and a disk that is not blktest's
+    (an AHCI disk with another serial, as the boot image is when booting from disk) is left
+    alone."""
     a, n = tmp_path / "blktest-a.img", tmp_path / "blktest-n.img"
     images = {name: tmp_path / f"{name}.img"
-              for name in ("blktest-m", "blktest-v4k", "blktest-n4k", "blktest-wt")}
+              for name in ("blktest-m", "blktest-v4k", "blktest-n4k", "blktest-wt", "other-disk")}
     for img in images.values():
         img.write_bytes(b"\0" * (2 * MIB))
     qemu = []
@@ -110,14 +111,15 @@ def test_several_disks_and_drivers_at_once(blktest, tmp_path):
                                                      "physical_block_size=4096"),
                                      ("blktest-n4k", "nvme,logical_block_size=4096,"
                                                      "physical_block_size=4096"),
-                                     ("blktest-wt", "ide-hd,bus=ide.4,write-cache=off")]):
+                                     ("blktest-wt", "ide-hd,bus=ide.4,write-cache=off"),
+                                     ("other-disk", "ide-hd,bus=ide.5")]):
         qemu += ["-drive", f"if=none,id=x{i},format=raw,file={images[name]}",
                  "-device", f"{dev},drive=x{i},serial={name}"]
     r, out = boot(blktest, "--disk", f"{a},if=ahci,size=4M", "--disk", f"{n},if=nvme,size=4M",
                   qemu=qemu)
     assert r.returncode == 0, out
     assert re.search(r"^pci \S+ 1af4:1042 class 01\.00\.00 -> virtio-blk$", out, re.M), out
-    assert re.search(r'^blktest: disk\d+ \(ahci, serial "QM00001"\): not a test disk, left alone$',
+    assert re.search(r'^blktest: disk\d+ \(ahci, serial "other-disk"\): not a test disk, left alone$',
                      out, re.M), out
     for serial, driver, blocks, size, durable in [
             ("blktest-a", "ahci", 8192, 512, "on flush"),
@@ -210,7 +212,7 @@ def test_interrupt_mode(tmp_path):
     args = []
     for i in DRIVERS:
         args += ["--disk", f"{tmp_path}/blktest-irq-{i}.img,if={i},size=4M"]
-    r = unicycle("run", "-C", proj, "--set", "POLL=n", "--timeout", RUN_TIMEOUT, *args,
+    r = unicycle("run", "-C", proj, "--direct", "--set", "POLL=n", "--timeout", RUN_TIMEOUT, *args,
                  timeout=RUN_TIMEOUT + 600)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out

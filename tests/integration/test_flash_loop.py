@@ -1,7 +1,8 @@
 """What `unicycle flash` is for, end to end: the image boots under OVMF as a USB
 mass-storage stick, and flashing a real block device (a loop device we create
 ourselves, never a real disk) writes and verifies it, reading the real /sys and /proc;
-a device swapped at the confirmation prompt is not written."""
+a device swapped at the confirmation prompt is not written.
+Boots through OVMF on purpose: the USB stick image and BOOTX64.EFI are what is tested."""
 import os
 import select
 import shutil

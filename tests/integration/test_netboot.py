@@ -2,7 +2,8 @@
 (QEMU's own DHCP + TFTP, no disk attached), the bootloader fetches payload.cfg,
 boot.cfg and app.elf, checks them and boots examples/http-hello; a corrupted
 app.elf is refused, and one larger than payload.cfg says is refused before it
-is fetched."""
+is fetched.
+Boots through OVMF on purpose: its PXE client and the bootloader's TFTP path are what is tested."""
 import hashlib
 import os
 import shutil

@@ -12,6 +12,7 @@ The project lives under a folder whose name holds a comma, inside pytest's
 as `nobody`, who cannot enter that folder) must still serve it.
 
 Needs root (ip netns, tap devices); skipped otherwise.
+Boots through OVMF on purpose: PXE against `unicycle serve` is what is tested.
 """
 import os
 import re

@@ -57,7 +57,7 @@ def test_odd_paths_build_and_rebuild(odd):
 @pytest.mark.qemu
 def test_odd_paths_boot(odd):
     proj, run = odd
-    r = run("run", "-C", proj, "--timeout", "120", timeout=400)
+    r = run("run", "-C", proj, "--direct", "--timeout", "120", timeout=400)
     assert "Hello from app" in r.stdout, r.stdout[-3000:] + r.stderr
     assert r.returncode == 0 and "app exited with status 0" in r.stderr, r.stderr
 

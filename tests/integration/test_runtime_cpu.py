@@ -34,7 +34,7 @@ int app_main(void)
 def test_avx_works_in_apps(tmp_path):
     proj = new_project(tmp_path, "avx")
     (proj / "src" / "main.c").write_text(AVX_APP)
-    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    r = unicycle("run", "-C", proj, "--direct", "--timeout", "120", timeout=400)
     assert "unicycle: CPU: SSE2" in r.stdout and " AVX" in r.stdout, r.stdout
     assert "avx sum 72" in r.stdout, r.stdout
     assert r.returncode == 0, r.stdout + r.stderr
@@ -42,7 +42,7 @@ def test_avx_works_in_apps(tmp_path):
 
 def test_missing_required_feature_is_named(tmp_path):
     proj = new_project(tmp_path, "nonx")
-    r = unicycle("run", "-C", proj, "--timeout", "120", "--qemu-arg=-cpu",
+    r = unicycle("run", "-C", proj, "--direct", "--timeout", "120", "--qemu-arg=-cpu",
                  "--qemu-arg=qemu64,-nx", timeout=400)
     assert "this CPU lacks what the runtime needs: NX" in r.stdout, r.stdout
     assert "Hello from nonx" not in r.stdout

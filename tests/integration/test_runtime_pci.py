@@ -20,7 +20,7 @@ BRIDGES = ["-device", "pci-bridge,id=br1,chassis_nr=1,addr=0x5",
 def _run(tmp_path, *qemu_args):
     proj = new_project(tmp_path, "pcihello")
     args = [a for q in qemu_args for a in ("--qemu-arg", q)]
-    r = unicycle("run", "-C", proj, "--nic", "none", "--timeout", "90", *args, timeout=400)
+    r = unicycle("run", "-C", proj, "--direct", "--nic", "none", "--timeout", "90", *args, timeout=400)
     return r, r.stdout + r.stderr
 
 

@@ -21,7 +21,7 @@ def _project(tmp_path, cmdline=""):
 
 def test_selftest_passes(tmp_path):
     proj = _project(tmp_path)
-    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    r = unicycle("run", "-C", proj, "--direct", "--timeout", "120", timeout=400)
     out = r.stdout + r.stderr
     assert "selftest: all checks passed" in r.stdout, out
     assert r.returncode == 0, out
@@ -34,7 +34,7 @@ def test_selftest_passes(tmp_path):
 ])
 def test_page_protections_fault(tmp_path, mode, expect):
     proj = _project(tmp_path, mode)
-    r = unicycle("run", "-C", proj, "--timeout", "120", timeout=400)
+    r = unicycle("run", "-C", proj, "--direct", "--timeout", "120", timeout=400)
     out = r.stdout + r.stderr
     assert "CPU exception 14 (#PF page fault)" in r.stdout, out
     assert expect in r.stdout, out

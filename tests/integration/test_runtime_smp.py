@@ -19,7 +19,7 @@ def _selftest(tmp_path):
 @pytest.mark.qemu
 def test_allocator_stress_on_four_cpus(tmp_path):
     proj = _selftest(tmp_path)
-    r = unicycle("run", "-C", proj, "--set", "SMP=y", "--smp", "4", "--timeout", "120",
+    r = unicycle("run", "-C", proj, "--direct", "--set", "SMP=y", "--smp", "4", "--timeout", "120",
                  timeout=400)
     out = r.stdout + r.stderr
     assert "unicycle: 4 CPUs online" in r.stdout, out
@@ -33,7 +33,7 @@ def test_allocator_stress_on_four_cpus(tmp_path):
 @pytest.mark.qemu
 def test_nr_cpus_caps_the_cpus_started(tmp_path):
     proj = _selftest(tmp_path)
-    r = unicycle("run", "-C", proj, "--set", "SMP=y", "--set", "NR_CPUS=2", "--smp", "4",
+    r = unicycle("run", "-C", proj, "--direct", "--set", "SMP=y", "--set", "NR_CPUS=2", "--smp", "4",
                  "--timeout", "120", timeout=400)
     out = r.stdout + r.stderr
     assert "unicycle: 2 CPUs online (4 in the MADT, CONFIG_NR_CPUS 2)" in r.stdout, out
@@ -66,7 +66,7 @@ def test_fault_on_an_ap_is_reported(tmp_path):
     backtrace walks that CPU's own stack down to the event loop."""
     proj = new_project(tmp_path, "apfault")
     (proj / "src" / "main.c").write_text(AP_FAULT_APP)
-    r = unicycle("run", "-C", proj, "--set", "SMP=y", "--smp", "4", "--timeout", "120",
+    r = unicycle("run", "-C", proj, "--direct", "--set", "SMP=y", "--smp", "4", "--timeout", "120",
                  timeout=400)
     out = r.stdout + r.stderr
     assert "apfault: on CPU 2" in r.stdout, out

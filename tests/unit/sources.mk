@@ -25,6 +25,13 @@ kv_store_SRCS = $(KV)/store.c
 kv_commands_SRCS = $(KV)/commands.c $(KV)/store.c $(KV)/resp.c $(KV)/config.c
 kv_config_SRCS = $(KV)/config.c
 $(OUT)/kv_resp $(OUT)/kv_store $(OUT)/kv_commands $(OUT)/kv_config: CFLAGS += -I$(ROOT)/$(KV)
-drivers_virtio_SRCS = runtime/drivers/virtio_ring.c runtime/drivers/virtio_pci.c
+drivers_virtio_SRCS = runtime/drivers/virtio_ring.c runtime/drivers/virtio.c runtime/drivers/virtio_pci.c
 $(OUT)/drivers_virtio: CFLAGS += -DUNICYCLE_HOST_TEST
 drivers_pci_SRCS =
+# virtio-mmio against a fake device behind the transport's register accessors
+drivers_virtio_mmio_SRCS = runtime/drivers/virtio_mmio.c runtime/drivers/virtio.c
+$(OUT)/drivers_virtio_mmio: CFLAGS += -DUNICYCLE_HOST_TEST -DVIRTIO_MMIO_TEST_REGS
+# the PVH converter with the bootloader's tree builder, its trees parsed by bootinfo.c
+runtime_pvh_SRCS = runtime/arch/x86_64/pvh/pvh.c bootloader/fdtbuild.c bootloader/bootcfg.c \
+	bootloader/kvfile.c runtime/kernel/bootinfo.c runtime/lib/printf.c $(COMPONENT_bootloader-libfdt)
+$(OUT)/runtime_pvh: CFLAGS += -DUNICYCLE_HOST_TEST

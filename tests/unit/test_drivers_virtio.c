@@ -1,4 +1,4 @@
-/* test_drivers_virtio.c: host unit test of what virtio drivers take from the device: descriptor ids back from the used ring (drivers/virtio_ring.c), the capability walk and notify offsets (drivers/virtio_pci.c) against a fake PCI function. */
+/* test_drivers_virtio.c: host unit test of what virtio drivers take from the device: descriptor ids back from the used ring (drivers/virtio_ring.c), the capability walk, notify offsets and the 16-bit doorbell (drivers/virtio_pci.c) against a fake PCI function. */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -165,25 +165,44 @@ static void test_notify_offset_checked(void)
 	CHECK(virtio_pci_map(&vp, &d, "vtest") == 0);
 
 	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, 1);
-	CHECK(virtio_pci_setup_queue(&vp, &q, 0, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
-	CHECK((uint8_t *)q.notify == bar + NOTIFY_OFF + NOTIFY_MULT);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 0, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
+	CHECK((volatile uint8_t *)q.notify == bar + NOTIFY_OFF + NOTIFY_MULT);
 	free_queue(&q);
 
 	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, last_ok);
-	CHECK(virtio_pci_setup_queue(&vp, &q, 1, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
-	CHECK((uint8_t *)q.notify == bar + NOTIFY_OFF + last_ok * NOTIFY_MULT);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 1, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
+	CHECK((volatile uint8_t *)q.notify == bar + NOTIFY_OFF + last_ok * NOTIFY_MULT);
 	free_queue(&q);
 
 	log_buf[0] = 0;
 	memset(&q, 0, sizeof(q));
 	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, (uint16_t)(last_ok + 1));
-	CHECK(virtio_pci_setup_queue(&vp, &q, 2, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == -EIO);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 2, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == -EIO);
 	CHECK(logged("vtest: queue 2 notify offset 0x1000 (1024 * 4) + 2 lies outside the "
 		     "0x1000-byte notify region"));
 	CHECK(q.notify == NULL);
 
 	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, 0xffff);
-	CHECK(virtio_pci_setup_queue(&vp, &q, 3, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == -EIO);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 3, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == -EIO);
+}
+
+/* 4.1.5.2: the PCI doorbell is the queue index, written 16 bits wide
+ * (what the notify region's cap.length >= offset + 2 allows). */
+static void test_notify_write_is_16_bits(void)
+{
+	struct pci_dev d;
+	struct virtio_pci vp;
+	struct virtq q;
+	uint8_t *bell = bar + NOTIFY_OFF + 2 * NOTIFY_MULT;
+
+	fake_device(&d, 0);
+	CHECK(virtio_pci_map(&vp, &d, "vtest") == 0);
+	put16(bar + COMMON_OFF + VIRTIO_PCI_COMMON_Q_NOFF, 2);
+	CHECK(virtio_setup_queue(&vp.vd, &q, 0x0305, 0, VIRTIO_MSI_NO_VECTOR, "vtest") == 0);
+	memset(bell, 0xee, 4);
+	virtq_publish(&q);
+	CHECK(bell[0] == 0x05 && bell[1] == 0x03 && bell[2] == 0xee && bell[3] == 0xee);
+	free_queue(&q);
 }
 
 /* A capability list whose last entry points back at the first: every
@@ -251,6 +270,7 @@ int main(void)
 	signal(SIGALRM, on_alarm);
 	bar = aligned_alloc(4096, BAR_SIZE);
 	test_notify_offset_checked();
+	test_notify_write_is_16_bits();
 	test_looped_capability_list_ends();
 	test_capability_outside_its_bar();
 	test_used_ids_checked();

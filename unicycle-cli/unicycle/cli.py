@@ -133,6 +133,11 @@ def build(ctx, project_dir, board, sets, regenerate_only):
                    "size=N (e.g. 64M) creates FILE when missing. The guest sees the file's "
                    "name as the disk's serial.")
 @click.option("--usb", is_flag=True, help="Attach the image as a USB stick instead of a disk.")
+@click.option("--direct", is_flag=True,
+              help="Boot app.elf directly (PVH, QEMU -kernel): no firmware, no image; "
+                   "boots in a fraction of a second.")
+@click.option("--machine", type=click.Choice(qemu.MACHINES), default=None,
+              help="QEMU machine (default: the board's first); microvm boots only directly.")
 @click.option("--kvm", is_flag=True, help="Use KVM (real hardware virtualization only).")
 @click.option("--no-build", is_flag=True, help="Boot the existing image without building.")
 @click.option("--set", "sets", multiple=True, metavar="SYM=VALUE",
@@ -141,11 +146,11 @@ def build(ctx, project_dir, board, sets, regenerate_only):
               help="Networked apps: wait until the guest answers HTTP GET PATH through the "
                    "first forward, print the response (curl), then shut the guest down.")
 @click.pass_context
-def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, disk_specs, usb, kvm,
-        no_build, sets, fetch_path):
-    """Boot the project's image in QEMU + OVMF; exit with the app's status."""
+def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, disk_specs, usb, direct,
+        machine, kvm, no_build, sets, fetch_path):
+    """Boot the project in QEMU (OVMF and the image, or app.elf directly); exit with the app's status."""
     opts = launch.Options(timeout=timeout, forwards=tuple(forwards), nic=nic, smp=smp,
-                          usb=usb, kvm=kvm, qemu_args=tuple(qemu_args), build=not no_build,
+                          usb=usb, direct=direct, machine=machine, kvm=kvm, qemu_args=tuple(qemu_args), build=not no_build,
                           fetch=fetch_path, disks=tuple(disk_specs), verbose=ctx.obj["verbose"])
     out = launch.run(project_dir, board, sets, opts, log=lambda line: click.echo(line, err=True))
     if out.response is not None:

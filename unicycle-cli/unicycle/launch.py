@@ -20,6 +20,8 @@ class Options:
     nic: str | None = None         # a qemu.NICS name; None: the board's
     smp: int | None = None
     usb: bool = False              # attach the image as a USB stick instead of a disk
+    direct: bool = False           # boot app.elf with -kernel (PVH), no firmware
+    machine: str | None = None     # a board machine (hardware.machines); None: the first
     kvm: bool = False
     qemu_args: tuple = ()
     build: bool = True
@@ -38,8 +40,15 @@ def run(project_dir, board_name, sets, opts: Options, log) -> qemu.Outcome:
         forwards = [(host, DEFAULT_FORWARD[1])]
     if opts.fetch and not forwards:
         raise InputError("--fetch needs a networked app (CONFIG_NET) or --forward")
-    spec = qemu.spec_for(proj, boot="usb" if opts.usb else "disk", smp=opts.smp,
-                         kvm=opts.kvm or None, forwards=forwards)
+    direct = opts.direct or opts.machine == "microvm"
+    if direct and opts.usb:
+        raise InputError("--usb attaches the image, which direct boot does not use: "
+                         "give one of --usb and --direct")
+    if opts.machine == "microvm" and not opts.direct:
+        log("unicycle: microvm boots only directly: booting app.elf without firmware")
+    spec = qemu.spec_for(proj, boot="direct" if direct else "usb" if opts.usb else "disk",
+                         smp=opts.smp, kvm=opts.kvm or None, forwards=forwards,
+                         machine=opts.machine)
     spec.disks = disks_mod.plan(opts.disks, proj.board, proj.resolved.values, log)
     if opts.nic:
         spec.nic = qemu.NICS[opts.nic]

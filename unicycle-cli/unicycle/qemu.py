@@ -1,4 +1,10 @@
-"""Running an image in QEMU (TCG) with OVMF, and what its exit means.
+"""Running an image in QEMU (TCG) with OVMF, or app.elf directly (PVH), and what its exit means.
+
+Direct boot (`boot="direct"`) starts app.elf with -kernel through its PVH entry, no firmware and
+no image: boot.cfg goes along as the first PVH module (-initrd), as the runtime's PVH converter
+expects (runtime/include/unicycle/bootinfo.h). On QEMU's microvm machine (no PCI) it is the only
+way to boot; QEMU runs it with ACPI off, so that it lists the virtio-mmio devices on the kernel
+command line (virtio_mmio.device=size@base:irq words), which is how the runtime finds them.
 
 The app's uc_exit(status) reaches isa-debug-exit, which ends QEMU with
 (status << 1) | 1; any other QEMU exit code means the guest did not exit
@@ -21,7 +27,10 @@ from .tools import OVMF_CODE, OVMF_VARS
 # --nic names -> QEMU -device models ("none": no NIC at all).
 NICS = {"virtio-net": "virtio-net-pci", "virtio-net-modern": "virtio-net-pci,disable-legacy=on",
         "e1000e": "e1000e", "e1000": "e1000", "none": None}
-BOOT_FROM = ("disk", "usb", "net")
+BOOT_FROM = ("disk", "usb", "net", "direct")
+MACHINES = ("q35", "microvm")
+# microvm has no PCI: its devices are the virtio-mmio ones.
+MICROVM_DEVICES = {"virtio-net-pci": "virtio-net-device", "virtio-blk": "virtio-blk-device"}
 NETDEV_ID = "net0"                 # the id a RunSpec.netdev override must use
 EXIT_TIMED_OUT = 124               # like timeout(1)
 EXIT_NO_STATUS = 125               # the guest stopped without uc_exit()
@@ -33,6 +42,9 @@ class RunSpec:
     image: Path | None                 # the disk image (not needed to boot from the network)
     workdir: Path                      # where the OVMF vars copy lives
     boot: str = "disk"                 # one of BOOT_FROM
+    kernel: Path | None = None         # direct boot: app.elf
+    initrd: Path | None = None         # direct boot: boot.cfg (PVH module 0)
+    append: str | None = None          # direct boot: more command line (after boot.cfg's)
     machine: str = "q35"
     cpu: str = "max"
     memory_mib: int = 512
@@ -52,22 +64,44 @@ def command(spec: RunSpec) -> list[str]:
     or from the network (PXE through OVMF, no disk attached)."""
     if spec.boot not in BOOT_FROM:
         raise RunError(f"cannot boot from {spec.boot!r} (one of {', '.join(BOOT_FROM)})")
+    direct, microvm = spec.boot == "direct", spec.machine == "microvm"
+    if microvm and not direct:
+        raise RunError("the microvm machine has no firmware here: it boots only directly "
+                       "(--direct)")
     qemu = tools.require("qemu-system-x86_64")
-    tools.require(OVMF_CODE)
-    tools.require(OVMF_VARS)
-    if spec.boot != "net" and not (spec.image and Path(spec.image).is_file()):
+    if direct:
+        for what, path in (("app.elf", spec.kernel), ("boot.cfg", spec.initrd)):
+            if not (path and Path(path).is_file()):
+                raise RunError(f"{path}: no {what}; run `unicycle build` first")
+    else:
+        tools.require(OVMF_CODE)
+        tools.require(OVMF_VARS)
+    if spec.boot in ("disk", "usb") and not (spec.image and Path(spec.image).is_file()):
         raise RunError(f"{spec.image}: no image; run `unicycle build` first")
     if spec.boot == "net" and not spec.nic:
         raise RunError("booting from the network needs a NIC")
-    vars_copy = Path(spec.workdir) / "OVMF_VARS.fd"
-    vars_copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(OVMF_VARS, vars_copy)
     accel = "kvm" if spec.kvm else "tcg"
-    cmd = [qemu, "-accel", accel, "-machine", spec.machine, "-cpu",
-           "host" if spec.kvm else spec.cpu, "-m", str(spec.memory_mib), "-smp", str(spec.smp),
-           "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-           "-drive", f"if=pflash,format=raw,readonly=on,file={_opt(OVMF_CODE)}",
-           "-drive", f"if=pflash,format=raw,file={_opt(vars_copy)}"]
+    # microvm: ACPI off makes QEMU put virtio_mmio.device= words on the command line.
+    cmd = [qemu, "-accel", accel, "-machine", "microvm,acpi=off" if microvm else spec.machine,
+           "-cpu", "host" if spec.kvm else spec.cpu, "-m", str(spec.memory_mib),
+           "-smp", str(spec.smp),
+           "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
+    if microvm:
+        # QEMU 7.2 makes virtio-mmio devices legacy (version 1) unless told otherwise; the
+        # runtime drives version 2 only (VIRTIO 1.1 sec 4.2.2).
+        cmd += ["-global", "virtio-mmio.force-legacy=false"]
+    if direct:
+        # -nodefaults: no VGA, floppy or CD-ROM nobody uses (each costs boot time).
+        # -kernel and -initrd take the path as it is: no option parsing, commas included.
+        cmd += ["-nodefaults", "-kernel", str(spec.kernel), "-initrd", str(spec.initrd)]
+        if spec.append:
+            cmd += ["-append", spec.append]
+    else:
+        vars_copy = Path(spec.workdir) / "OVMF_VARS.fd"
+        vars_copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(OVMF_VARS, vars_copy)
+        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={_opt(OVMF_CODE)}",
+                "-drive", f"if=pflash,format=raw,file={_opt(vars_copy)}"]
     if spec.boot == "usb":
         cmd += ["-drive", f"if=none,id=stick,format=raw,file={_opt(spec.image)}",
                 "-device", "qemu-xhci,id=xhci", "-device", "usb-storage,bus=xhci.0,drive=stick"]
@@ -85,9 +119,16 @@ def command(spec: RunSpec) -> list[str]:
         # romfile= leaves out QEMU's iPXE option ROM: OVMF has its own drivers
         # for these NICs, loading iPXE costs ~1 s under TCG, and iPXE's PXE Base
         # Code has no TFTP client (Mtftp returns Unsupported) for a netboot.
-        rom = "" if "romfile=" in spec.nic else ",romfile="
         mac = f",mac={spec.mac}" if spec.mac else ""
-        cmd += ["-device", f"{spec.nic},netdev={NETDEV_ID}{rom}{mac}"]
+        if microvm:
+            model = MICROVM_DEVICES.get(spec.nic.split(",")[0])
+            if not model:
+                raise RunError(f"the microvm machine has no PCI: NIC {spec.nic} needs q35; "
+                               f"microvm has virtio-net (virtio-mmio)")
+            cmd += ["-device", f"{model},netdev={NETDEV_ID}{mac}"]
+        else:
+            rom = "" if "romfile=" in spec.nic else ",romfile="
+            cmd += ["-device", f"{spec.nic},netdev={NETDEV_ID}{rom}{mac}"]
     else:
         cmd += ["-nic", "none"]
     if spec.boot == "net":
@@ -101,13 +142,19 @@ def _disk_args(spec: RunSpec) -> list[str]:
     from disk), on other machines an added `ahci` device."""
     q35 = spec.machine == "q35"
     out, port = [], 1 if q35 and spec.boot == "disk" else 0
+    if spec.machine == "microvm":
+        for d in spec.disks:
+            if d.controller != "virtio-blk":
+                raise RunError(f"--disk {d.path}: the microvm machine has no PCI: a {d.controller} "
+                               f"disk needs q35; microvm has virtio-blk (virtio-mmio)")
     if not q35 and any(d.controller == "ahci" for d in spec.disks):
         out += ["-device", "ahci,id=ahci"]
     for i, d in enumerate(spec.disks):
         drive = f"disk{i}"
         out += ["-drive", f"if=none,id={drive},format=raw,file={_opt(d.path)}"]
         if d.controller == "virtio-blk":
-            dev = f"virtio-blk-pci,drive={drive}"
+            model = MICROVM_DEVICES["virtio-blk"] if spec.machine == "microvm" else "virtio-blk-pci"
+            dev = f"{model},drive={drive}"
         elif d.controller == "nvme":
             dev = f"nvme,drive={drive}"
         else:
@@ -280,8 +327,19 @@ def spec_for(project, boot: str = "disk", **overrides) -> RunSpec:
     if not board.runnable:
         raise RunError(f"board {board.name} is real hardware: {board.run['how']}")
     hw, r = board.hardware, board.run
+    machine = overrides.pop("machine", None) or hw["machines"][0]
+    if machine not in hw["machines"]:
+        raise InputError(f"board {board.name} has no machine {machine!r} (hardware.machines in "
+                         f"{board.path} lists: {', '.join(hw['machines'])})")
+    if boot == "direct" and "pvh" not in hw["boot"]:
+        raise InputError(f"board {board.name} does not boot directly: hardware.boot in "
+                         f"{board.path} has no \"pvh\"")
+    if boot == "direct" and not project.resolved.enabled("PVH"):
+        raise InputError("direct boot needs the PVH entry, which this build leaves out "
+                         "(CONFIG_PVH=n): enable PVH or boot through the firmware")
     spec = RunSpec(image=project.image, workdir=project.build_dir, boot=boot,
-                   machine=hw["machines"][0], cpu=r.get("cpu", "max"),
+                   kernel=project.build_dir / "app.elf", initrd=project.build_dir / "boot.cfg",
+                   machine=machine, cpu=r.get("cpu", "max"),
                    memory_mib=hw["memory-mib"], smp=hw["cpus"],
                    nic=NICS[hw["nics"][0]] if hw["nics"] else None,
                    exit_device=exit_device(project.resolved.values),

@@ -12,6 +12,11 @@
  *   that /memory reports as usable: the runtime must install its own
  *   before it allocates from that memory.
  *
+ * The PVH entry (runtime/arch/x86_64/pvh/, the firmware-less boot) builds
+ * the same tree from the VMM's start info and enters the same ELF entry in
+ * the same state, with its own identity map of the first 4 GiB; where its
+ * tree differs, the property below says so ("direct boot").
+ *
  * Version 1. The contract is append-only: a later version may add nodes and
  * properties, never change or remove the ones below. Every cell is
  * big-endian as FDT requires. #address-cells = #size-cells = 2 everywhere.
@@ -26,14 +31,22 @@
  *
  * /chosen
  *   bootargs                   string  kernel command line ("" when none)
- *   unicycle,boot-source       string  "disk" or "net"
- *   unicycle,bootloader        string  "unicycle-boot <version>"
- *   unicycle,image-sha256      bytes[32] SHA-256 of app.elf as loaded
+ *   unicycle,boot-source       string  "disk" or "net"; "direct" on direct
+ *                                      boot (no firmware, no bootloader)
+ *   unicycle,bootloader        string  "unicycle-boot <version>";
+ *                                      "unicycle-pvh <version>" on direct boot
+ *   unicycle,image-sha256      bytes[32] SHA-256 of app.elf as loaded (absent
+ *                                      on direct boot: no file was read)
  *   unicycle,image-base        u64     lowest physical address of a PT_LOAD
  *   unicycle,image-size        u64     bytes from image-base to the end of
  *                                      the highest segment (page aligned)
- *   unicycle,tsc-start         u64     RDTSC when the bootloader started
+ *   unicycle,tsc-start         u64     RDTSC when the bootloader started (on
+ *                                      direct boot: at the PVH entry)
  *   unicycle,tsc-jump          u64     RDTSC just before the jump
+ *   unicycle,boot-error        string  only on direct boot, when the start info
+ *                                      broke the PVH ABI: what was wrong. The
+ *                                      tree then holds nothing else; the runtime
+ *                                      panics with this text
  *   unicycle,boot-server       string  address of the boot server (only when
  *                                      boot-source is "net")
  *   unicycle,net-mode          string  "dhcp" or "static" (only when boot.cfg
@@ -85,6 +98,14 @@
  *                            against payload.cfg -> boot-source, boot-server
  *   fallback = none | disk   when the net fetch fails: stop (none, the
  *                            default) or boot the disk's app.elf (disk)
+ *
+ * On direct boot boot.cfg is the first PVH module (QEMU's -initrd, which
+ * `unicycle run --direct` passes): the same file and parser (bootcfg.c),
+ * so its settings reach the app unchanged; source and fallback mean nothing
+ * there. A module rather than the command line because boot.cfg is a file
+ * of lines with '#' comments, and the VMM's command line is not ours alone
+ * (microvm appends virtio_mmio.device= words). bootargs is boot.cfg's
+ * cmdline followed by the VMM's command line (-append).
  */
 
 #define BOOTINFO_COMPATIBLE      "unicycle,bootinfo-v1"
@@ -98,6 +119,8 @@
 #define BOOTINFO_PROP_IMAGE_SIZE "unicycle,image-size"
 #define BOOTINFO_PROP_TSC_START  "unicycle,tsc-start"
 #define BOOTINFO_PROP_TSC_JUMP   "unicycle,tsc-jump"
+#define BOOTINFO_PROP_BOOT_ERROR "unicycle,boot-error"
+#define BOOTINFO_SOURCE_DIRECT   "direct"
 #define BOOTINFO_PROP_SERVER     "unicycle,boot-server"
 #define BOOTINFO_PROP_NET_MODE   "unicycle,net-mode"
 #define BOOTINFO_PROP_NET_ADDR   "unicycle,net-address"
