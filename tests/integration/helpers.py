@@ -34,11 +34,14 @@ NICS = {"virtio-net": "virtio-net-pci", "e1000e": "e1000e"}
 class Guest:
     """A built project in QEMU, in the background, serial to a log file."""
 
-    def __init__(self, app: Path, nic: str = "virtio-net", netdev=None, forwards=(), prefix=()):
+    def __init__(self, app: Path, nic: str = "virtio-net", netdev=None, forwards=(), prefix=(),
+                 disks=()):
+        """`disks`: unicycle.disks.Disk values to attach (their files must exist)."""
         from unicycle import build as build_mod, qemu
         proj = build_mod.open_project(app)
         build = proj.build_dir
-        spec = qemu.spec_for(proj, nic=NICS[nic], forwards=list(forwards), netdev=netdev)
+        spec = qemu.spec_for(proj, nic=NICS[nic], forwards=list(forwards), netdev=netdev,
+                             disks=list(disks) or None)
         self.log = build / f"serial-{nic}.log"
         self.proc = subprocess.Popen([*prefix, *qemu.command(spec)], stdout=open(self.log, "wb"),
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

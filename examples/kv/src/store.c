@@ -638,6 +638,27 @@ size_t store_expire(struct store *s, int64_t now, size_t budget)
 	return done;
 }
 
+int store_scan(const struct store *s, int64_t now, store_scan_fn fn, void *arg)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct store_table *t = &s->t[i];
+
+		if (!t->buckets)
+			continue;
+		for (size_t b = 0; b <= t->mask; b++)
+			for (const struct store_entry *e = t->buckets[b]; e; e = e->next) {
+				int rc;
+
+				if (store_expired(e, now))
+					continue;
+				rc = fn(arg, e);
+				if (rc)
+					return rc;
+			}
+	}
+	return 0;
+}
+
 int64_t store_next_deadline(const struct store *s)
 {
 	return s->heap_len ? s->heap[0]->expire_at : INT64_MAX;
