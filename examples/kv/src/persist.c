@@ -466,6 +466,19 @@ static void persist_append(const struct store_op *ops, size_t n, int64_t now)
 	}
 }
 
+/* A key lazy or active expiry removes gets a DEL, as Redis logs one:
+ * otherwise a reboot, whose clock resumes at the last record (no wall
+ * clock), could bring back a key that had already expired. When the log
+ * is full the DEL is left out (the deadline is still in the log). */
+static void persist_expired(void *arg, const struct store_entry *e)
+{
+	struct store_op op = { .kind = STORE_DEL, .key = store_key(e), .klen = e->klen };
+
+	(void)arg;
+	if (persist_room(&op, 1))
+		persist_append(&op, 1, persist_now_ms());
+}
+
 static void persist_info(struct commands_log_info *out)
 {
 	out->generation = P.hdr.gen;
@@ -528,6 +541,7 @@ static void persist_go(void)
 	const char *mode = config_fsync_name(P.cfg->appendfsync);
 
 	P.on = true;
+	P.store->on_expire = persist_expired;
 	if (P.cfg->appendfsync == CONFIG_FSYNC_EVERYSEC &&
 	    !uc_timer_add(PERSIST_EVERYSEC_NS, persist_everysec, NULL))
 		persist_oom("the everysec timer");

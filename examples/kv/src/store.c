@@ -236,6 +236,15 @@ static void store_unlink(struct store *s, struct store_entry **link, struct stor
 	free(e);
 }
 
+/* Lazy and active expiry (not an op: see store.h for on_expire). */
+static void store_drop_expired(struct store *s, struct store_entry **link, struct store_table *t)
+{
+	if (s->on_expire)
+		s->on_expire(s->on_expire_arg, *link);
+	store_unlink(s, link, t);
+	s->stats.expired++;
+}
+
 bool store_rehash(struct store *s, size_t buckets)
 {
 	struct store_table *from = &s->t[0], *to = &s->t[1];
@@ -381,8 +390,7 @@ const struct store_entry *store_get(struct store *s, const char *key, size_t kle
 	if (!link)
 		return NULL;
 	if (store_expired(*link, now)) {
-		store_unlink(s, link, t);
-		s->stats.expired++;
+		store_drop_expired(s, link, t);
 		return NULL;
 	}
 	return *link;
@@ -631,8 +639,7 @@ size_t store_expire(struct store *s, int64_t now, size_t budget)
 
 		if (!link)
 			break;   /* cannot happen: store_check() says so */
-		store_unlink(s, link, t);
-		s->stats.expired++;
+		store_drop_expired(s, link, t);
 		done++;
 	}
 	return done;

@@ -70,6 +70,11 @@ struct store {
 	size_t maxmemory;           /* 0: no limit */
 	uint64_t seed[2];           /* SipHash key */
 	struct store_stats stats;
+	/* Called with each key that lazy or active expiry is about to remove
+	 * (store_get(), store_expire()), e.g. to log a DEL for it as Redis
+	 * does; NULL: nobody is told. */
+	void (*on_expire)(void *arg, const struct store_entry *e);
+	void *on_expire_arg;
 };
 
 enum store_op_kind {
