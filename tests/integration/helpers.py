@@ -37,12 +37,13 @@ class Guest:
     OVMF and the image, for tests of the firmware path)."""
 
     def __init__(self, app: Path, nic: str = "virtio-net", netdev=None, forwards=(), prefix=(),
-                 boot: str = "direct", machine: str | None = None):
+                 boot: str = "direct", machine: str | None = None, disks=()):
+        """`disks`: unicycle.disks.Disk values to attach (their files must exist)."""
         from unicycle import build as build_mod, qemu
         proj = build_mod.open_project(app)
         build = proj.build_dir
         spec = qemu.spec_for(proj, boot=boot, nic=NICS[nic], forwards=list(forwards),
-                             netdev=netdev, machine=machine)
+                             netdev=netdev, machine=machine, disks=list(disks) or None)
         self.log = build / f"serial-{nic}.log"
         self.proc = subprocess.Popen([*prefix, *qemu.command(spec)], stdout=open(self.log, "wb"),
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

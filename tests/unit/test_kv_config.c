@@ -43,9 +43,24 @@ static void test_cmdline(void)
 	      c.client_memory == 1000000);
 	CHECK(config_parse(&c, "maxmemory=0", bad, sizeof(bad)) == 0 && c.maxmemory == 0);
 
+	/* persistence (persist.h) */
+	config_defaults(&c);
+	CHECK(c.appendonly && c.appendfsync == CONFIG_FSYNC_EVERYSEC && strcmp(c.disk, "kv") == 0 &&
+	      c.aof_rewrite_min_size == 4u << 20 && c.aof_rewrite_percentage == 100);
+	CHECK(config_parse(&c, "appendonly=no appendfsync=always disk=data01 "
+			   "auto-aof-rewrite-min-size=64kb auto-aof-rewrite-percentage=50",
+			   bad, sizeof(bad)) == 0);
+	CHECK(!c.appendonly && c.appendfsync == CONFIG_FSYNC_ALWAYS && strcmp(c.disk, "data01") == 0 &&
+	      c.aof_rewrite_min_size == 65536 && c.aof_rewrite_percentage == 50);
+	CHECK(config_parse(&c, "appendfsync=no appendonly=YES", bad, sizeof(bad)) == 0 &&
+	      c.appendfsync == CONFIG_FSYNC_NO && c.appendonly);
+	CHECK(strcmp(config_fsync_name(CONFIG_FSYNC_EVERYSEC), "everysec") == 0);
+
 	static const char *const refused[] = {
 		"port=0", "port=65536", "port=", "maxclients=0", "timeout=-1", "maxmemory=lots",
 		"nonsense", "colour=blue", "maxmemory", "=1", "timeout=99999999999",
+		"appendfsync=sometimes", "appendonly=maybe", "disk=", "disk=a23456789012345678901",
+		"auto-aof-rewrite-min-size=big", "auto-aof-rewrite-percentage=-5",
 	};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		config_defaults(&c);

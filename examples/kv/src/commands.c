@@ -33,6 +33,7 @@
 #define COMMANDS_ERR_NOT_INT "ERR value is not an integer or out of range"
 #define COMMANDS_ERR_OVERFLOW "ERR increment or decrement would overflow"
 #define COMMANDS_ERR_OOM     "OOM command not allowed when used memory > 'maxmemory'."
+#define COMMANDS_ERR_LOG_FULL "MISCONF Errors writing to the AOF file: No space left on device"
 
 /* Command flags, as COMMAND shows them. */
 #define CMD_WRITE    (1u << 0)
@@ -122,11 +123,20 @@ static void commands_oom(struct commands_call *c)
  */
 static long commands_apply(struct commands_call *c, const struct store_op *ops, size_t n)
 {
-	long r = store_apply(c->env->store, ops, n, c->env->now_ms);
+	const struct commands_log *log = c->env->log;
+	long r;
 
+	if (log && !log->room(ops, n)) {
+		c->out->len = c->out->head + c->reply_start;
+		resp_add_error(c->out, COMMANDS_ERR_LOG_FULL);
+		return -ENOSPC;
+	}
+	r = store_apply(c->env->store, ops, n, c->env->now_ms);
 	if (r < 0) {
 		c->out->len = c->out->head + c->reply_start;
 		commands_oom(c);
+	} else if (log) {
+		log->append(ops, n, c->env->now_ms);
 	}
 	return r;
 }
@@ -760,7 +770,8 @@ static bool commands_glob(const char *p, size_t plen, const char *s, size_t slen
 
 enum commands_param {
 	PARAM_SAVE, PARAM_APPENDONLY, PARAM_MAXMEMORY, PARAM_POLICY, PARAM_DATABASES,
-	PARAM_PORT, PARAM_TIMEOUT, PARAM_MAXCLIENTS, PARAM_MAX_BULK, PARAM_COUNT,
+	PARAM_PORT, PARAM_TIMEOUT, PARAM_MAXCLIENTS, PARAM_MAX_BULK, PARAM_APPENDFSYNC,
+	PARAM_COUNT,
 };
 
 /* What clients ask on connect (redis-benchmark: save, appendonly) and
@@ -770,6 +781,7 @@ static const char *const commands_param_names[PARAM_COUNT] = {
 	[PARAM_MAXMEMORY] = "maxmemory", [PARAM_POLICY] = "maxmemory-policy",
 	[PARAM_DATABASES] = "databases", [PARAM_PORT] = "port", [PARAM_TIMEOUT] = "timeout",
 	[PARAM_MAXCLIENTS] = "maxclients", [PARAM_MAX_BULK] = "proto-max-bulk-len",
+	[PARAM_APPENDFSYNC] = "appendfsync",
 };
 
 static void commands_param_value(struct commands_call *c, enum commands_param p)
@@ -778,7 +790,8 @@ static void commands_param_value(struct commands_call *c, enum commands_param p)
 
 	switch (p) {
 	case PARAM_SAVE: resp_add_bulk_str(c->out, ""); break;   /* no snapshots */
-	case PARAM_APPENDONLY: resp_add_bulk_str(c->out, "no"); break;
+	case PARAM_APPENDONLY: resp_add_bulk_str(c->out, c->env->log ? "yes" : "no"); break;
+	case PARAM_APPENDFSYNC: resp_add_bulk_str(c->out, config_fsync_name(cfg->appendfsync)); break;
 	case PARAM_POLICY: resp_add_bulk_str(c->out, "noeviction"); break;
 	default: {
 		char num[RESP_INT64_MAX_DIGITS];
@@ -903,12 +916,15 @@ static const char *commands_human(char *buf, size_t len, uint64_t n)
 #define INFO_MEMORY   (1u << 2)
 #define INFO_STATS    (1u << 3)
 #define INFO_KEYSPACE (1u << 4)
-#define INFO_ALL      (INFO_SERVER | INFO_CLIENTS | INFO_MEMORY | INFO_STATS | INFO_KEYSPACE)
+#define INFO_PERSISTENCE (1u << 5)
+#define INFO_ALL      (INFO_SERVER | INFO_CLIENTS | INFO_MEMORY | INFO_PERSISTENCE | INFO_STATS | \
+		       INFO_KEYSPACE)
 
 static unsigned commands_info_sections(struct commands_call *c)
 {
 	static const struct { const char *name; unsigned bit; } names[] = {
 		{ "server", INFO_SERVER }, { "clients", INFO_CLIENTS }, { "memory", INFO_MEMORY },
+		{ "persistence", INFO_PERSISTENCE },
 		{ "stats", INFO_STATS }, { "keyspace", INFO_KEYSPACE },
 		{ "default", INFO_ALL }, { "all", INFO_ALL }, { "everything", INFO_ALL },
 	};
@@ -968,6 +984,22 @@ static void cmd_info(struct commands_call *c)
 				  env->client_budget ? env->client_budget->used : 0);
 		if (env->heap_in_use)
 			commands_text_add(&t, "allocator_allocated:%zu\r\n", env->heap_in_use());
+	}
+	if (want & INFO_PERSISTENCE) {
+		struct commands_log_info li = { 0 };
+
+		if (env->log)
+			env->log->info(&li);
+		commands_info_title(&t, &first, "Persistence");
+		commands_text_add(&t, "loading:0\r\naof_enabled:%d\r\naof_rewrite_in_progress:%d\r\n"
+				  "aof_rewrites:%llu\r\naof_last_write_status:ok\r\n",
+				  env->log != NULL, li.rewriting, (unsigned long long)li.rewrites);
+		if (env->log)
+			commands_text_add(&t, "aof_current_size:%llu\r\naof_base_size:%llu\r\n"
+					  "aof_generation:%llu\r\n",
+					  (unsigned long long)li.current_size,
+					  (unsigned long long)li.base_size,
+					  (unsigned long long)li.generation);
 	}
 	if (want & INFO_STATS) {
 		commands_info_title(&t, &first, "Stats");

@@ -35,6 +35,25 @@ struct commands_stats {
 	unsigned clients;        /* connected now */
 };
 
+/* What INFO persistence shows about the log. */
+struct commands_log_info {
+	uint64_t generation;     /* the header's: one more per compaction */
+	uint64_t current_size;   /* bytes of log in the current area */
+	uint64_t base_size;      /* of those, what the last compaction wrote */
+	uint64_t rewrites;       /* compactions since boot */
+	bool rewriting;          /* a compaction is in progress */
+};
+
+/* The write-ahead log commands_apply() feeds (persist.h); NULL: none. */
+struct commands_log {
+	/* Whether a record for ops[0..n) fits the log now; when it does not,
+	 * the command is refused with MISCONF and changes nothing. */
+	bool (*room)(const struct store_op *ops, size_t n);
+	/* Records ops[0..n), which the store has just applied at `now`. */
+	void (*append)(const struct store_op *ops, size_t n, int64_t now);
+	void (*info)(struct commands_log_info *out);
+};
+
 /* The server-wide state every command sees. */
 struct commands_env {
 	struct store *store;
@@ -45,6 +64,7 @@ struct commands_env {
 	int64_t start_ms;        /* the clock when the server started */
 	/* Allocator bytes in use (INFO allocator_allocated); NULL: not shown. */
 	size_t (*heap_in_use)(void);
+	const struct commands_log *log;
 	struct store_op *ops;    /* scratch for multi-key writes, kept between commands */
 	size_t ops_cap;
 };

@@ -6,9 +6,14 @@
 
 #include "config.h"
 
+_Static_assert(sizeof(KV_DEFAULT_DISK) <= KV_DISK_SERIAL_MAX + 1, "KV_DEFAULT_DISK: a serial has at most 20 bytes");
+
 #define CONFIG_PORT_MAX 65535
 /* Keeps the `timeout` in milliseconds within the TCP API's unsigned. */
 #define CONFIG_TIMEOUT_MAX (365u * 24 * 3600)
+/* auto-aof-rewrite-percentage: Redis takes any int; this keeps the
+ * threshold arithmetic far from overflow. */
+#define CONFIG_PERCENT_MAX 100000u
 #define CONFIG_KILO 1000ull
 #define CONFIG_KIBI 1024ull
 
@@ -19,6 +24,21 @@ void config_defaults(struct config *c)
 	c->maxclients = KV_DEFAULT_MAXCLIENTS;
 	c->timeout = KV_DEFAULT_TIMEOUT;
 	c->client_memory = KV_DEFAULT_CLIENT_MEMORY;
+	c->appendonly = KV_DEFAULT_APPENDONLY;
+	c->appendfsync = KV_DEFAULT_APPENDFSYNC;
+	c->aof_rewrite_min_size = KV_DEFAULT_AOF_REWRITE_MIN_SIZE;
+	c->aof_rewrite_percentage = KV_DEFAULT_AOF_REWRITE_PERCENTAGE;
+	memcpy(c->disk, KV_DEFAULT_DISK, sizeof(KV_DEFAULT_DISK));
+}
+
+static const char *const config_fsync_names[] = {
+	[CONFIG_FSYNC_ALWAYS] = "always", [CONFIG_FSYNC_EVERYSEC] = "everysec",
+	[CONFIG_FSYNC_NO] = "no",
+};
+
+const char *config_fsync_name(enum config_fsync f)
+{
+	return config_fsync_names[f];
 }
 
 static bool config_unit_is(const char *s, size_t len, const char *unit)
@@ -81,6 +101,27 @@ int config_parse_size(const char *s, size_t len, size_t *out)
 	return 0;
 }
 
+static int config_parse_yes_no(const char *s, size_t len, bool *out)
+{
+	if (config_unit_is(s, len, "yes"))
+		*out = true;
+	else if (config_unit_is(s, len, "no"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int config_parse_fsync(const char *s, size_t len, enum config_fsync *out)
+{
+	for (size_t i = 0; i < sizeof(config_fsync_names) / sizeof(config_fsync_names[0]); i++)
+		if (config_unit_is(s, len, config_fsync_names[i])) {
+			*out = (enum config_fsync)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static bool config_key_is(const char *w, size_t klen, const char *name)
 {
 	return strlen(name) == klen && memcmp(w, name, klen) == 0;
@@ -103,6 +144,19 @@ static int config_word(struct config *c, const char *w, size_t len)
 		return config_parse_size(val, vlen, &c->maxmemory);
 	if (config_key_is(w, klen, "client-memory"))
 		return config_parse_size(val, vlen, &c->client_memory);
+	if (config_key_is(w, klen, "auto-aof-rewrite-min-size"))
+		return config_parse_size(val, vlen, &c->aof_rewrite_min_size);
+	if (config_key_is(w, klen, "appendonly"))
+		return config_parse_yes_no(val, vlen, &c->appendonly);
+	if (config_key_is(w, klen, "appendfsync"))
+		return config_parse_fsync(val, vlen, &c->appendfsync);
+	if (config_key_is(w, klen, "disk")) {
+		if (vlen == 0 || vlen > KV_DISK_SERIAL_MAX)
+			return -EINVAL;
+		memcpy(c->disk, val, vlen);
+		c->disk[vlen] = '\0';
+		return 0;
+	}
 	if (config_parse_uint(val, vlen, &n) < 0)
 		return -EINVAL;
 	if (config_key_is(w, klen, "port")) {
@@ -115,6 +169,12 @@ static int config_word(struct config *c, const char *w, size_t len)
 		if (n == 0 || n > ~0u)
 			return -EINVAL;
 		c->maxclients = (unsigned)n;
+		return 0;
+	}
+	if (config_key_is(w, klen, "auto-aof-rewrite-percentage")) {
+		if (n > CONFIG_PERCENT_MAX)
+			return -EINVAL;
+		c->aof_rewrite_percentage = (unsigned)n;
 		return 0;
 	}
 	if (config_key_is(w, klen, "timeout")) {

@@ -2,6 +2,7 @@
 #ifndef KV_CONFIG_H
 #define KV_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,8 @@
  * unicycle.toml, read with uc_cmdline()) overrides them per image:
  *
  *   maxmemory=64mb port=6379 maxclients=200 timeout=0
+ *   appendonly=yes appendfsync=everysec disk=kv
+ *   auto-aof-rewrite-min-size=4mb auto-aof-rewrite-percentage=100
  *
  * Sizes take Redis's units: b, k (1000), kb (1024), m, mb, g, gb.
  */
@@ -35,6 +38,30 @@
 #define KV_DEFAULT_CLIENT_MEMORY (64ull * 1024 * 1024)
 #endif
 
+/* Persistence (persist.h): the log lives on the disk whose serial is
+ * KV_DEFAULT_DISK (`unicycle run --disk kv.img` names it "kv"); without
+ * that disk, or with appendonly=no, the data lives in memory only. */
+#ifndef KV_DEFAULT_APPENDONLY
+#define KV_DEFAULT_APPENDONLY 1
+#endif
+#ifndef KV_DEFAULT_DISK
+#define KV_DEFAULT_DISK "kv"
+#endif
+/* Redis's appendfsync: CONFIG_FSYNC_ALWAYS, _EVERYSEC or _NO. */
+#ifndef KV_DEFAULT_APPENDFSYNC
+#define KV_DEFAULT_APPENDFSYNC CONFIG_FSYNC_EVERYSEC
+#endif
+/* Compaction (Redis's auto-aof-rewrite-*): when the log passes this size
+ * and has grown by the percentage over what the last compaction wrote. */
+#ifndef KV_DEFAULT_AOF_REWRITE_MIN_SIZE
+#define KV_DEFAULT_AOF_REWRITE_MIN_SIZE (4ull * 1024 * 1024)
+#endif
+#ifndef KV_DEFAULT_AOF_REWRITE_PERCENTAGE
+#define KV_DEFAULT_AOF_REWRITE_PERCENTAGE 100
+#endif
+/* A disk serial's longest form (ATA, NVMe, virtio-blk: 20 bytes). */
+#define KV_DISK_SERIAL_MAX 20
+
 /* Active expiry and rehash steps per second (Redis's `hz`). */
 #define KV_HZ 10
 
@@ -44,13 +71,28 @@
 #define KV_MAX_INLINE    (64 * 1024)   /* one inline command, as Redis */
 #define KV_MAX_COMMAND   (1024 * 1024) /* all arguments of one command */
 
+/* When a write command's log record reaches stable storage (persist.h). */
+enum config_fsync {
+	CONFIG_FSYNC_ALWAYS,     /* before its reply is sent */
+	CONFIG_FSYNC_EVERYSEC,   /* within about a second */
+	CONFIG_FSYNC_NO,         /* when the disk decides (no flush is sent) */
+};
+
 struct config {
 	uint16_t port;
 	size_t maxmemory;        /* store bytes (0: no limit) */
 	unsigned maxclients;
 	unsigned timeout;        /* seconds (0: none) */
 	size_t client_memory;    /* client buffers, all together (0: no limit) */
+	bool appendonly;         /* keep a log when the disk is there */
+	enum config_fsync appendfsync;
+	size_t aof_rewrite_min_size;
+	unsigned aof_rewrite_percentage;
+	char disk[KV_DISK_SERIAL_MAX + 1];
 };
+
+/* "always", "everysec", "no". */
+const char *config_fsync_name(enum config_fsync f);
 
 void config_defaults(struct config *c);
 

@@ -1,4 +1,4 @@
-/* main.c: kv, a Redis-compatible key-value server: settings from the boot command line, then serve. */
+/* main.c: kv, a Redis-compatible key-value server: settings from the boot command line, the log, then serve. */
 #include <unicycle/unicycle.h>
 
 #include "config.h"
@@ -7,22 +7,28 @@
 /* Room to quote one bad command-line word. */
 #define MAIN_BAD_WORD_MAX 64
 
+static struct config main_cfg;
+
+static void main_started(int rc)
+{
+	if (rc < 0) {
+		uc_printf("kv: cannot listen on port %u (%d)\n", (unsigned)main_cfg.port, rc);
+		uc_exit(1);
+	}
+}
+
 int app_main(void)
 {
 	char bad[MAIN_BAD_WORD_MAX];
-	struct config cfg;
-	int rc;
 
-	config_defaults(&cfg);
-	if (config_parse(&cfg, uc_cmdline(), bad, sizeof(bad)) < 0) {
+	config_defaults(&main_cfg);
+	if (config_parse(&main_cfg, uc_cmdline(), bad, sizeof(bad)) < 0) {
 		uc_printf("kv: bad setting '%s' on the command line (known: maxmemory=SIZE "
-			  "port=N maxclients=N timeout=SECONDS client-memory=SIZE)\n", bad);
+			  "port=N maxclients=N timeout=SECONDS client-memory=SIZE appendonly=yes|no "
+			  "appendfsync=always|everysec|no disk=SERIAL auto-aof-rewrite-min-size=SIZE "
+			  "auto-aof-rewrite-percentage=N)\n", bad);
 		return 2;
 	}
-	rc = server_start(&cfg);
-	if (rc < 0) {
-		uc_printf("kv: cannot listen on port %u (%d)\n", (unsigned)cfg.port, rc);
-		return 1;
-	}
+	server_start(&main_cfg, main_started);
 	uc_run();
 }

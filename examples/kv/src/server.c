@@ -9,6 +9,7 @@
 #include <unicycle/unicycle.h>
 
 #include "commands.h"
+#include "persist.h"
 #include "resp.h"
 #include "server.h"
 #include "store.h"
@@ -52,6 +53,11 @@ struct server_conn {
 	bool paused;             /* replies piled up: input waits in TCP's queue */
 	bool closing;            /* QUIT or a protocol error: close once replies are out */
 	bool peer_done;          /* the client sent FIN */
+	/* appendfsync always: replies wait until the log record of the
+	 * latest write command among them is durable. */
+	uint64_t wait_lsn;
+	struct server_conn *wait_prev, *wait_next;
+	bool waiting;            /* on server.waiting */
 };
 
 static struct {
@@ -63,11 +69,40 @@ static struct {
 	struct resp_limits limits;
 	struct uc_tcp_listener *listener;
 	uint64_t next_id;
+	struct server_conn *waiting;   /* connections whose replies wait for the log */
+	void (*started)(int rc);
 } server;
 
 static int64_t server_now_ms(void)
 {
-	return (int64_t)(uc_time_ns() / SERVER_NS_PER_MS);
+	return persist_now_ms();
+}
+
+static void server_wait_remove(struct server_conn *conn)
+{
+	if (!conn->waiting)
+		return;
+	if (conn->wait_prev)
+		conn->wait_prev->wait_next = conn->wait_next;
+	else
+		server.waiting = conn->wait_next;
+	if (conn->wait_next)
+		conn->wait_next->wait_prev = conn->wait_prev;
+	conn->waiting = false;
+	conn->wait_prev = conn->wait_next = NULL;
+}
+
+static void server_wait_add(struct server_conn *conn, uint64_t lsn)
+{
+	conn->wait_lsn = lsn;
+	if (conn->waiting)
+		return;
+	conn->wait_prev = NULL;
+	conn->wait_next = server.waiting;
+	if (server.waiting)
+		server.waiting->wait_prev = conn;
+	server.waiting = conn;
+	conn->waiting = true;
 }
 
 static size_t server_heap_in_use(void)
@@ -80,6 +115,7 @@ static size_t server_heap_in_use(void)
 
 static void server_free(struct server_conn *conn)
 {
+	server_wait_remove(conn);
 	resp_parser_free(&conn->parser);
 	resp_buf_free(&conn->out);
 	free(conn);
@@ -109,6 +145,8 @@ static bool server_flush(struct server_conn *conn)
 		server_free(conn);
 		return false;
 	}
+	if (conn->waiting)
+		return true;   /* server_durable() sends them */
 	while (resp_buf_pending(out)) {
 		size_t want = resp_buf_pending(out);
 		long n = uc_tcp_send(conn->tcp, out->data + out->head, want, 0);
@@ -136,6 +174,7 @@ static bool server_process(struct server_conn *conn)
 {
 	struct uc_iovec iov[SERVER_IOV_MAX];
 	bool stop = conn->paused || conn->closing;
+	uint64_t lsn = persist_lsn();
 
 	server.env.now_ms = server_now_ms();
 	while (!stop) {
@@ -179,6 +218,8 @@ static bool server_process(struct server_conn *conn)
 		server.stats.net_in += used_all;
 	}
 	resp_parser_trim(&conn->parser);
+	if (persist_lsn() != lsn && !persist_durable(persist_lsn()))
+		server_wait_add(conn, persist_lsn());
 	return server_flush(conn);
 }
 
@@ -218,16 +259,34 @@ static void server_recv(struct uc_tcp *c, void *user)
 	server_process(user);
 }
 
-static void server_writable(struct uc_tcp *c, void *user)
+/* Sends what TCP takes; resumes reading once the replies drained. */
+static void server_drain(struct server_conn *conn)
 {
-	struct server_conn *conn = user;
-
-	(void)c;
 	if (!server_flush(conn))
 		return;
 	if (conn->paused && resp_buf_pending(&conn->out) <= SERVER_OUT_RESUME) {
 		conn->paused = false;
 		server_process(conn);
+	}
+}
+
+static void server_writable(struct uc_tcp *c, void *user)
+{
+	(void)c;
+	server_drain(user);
+}
+
+/* More log records are durable: replies waiting for them go out. */
+static void server_durable(void)
+{
+	struct server_conn *conn = server.waiting, *next;
+
+	for (; conn; conn = next) {
+		next = conn->wait_next;
+		if (!persist_durable(conn->wait_lsn))
+			continue;
+		server_wait_remove(conn);
+		server_drain(conn);
 	}
 }
 
@@ -271,12 +330,32 @@ static void server_tick(void *arg)
 		uc_printf("kv: out of memory for the expiry timer; keys now expire on access only\n");
 }
 
-int server_start(const struct config *cfg)
+/* The log is loaded (or there is none): clients may come. */
+static void server_listen(void)
 {
-	uint64_t t = uc_time_ns();
+	const struct config *cfg = &server.cfg;
 	int rc;
 
+	server.env.log = persist_hooks();
+	server.env.start_ms = server_now_ms();
+	persist_on_durable(server_durable);
+	rc = uc_tcp_listen(NULL, cfg->port, &server_ops, NULL, &server.listener);
+	if (rc == 0) {
+		if (!uc_timer_add(SERVER_TICK_NS, server_tick, NULL))
+			uc_printf("kv: out of memory for the expiry timer; keys now expire on "
+				  "access only\n");
+		uc_printf("kv: listening on port %u, maxmemory %zu bytes, maxclients %u\n",
+			  (unsigned)cfg->port, cfg->maxmemory, cfg->maxclients);
+	}
+	server.started(rc);
+}
+
+void server_start(const struct config *cfg, void (*started)(int rc))
+{
+	uint64_t t = uc_time_ns();
+
 	server.cfg = *cfg;
+	server.started = started;
 	/* The hash key only has to be unknown to clients ahead of time: the
 	 * boot-relative TSC reading differs from boot to boot. */
 	store_init(&server.store, cfg->maxmemory, t * 0x9e3779b97f4a7c15ull,
@@ -287,14 +366,6 @@ int server_start(const struct config *cfg)
 		.max_command = KV_MAX_COMMAND, .budget = &server.budget,
 	};
 	commands_env_init(&server.env, &server.store, &server.cfg, &server.stats, &server.budget);
-	server.env.start_ms = server_now_ms();
 	server.env.heap_in_use = server_heap_in_use;
-	rc = uc_tcp_listen(NULL, cfg->port, &server_ops, NULL, &server.listener);
-	if (rc < 0)
-		return rc;
-	if (!uc_timer_add(SERVER_TICK_NS, server_tick, NULL))
-		uc_printf("kv: out of memory for the expiry timer; keys now expire on access only\n");
-	uc_printf("kv: listening on port %u, maxmemory %zu bytes, maxclients %u\n",
-		  (unsigned)cfg->port, cfg->maxmemory, cfg->maxclients);
-	return 0;
+	persist_start(&server.cfg, &server.store, server_listen);
 }

@@ -4,8 +4,9 @@
 
 #include "config.h"
 
-/* Listens on cfg->port (IPv4 and IPv6) and starts the periodic timer.
- * Returns 0, or a negative errno from uc_tcp_listen(). */
-int server_start(const struct config *cfg);
+/* Loads the log (persist.h), then listens on cfg->port (IPv4 and IPv6)
+ * and starts the periodic timer; runs started(0), or started() with the
+ * negative errno from uc_tcp_listen(), from the event loop once done. */
+void server_start(const struct config *cfg, void (*started)(int rc));
 
 #endif

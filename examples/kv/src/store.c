@@ -236,6 +236,15 @@ static void store_unlink(struct store *s, struct store_entry **link, struct stor
 	free(e);
 }
 
+/* Lazy and active expiry (not an op: see store.h for on_expire). */
+static void store_drop_expired(struct store *s, struct store_entry **link, struct store_table *t)
+{
+	if (s->on_expire)
+		s->on_expire(s->on_expire_arg, *link);
+	store_unlink(s, link, t);
+	s->stats.expired++;
+}
+
 bool store_rehash(struct store *s, size_t buckets)
 {
 	struct store_table *from = &s->t[0], *to = &s->t[1];
@@ -381,8 +390,7 @@ const struct store_entry *store_get(struct store *s, const char *key, size_t kle
 	if (!link)
 		return NULL;
 	if (store_expired(*link, now)) {
-		store_unlink(s, link, t);
-		s->stats.expired++;
+		store_drop_expired(s, link, t);
 		return NULL;
 	}
 	return *link;
@@ -631,11 +639,31 @@ size_t store_expire(struct store *s, int64_t now, size_t budget)
 
 		if (!link)
 			break;   /* cannot happen: store_check() says so */
-		store_unlink(s, link, t);
-		s->stats.expired++;
+		store_drop_expired(s, link, t);
 		done++;
 	}
 	return done;
+}
+
+int store_scan(const struct store *s, int64_t now, store_scan_fn fn, void *arg)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct store_table *t = &s->t[i];
+
+		if (!t->buckets)
+			continue;
+		for (size_t b = 0; b <= t->mask; b++)
+			for (const struct store_entry *e = t->buckets[b]; e; e = e->next) {
+				int rc;
+
+				if (store_expired(e, now))
+					continue;
+				rc = fn(arg, e);
+				if (rc)
+					return rc;
+			}
+	}
+	return 0;
 }
 
 int64_t store_next_deadline(const struct store *s)

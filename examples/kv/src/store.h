@@ -70,6 +70,11 @@ struct store {
 	size_t maxmemory;           /* 0: no limit */
 	uint64_t seed[2];           /* SipHash key */
 	struct store_stats stats;
+	/* Called with each key that lazy or active expiry is about to remove
+	 * (store_get(), store_expire()), e.g. to log a DEL for it as Redis
+	 * does; NULL: nobody is told. */
+	void (*on_expire)(void *arg, const struct store_entry *e);
+	void *on_expire_arg;
 };
 
 enum store_op_kind {
@@ -127,6 +132,11 @@ static inline size_t store_volatile_keys(const struct store *s) { return s->heap
 static inline size_t store_used(const struct store *s) { return s->used; }
 static inline bool store_rehashing(const struct store *s) { return s->t[1].buckets != NULL; }
 size_t store_buckets(const struct store *s);
+/* Calls fn(arg, e) for every live key (not past its deadline at `now`),
+ * in no particular order, without changing the store; a non-zero return
+ * from fn stops the scan and is returned. */
+typedef int (*store_scan_fn)(void *arg, const struct store_entry *e);
+int store_scan(const struct store *s, int64_t now, store_scan_fn fn, void *arg);
 /* The soonest deadline, or INT64_MAX when no key has one. */
 int64_t store_next_deadline(const struct store *s);
 
