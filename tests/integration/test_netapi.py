@@ -278,7 +278,8 @@ def test_nettest_tcp_udp_http(tmp_path, netns):
 
         http_checks(netns)
 
-        # everything above gave back what it took
+        # everything above gave back what it took (once its closes have completed)
+        time.sleep(1.5)
         before = int(ctl("mem").split()[1])
         t, result = serve_once(netns, 7102)
         assert ctl(f"connect {HOST}:7102 3000").startswith("ok ")
