@@ -40,7 +40,9 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 
 /* ---- memory transport ---- */
 
-struct fuzz_write {          /* one range of output and what it answered */
+static void fuzz_fail(const char *what);
+
+struct fuzz_write {          /* where output for HEAD / other answers starts */
 	size_t start;
 	bool head_only;
 };
@@ -74,7 +76,11 @@ static long sink_write(void *ctx, const void *data, size_t len)
 		s->budget -= n;
 	if (s->len + n > sizeof(s->out))
 		n = sizeof(s->out) - s->len;  /* the checks stop at a full sink */
-	if (n && s->nwrites < FUZZ_MAX_WRITES) {
+	/* A new record only where the answer's kind changes. */
+	if (n && (s->nwrites == 0 ||
+		  s->writes[s->nwrites - 1].head_only != s->conn->res.head_only)) {
+		if (s->nwrites == FUZZ_MAX_WRITES)
+			fuzz_fail("too many write records");
 		s->writes[s->nwrites].start = s->len;
 		s->writes[s->nwrites].head_only = s->conn->res.head_only;
 		s->nwrites++;
@@ -104,6 +110,8 @@ static char pattern[FUZZ_STREAM_LEN];
 
 static void fuzz_fail(const char *what)
 {
+	if (getenv("FUZZ_DEBUG"))   /* the output so far */
+		fwrite(sink.out, 1, sink.len, stderr);
 	fprintf(stderr, "fuzz_http: %s\n", what);
 	abort();
 }
