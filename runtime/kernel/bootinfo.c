@@ -181,6 +181,25 @@ static void bootinfo_sort(struct bootinfo_range *r, size_t n)
 	}
 }
 
+/* Sorted ranges that overlap or touch become one (RAM is their union): a
+ * page named by two /memory ranges must not be handed out twice. */
+static void bootinfo_merge(struct bootinfo_range *r, size_t *n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (out && r[i].base <= r[out - 1].base + r[out - 1].size) {
+			uint64_t end = r[i].base + r[i].size;
+
+			if (end > r[out - 1].base + r[out - 1].size)
+				r[out - 1].size = end - r[out - 1].base;
+			continue;
+		}
+		r[out++] = r[i];
+	}
+	*n = out;
+}
+
 /* Appends a reserved range (deduplication is not needed: subtraction is idempotent). */
 static int bootinfo_reserve(struct bootinfo *bi, uint64_t base, uint64_t size,
 			    char *err, size_t errlen)
@@ -359,6 +378,7 @@ int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errle
 		return -1;
 
 	bootinfo_sort(ram, nram);
+	bootinfo_merge(ram, &nram);
 	bootinfo_sort(bi->reserved, bi->nreserved);
 	return bootinfo_subtract(bi, ram, nram, err, errlen);
 }

@@ -302,10 +302,31 @@ static void test_take_low_page(void)
 	CHECK(bi.nlow == 0 && bootinfo_take_low_page(&bi, 0x100000) == 0);
 }
 
+/* Found by tests/fuzz/fuzz_bootinfo.c: /memory ranges that overlap gave
+ * overlapping usable ranges, so the allocator got the same pages twice. */
+static void test_overlapping_ram(void)
+{
+	struct tree t = good_tree();
+
+	t.ram[0][0] = 0x100000;    /* [1 MiB, 64 MiB) inside the next one */
+	t.ram[0][1] = 0x3f00000;
+	t.ram[1][0] = 0;           /* [0, 512 MiB) */
+	t.ram[1][1] = 0x20000000;
+	t.ram[2][0] = 0x1fff0000;  /* [512 MiB - 64 KiB, 512 MiB + 1 MiB): sticks out */
+	t.ram[2][1] = 0x110000;
+	t.ram[3][1] = 0;
+	CHECK(parse(&t) == 0);
+	for (size_t i = 1; i < bi.nmem; i++)
+		CHECK(bi.mem[i].base >= bi.mem[i - 1].base + bi.mem[i - 1].size);
+	CHECK(bi.nmem >= 1 && bi.mem[bi.nmem - 1].base + bi.mem[bi.nmem - 1].size ==
+	      0x20100000);
+}
+
 int main(void)
 {
 	test_good();
 	test_take_low_page();
+	test_overlapping_ram();
 	test_optional();
 	test_errors();
 	test_bad_header();
