@@ -39,13 +39,13 @@
  *                   bits 4-7: clock advance before the frame, x 250 ms
  *   length (2 bytes, little-endian), frame bytes (destination MAC first).
  * After the last record every connection is aborted, the ARP/ND caches are
- * flushed and the clock runs a minute on, so nothing carries over to the
+ * flushed and the clock runs on past every reassembly timeout, so nothing carries over to the
  * next input; then every pool pbuf must be back (a leak in the glue or in
  * lwIP's input path shows there).
  */
 
 #define FUZZ_TICK_NS      (250ull * 1000 * 1000)
-#define FUZZ_SETTLE_S     60
+#define FUZZ_SETTLE_S     75    /* seconds: past IPV6_REASS_MAXAGE (60) and IP_REASS_MAXAGE (15) */
 #define FUZZ_ETH_IPV4     0x0800
 #define FUZZ_ETH_IPV6     0x86dd
 #define FUZZ_ETH_VLAN     0x8100
