@@ -299,6 +299,12 @@ int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errle
 		printf_snprintf(err, errlen, "bad FDT header: %s", fdt_strerror(rc));
 		return -1;
 	}
+	/* DTSpec 0.4 sec 5.3-5.4: the memory reservation block is 8-byte and
+	 * the structure block 4-byte aligned; libfdt loads cells in place. */
+	if (fdt_off_mem_rsvmap(fdt) % sizeof(fdt64_t) || fdt_off_dt_struct(fdt) % sizeof(fdt32_t)) {
+		printf_snprintf(err, errlen, "bad FDT header: blocks not aligned");
+		return -1;
+	}
 	fdt_size = fdt_totalsize(fdt);
 	if (fdt_node_check_compatible(fdt, 0, BOOTINFO_COMPATIBLE) != 0) {
 		printf_snprintf(err, errlen, "/: compatible is not \"%s\"", BOOTINFO_COMPATIBLE);

@@ -322,11 +322,33 @@ static void test_overlapping_ram(void)
 	      0x20100000);
 }
 
+/* Found by tests/fuzz/fuzz_bootinfo.c: a structure block at an offset
+ * that is not a multiple of 4 made libfdt load cells misaligned (undefined
+ * behaviour, caught by UBSan). Refused now, naming the header. */
+static void test_misaligned_blocks(void)
+{
+	struct tree t = good_tree();
+	char *fdt = parse_buffer();
+	uint32_t st, total;
+
+	build(fdt, &t);
+	st = fdt_off_dt_struct(fdt);
+	total = fdt_totalsize(fdt);
+	memmove(fdt + st + 2, fdt + st, total - st);
+	fdt_set_off_dt_struct(fdt, st + 2);
+	fdt_set_off_dt_strings(fdt, fdt_off_dt_strings(fdt) + 2);
+	fdt_set_totalsize(fdt, total + 2);
+	err[0] = '\0';
+	CHECK(bootinfo_parse(fdt, &bi, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not aligned") != NULL);
+}
+
 int main(void)
 {
 	test_good();
 	test_take_low_page();
 	test_overlapping_ram();
+	test_misaligned_blocks();
 	test_optional();
 	test_errors();
 	test_bad_header();
