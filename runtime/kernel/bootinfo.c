@@ -426,6 +426,10 @@ uint64_t bootinfo_take_low_page(struct bootinfo *bi, uint64_t limit)
 			r->size = page - r->base;
 			bi->nlow++;
 		}
+		if (r->size == 0) {   /* the page was all of it: no empty range stays */
+			memmove(&bi->low[i], &bi->low[i + 1], (bi->nlow - i - 1) * sizeof(bi->low[0]));
+			bi->nlow--;
+		}
 		for (j = bi->nreserved; j > 0 && bi->reserved[j - 1].base > page; j--)
 			bi->reserved[j] = bi->reserved[j - 1];
 		bi->reserved[j].base = page;

@@ -295,6 +295,10 @@ static void test_take_low_page(void)
 	CHECK(bi.nlow == 2 && bi.low[0].base == 0x1000 && bi.low[0].size == 0x4e000 &&
 	      bi.low[1].base == 0x50000 && bi.low[1].size == 0x4f000);
 	CHECK(bootinfo_take_low_page(&bi, 0x2000) == 0x1000);
+	/* Found by tests/fuzz/fuzz_bootinfo.c: the range [0x1000, 0x1000) stayed. */
+	CHECK(bi.nlow == 2 && bi.low[0].base == 0x2000 && bi.low[0].size == 0x4d000);
+	for (size_t i = 0; i < bi.nlow; i++)
+		CHECK(bi.low[i].size != 0);
 	CHECK(bootinfo_take_low_page(&bi, 0x2000) == 0);
 	/* No RAM below 1 MiB at all. */
 	t.ram[1][1] = 0;
