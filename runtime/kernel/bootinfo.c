@@ -281,6 +281,25 @@ static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *r
 	return 0;
 }
 
+/* Walks every tag of the structure block once. libfdt's fdt_next_tag()
+ * adds a property's length in int arithmetic: a length near 2^32 brings
+ * the walk back to the same tag, and every later lookup loops forever. */
+static int bootinfo_check_structure(const void *fdt, char *err, size_t errlen)
+{
+	int offset = 0, next;
+	uint32_t tag;
+
+	do {
+		tag = fdt_next_tag(fdt, offset, &next);
+		if (tag != FDT_END && next <= offset) {
+			printf_snprintf(err, errlen, "bad FDT structure block at offset %d", offset);
+			return -1;
+		}
+		offset = next;
+	} while (tag != FDT_END);
+	return 0;
+}
+
 /*
  * Fills *bi from the blob at fdt. Returns 0, or -1 with a message naming the
  * node or property in err. Strings in *bi point into the blob, which stays
@@ -305,6 +324,8 @@ int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errle
 		printf_snprintf(err, errlen, "bad FDT header: blocks not aligned");
 		return -1;
 	}
+	if (bootinfo_check_structure(fdt, err, errlen) < 0)
+		return -1;
 	fdt_size = fdt_totalsize(fdt);
 	if (fdt_node_check_compatible(fdt, 0, BOOTINFO_COMPATIBLE) != 0) {
 		printf_snprintf(err, errlen, "/: compatible is not \"%s\"", BOOTINFO_COMPATIBLE);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libfdt.h>
 
@@ -347,12 +348,35 @@ static void test_misaligned_blocks(void)
 	CHECK(strstr(err, "not aligned") != NULL);
 }
 
+/* Found by tests/fuzz/fuzz_bootinfo.c: a property length of 2^32 - 12
+ * made libfdt's walk return to the same tag, so looking up a property
+ * looped forever. Refused now; the alarm fails the test if it hangs. */
+static void test_wrapping_prop_len(void)
+{
+	struct tree t = good_tree();
+	char *fdt = parse_buffer();
+	int chosen, prop;
+
+	build(fdt, &t);
+	chosen = fdt_path_offset(fdt, "/chosen");
+	prop = fdt_first_property_offset(fdt, chosen);
+	CHECK(prop >= 0);
+	((struct fdt_property *)(fdt + fdt_off_dt_struct(fdt) + prop))->len =
+		cpu_to_fdt32(0xfffffff4u);
+	alarm(10);
+	err[0] = '\0';
+	CHECK(bootinfo_parse(fdt, &bi, err, sizeof(err)) == -1);
+	alarm(0);
+	CHECK(strstr(err, "structure block") != NULL);
+}
+
 int main(void)
 {
 	test_good();
 	test_take_low_page();
 	test_overlapping_ram();
 	test_misaligned_blocks();
+	test_wrapping_prop_len();
 	test_optional();
 	test_errors();
 	test_bad_header();
