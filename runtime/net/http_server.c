@@ -365,6 +365,10 @@ static int http_respond_common(struct uc_http_response *res, int status,
 		return -EINVAL;
 	res->responded = true;
 	res->deferred = false;
+	/* The engine finishes the answer from here (a referenced body too):
+	 * a deferred response is no longer the app's, so a client that goes
+	 * away before the body is out frees the connection. */
+	c->app_holds = false;
 	hlen = http_head(res, status, content_type, HTTP_FRAME_LENGTH, len, buf);
 	blen = res->head_only || !http_status_has_body(status) ? 0 : len;
 	if (ref && blen) {
@@ -439,7 +443,14 @@ int uc_http_begin(struct uc_http_response *res, int status, const char *content_
 	res->want_writable = false;
 	c->app_holds = true;
 	http_send(c, buf, http_head(res, status, content_type, framing, length, buf));
-	return c->failed ? -ENOMEM : 0;
+	if (c->failed) {
+		/* Nothing will be streamed and the app is told so: it lets go
+		 * of the response without uc_http_end(), so the engine must. */
+		res->streaming = false;
+		c->app_holds = false;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void uc_http_set_writable(struct uc_http_response *res, uc_http_writable_fn fn, void *arg)

@@ -690,6 +690,44 @@ static void test_body_grows(void)
 	}
 }
 
+/* Found by tests/fuzz/fuzz_http.c: responses the app let go of kept the
+ * connection allocated forever. */
+static void test_let_go(void)
+{
+	const char *req = "GET /later HTTP/1.1\r\n\r\n";
+	size_t before;
+
+	/* A deferred response answered with a referenced body whose client
+	 * goes away before the body is out: the app has answered, so the
+	 * engine frees everything when the connection goes. */
+	if (conn)
+		http_conn_free(conn);
+	conn = NULL;
+	http_server_set_limits(1024, 4096);
+	before = __sanitizer_get_current_allocated_bytes();
+	fresh(100);
+	CHECK(http_conn_input(conn, req, strlen(req)) == strlen(req) && kept);
+	CHECK(uc_http_respond_ref(kept, 200, NULL, pattern, STREAM_LEN) == 0);
+	CHECK(http_conn_pending(conn) && sink.len == 100);
+	http_conn_free(conn);
+	conn = NULL;
+	http_server_set_limits(1024, 4096);
+	CHECK(__sanitizer_get_current_allocated_bytes() == before);
+
+	/* uc_http_begin() on a broken connection says -ENOMEM and the app
+	 * returns without uc_http_end() (as examples/nettest does): nothing
+	 * may stay held once the connection is freed. */
+	fresh(0);
+	CHECK(http_conn_input(conn, req, strlen(req)) == strlen(req) && kept);
+	sink.broken = 1;
+	CHECK(uc_http_begin(kept, 200, NULL, UC_HTTP_LENGTH_UNKNOWN) == -ENOMEM);
+	CHECK(http_conn_failed(conn));
+	http_conn_free(conn);
+	conn = NULL;
+	http_server_set_limits(1024, 4096);
+	CHECK(__sanitizer_get_current_allocated_bytes() == before);
+}
+
 int main(void)
 {
 	setup();
@@ -703,6 +741,7 @@ int main(void)
 	test_stream();
 	test_ref_body();
 	test_body_grows();
+	test_let_go();
 	if (conn)
 		http_conn_free(conn);
 	http_server_set_limits(1024, 4096); /* frees the recycled connections */

@@ -145,7 +145,8 @@ typedef void (*uc_http_writable_fn)(struct uc_http_response *res, void *arg);
 /* Sends the status line and headers (uc_http_header() lines included).
  * 0; -EALREADY (already answered or begun), -EINVAL (status outside
  * 100..599, bad content type), -ENOMEM (cannot queue: the connection
- * closes), -ECONNRESET (deferred and the client went away: freed). */
+ * closes and the response is over: no uc_http_write()/uc_http_end()
+ * follows), -ECONNRESET (deferred and the client went away: freed). */
 int uc_http_begin(struct uc_http_response *res, int status, const char *content_type,
 		  size_t length);
 /* `fn(res, arg)` runs from the event loop when a short uc_http_write()
