@@ -943,8 +943,11 @@ void http_conn_timeout(struct http_conn *c)
 {
 	/* RFC 9110 sec 15.5.9: 408 when a request began but did not finish
 	 * in time; a connection that sent nothing just closes. */
-	if (http_conn_in_header(c) && c->begun && !http_conn_pending(c))
+	if (http_conn_in_header(c) && c->begun && !http_conn_pending(c)) {
+		c->busy = true;   /* the binding is ending the connection: no resume call */
 		http_conn_error(c, 408);
+		c->busy = false;
+	}
 	c->done = true;
 }
 

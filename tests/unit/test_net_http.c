@@ -730,7 +730,9 @@ static void test_header_deadline_state(void)
 	CHECK(sink.len == strlen(HELLO_RESP));
 	drive(conn, &sink, partial, sizeof(partial) - 1, 3);
 	CHECK(http_conn_in_header(conn));
+	sink.resumed = 0;
 	http_conn_timeout(conn);
+	CHECK(sink.resumed == 0);   /* the binding is freeing it: no call back */
 	CHECK(http_conn_done(conn) && !http_conn_in_header(conn));
 	sink.buf[sink.len] = '\0';
 	CHECK(strcmp(sink.buf + strlen(HELLO_RESP),
