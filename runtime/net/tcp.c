@@ -60,14 +60,17 @@
  * An evicted connection ends like a timed-out one (`closed`, -ETIMEDOUT).
  *
  * Unacknowledged closes: a lingering connection whose peer acknowledges
- * nothing for TCP_LINGER_MS is reset when its FIN is still unacknowledged
- * (FIN_WAIT_1); past that lwIP bounds the rest (FIN_WAIT_2: 20 s, LAST_ACK:
+ * nothing for TCP_LINGER_MS, or that is still lingering TCP_CLOSE_MAX_MS
+ * after the close (a slow reader taking a byte now and then), is reset
+ * when its FIN is still unacknowledged (FIN_WAIT_1), else handed to lwIP;
+ * past that lwIP bounds the rest (FIN_WAIT_2: 20 s, LAST_ACK:
  * 2 * TCP_MSL, TIME_WAIT: 2 * TCP_MSL, CLOSING: the retransmission limit)
  * and frees those first when the pool is full.
  */
 
 #define TCP_NS_PER_MS      1000000ull
 #define TCP_LINGER_MS      5000u /* after uc_tcp_close: give up waiting for the peer's FIN after this long without progress */
+#define TCP_CLOSE_MAX_MS   CONFIG_NET_TCP_CLOSE_MAX_MS /* ...and after this long in all, progress or not */
 #define TCP_POLL_INTERVAL  2     /* tcp_poll units of 500 ms: a short send stuck on memory is retried every second */
 #define TCP_U16_MAX        0xffffu
 
@@ -105,6 +108,7 @@ struct uc_tcp {
 	uint64_t deadline;        /* uc_tcp_set_deadline(): time_ns(), 0 = none */
 	uint64_t last_activity;   /* time_ns() of the last byte in or out (or ack) */
 	uint64_t connect_deadline;
+	uint64_t closed_at;       /* time_ns() of uc_tcp_close (TCP_LINGER) */
 	uc_timer_t timer;
 	uint64_t timer_deadline;
 	struct uc_tcp *push_next;
@@ -252,8 +256,12 @@ static uint64_t tcp_deadline(const struct uc_tcp *c)
 
 		return c->deadline && c->deadline < idle ? c->deadline : idle;
 	}
-	case TCP_LINGER:
-		return c->last_activity + TCP_LINGER_MS * TCP_NS_PER_MS;
+	case TCP_LINGER: {
+		uint64_t quiet = c->last_activity + TCP_LINGER_MS * TCP_NS_PER_MS;
+		uint64_t most = c->closed_at + TCP_CLOSE_MAX_MS * TCP_NS_PER_MS;
+
+		return quiet < most ? quiet : most;
+	}
 	default:
 		return UINT64_MAX;
 	}
@@ -379,6 +387,7 @@ static void tcp_close_gracefully(struct uc_tcp *c)
 	c->state = TCP_LINGER;
 	tcp_prio_update(c);
 	tcp_activity(c);
+	c->closed_at = c->last_activity;
 	tcp_timer_update(c);
 	tcp_push_later(c);
 }
@@ -603,8 +612,9 @@ static void tcp_timer_fire(void *arg)
 		tcp_leave(c, false);
 		break;
 	case TCP_LINGER:
-		/* Nothing acknowledged for TCP_LINGER_MS: with our FIN still
-		 * unacknowledged lwIP would retransmit for minutes; reclaim it. */
+		/* Nothing acknowledged for TCP_LINGER_MS, or still closing after
+		 * TCP_CLOSE_MAX_MS (a peer taking a byte now and then): with our
+		 * FIN unacknowledged lwIP would go on for minutes; reclaim it. */
 		if (c->pcb && c->pcb->state == FIN_WAIT_1)
 			tcp_kill(c);
 		else

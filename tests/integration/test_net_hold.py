@@ -3,7 +3,10 @@ under QEMU over a tap device in a namespace this test creates, built with a
 small pool (NET_TCP_PCBS=16), a per-peer cap of 6 and a 6 s header deadline.
 A slowloris filling the pool from three addresses cannot keep a normal request
 out, a seventh connection from one address is refused, and a connection that
-keeps dribbling header bytes is closed with 408 at the deadline."""
+keeps dribbling header bytes is closed with 408 at the deadline. A client that
+stops taking data after the server closed does not keep the connection's
+buffers: the unacknowledged close is reset within NET_TCP_CLOSE_MAX_MS."""
+import json
 import shutil
 import socket
 import subprocess
@@ -21,6 +24,8 @@ HOST = "10.99.4.1"
 GUEST = "10.99.4.2"
 ATTACKERS = ["10.99.4.11", "10.99.4.12", "10.99.4.13"]   # more host addresses on the tap
 PCBS, PER_PEER, HEADER_S = 16, 6, 6
+CLOSE_MAX_S = 3
+REQUESTS = 80                 # answers fit tcp.c's send queue (TCP_SND_QUEUELEN pbufs, one per answer)
 INDEX = b"<html><body><h1>Hello, World!</h1></body></html>"
 TAPDEV = f"tap,id=net0,ifname={TAP},script=no,downscript=no"
 
@@ -34,7 +39,9 @@ def guest(tmp_path_factory):
                     f'gateway = "{HOST}"\n')
     unicycle("build", "-C", app, "--set", f"NET_TCP_PCBS={PCBS}",
              "--set", f"NET_TCP_PER_PEER={PER_PEER}",
-             "--set", f"HTTP_HEADER_TIMEOUT_MS={HEADER_S * 1000}", check=True)
+             "--set", f"HTTP_HEADER_TIMEOUT_MS={HEADER_S * 1000}", "--set", "HTTP_STATS=y",
+             "--set", f"NET_TCP_CLOSE_MAX_MS={CLOSE_MAX_S * 1000}",
+             check=True)
     with tap_netns("uc-hold", TAP, f"{HOST}/24") as ns:
         for addr in ATTACKERS:
             subprocess.run(["ip", "netns", "exec", ns, "ip", "addr", "add", f"{addr}/24",
@@ -197,3 +204,46 @@ def test_header_deadline_is_not_pushed_back_by_bytes(guest):
         print(f"\ndribbling connection closed with 408 after {seconds:.1f} s")
     finally:
         slow.close()
+
+
+def bytes_in_use(ns) -> int:
+    s = open_from(ns, HOST)
+    try:
+        s.sendall(b"GET /_unicycle/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        body = recv_all(s).partition(b"\r\n\r\n")[2]
+    finally:
+        s.close()
+    return json.loads(body)["mem"]["bytes_in_use"]
+
+
+def test_unacknowledged_close_is_reclaimed(guest):
+    """The server answers pipelined requests and closes; the client reads
+    nothing (zero window), so the answers and the FIN stay unacknowledged.
+    Their buffers come back within NET_TCP_CLOSE_MAX_MS, not after lwIP's minutes of
+    persist probes."""
+    ns = guest.ns
+    settle(ns)
+    idle = open_from(ns, HOST)         # two connections at once, as below: the
+    bytes_in_use(ns)                   # engine keeps freed ones for reuse
+    idle.close()
+    settle(ns)
+    before = bytes_in_use(ns)
+    s = ns_socket(ns)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)   # the kernel's minimum
+    s.settimeout(5)
+    s.bind((HOST, 0))
+    s.connect((GUEST, 80))
+    try:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * (REQUESTS - 1) +
+                  b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        start = time.monotonic()
+        time.sleep(1)
+        stuck = bytes_in_use(ns)
+        assert stuck - before > 4000, (before, stuck)     # the answers wait in the send buffer
+        while bytes_in_use(ns) > before + 1000:
+            assert time.monotonic() - start < CLOSE_MAX_S + 4, "buffers still held"
+            time.sleep(0.5)
+        print(f"\n{stuck - before} bytes held by an unacknowledged close, "
+              f"given back after {time.monotonic() - start:.1f} s")
+    finally:
+        s.close()
