@@ -73,6 +73,7 @@ struct http_conn {
 	int error_status;    /* 413/431 chosen by a callback, 0 otherwise */
 	bool in_header;      /* the next bytes belong to a header block (a new connection too) */
 	bool begun;          /* ...and some of that block has arrived */
+	bool between;        /* a request ended: the next byte (even a bare CRLF) starts the clock */
 
 	/* the connection */
 	bool done, failed;
@@ -686,6 +687,7 @@ static int http_on_message_begin(http_parser *p)
 	c->part = HTTP_PART_URL;
 	c->in_header = true;
 	c->begun = true;
+	c->between = false;
 	c->used = 0;
 	c->nheaders = 0;
 	c->body_len = 0;
@@ -815,6 +817,7 @@ static int http_on_message_complete(http_parser *p)
 {
 	struct http_conn *c = p->data;
 
+	c->between = true;
 	http_dispatch(c);
 	/* Stop here when the answer did not fit or ends the connection; the
 	 * transport offers the remaining bytes again later. */
@@ -907,6 +910,11 @@ size_t http_conn_input(struct http_conn *c, const char *data, size_t len)
 
 	if (c->done || c->failed || http_conn_pending(c) || len == 0)
 		return 0;
+	/* http-parser skips CRLFs before a request without a callback: count
+	 * them as the header block's start, or a client could hold the
+	 * connection by sending one now and then. */
+	if (c->between)
+		c->in_header = true;
 	c->busy = true;
 	n = http_parser_execute(&c->parser, &http_settings, data, len);
 	c->busy = false;
