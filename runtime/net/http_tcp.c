@@ -20,7 +20,7 @@
  *
  * Holding connections: a request's header block must be complete within
  * CONFIG_HTTP_HEADER_TIMEOUT_MS of the connection's start (first request)
- * or of its first byte (later ones), a deadline bytes do not move
+ * or of the first byte after the previous answer, a deadline bytes do not move
  * (uc_tcp_set_deadline); past it the client gets 408 and a close. Between
  * requests the idle timeout applies. A connection is evictable (a new
  * client may take its slot when the pool is full) except while an answer

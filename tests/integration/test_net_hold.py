@@ -191,6 +191,49 @@ def test_slowloris_cannot_keep_a_request_out(guest):
         slow.close()
 
 
+def zero_window_client(ns, requests):
+    """A connection that sent `requests` pipelined GETs (the last one closing)
+    and reads nothing: the answers wait in the guest's send queue."""
+    s = ns_socket(ns)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)   # the kernel's minimum
+    s.settimeout(5)
+    s.bind((HOST, 0))
+    s.connect((GUEST, 80))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * (requests - 1) +
+              b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    return s
+
+
+def test_an_answer_under_way_is_not_evicted(guest):
+    """A client that stops reading in the middle of its answers is silent
+    longest, but its answer is under way: the full pool evicts a dribbler."""
+    ns = guest.ns
+    settle(ns)
+    busy = zero_window_client(ns, 120)   # more answers than the send queue takes
+    try:
+        # lwIP's zero-window probes (1.5 s, then 3 s later, ...) are
+        # acknowledged; between the second and third, `busy` is the oldest.
+        time.sleep(5.5)
+        socks = []
+        for addr in ATTACKERS:
+            while len(socks) < PCBS - 1 and sum(1 for s in socks if s.getsockname()[0] == addr) < PER_PEER:
+                socks.append(open_from(ns, addr))
+        slow = Dribbler(socks, gap=0.1)
+        try:
+            time.sleep(0.5)
+            got = get_index(ns, HOST, timeout=3)
+            assert got.endswith(INDEX), got
+            time.sleep(0.3)
+            assert any(e[2] == "ConnectionResetError" for e in slow.ended.values()), slow.ended
+        finally:
+            slow.close()
+        busy.settimeout(10)
+        answers = recv_all(busy)         # whole: it was never reset
+        assert answers.count(b"HTTP/1.1 200 OK\r\n") == 120, len(answers)
+    finally:
+        busy.close()
+
+
 def test_header_deadline_is_not_pushed_back_by_bytes(guest):
     ns = guest.ns
     settle(ns)
@@ -228,14 +271,8 @@ def test_unacknowledged_close_is_reclaimed(guest):
     idle.close()
     settle(ns)
     before = bytes_in_use(ns)
-    s = ns_socket(ns)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)   # the kernel's minimum
-    s.settimeout(5)
-    s.bind((HOST, 0))
-    s.connect((GUEST, 80))
+    s = zero_window_client(ns, REQUESTS)
     try:
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * (REQUESTS - 1) +
-                  b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         start = time.monotonic()
         time.sleep(1)
         stuck = bytes_in_use(ns)
