@@ -31,9 +31,13 @@
  * answer). Every response carries Content-Length. HEAD gets the headers of
  * the GET answer. Errors the server produces itself, each ending the
  * connection: 400 malformed request, 413 body above UC_HTTP_MAX_BODY,
- * 431 request line + headers above UC_HTTP_MAX_HEADER, 500 when a handler
- * returns without responding or deferring (connection kept), 404 for
- * unknown paths. Request bodies are buffered whole for the handler (up to
+ * 431 request line + headers above UC_HTTP_MAX_HEADER, 408 when they are
+ * not complete within CONFIG_HTTP_HEADER_TIMEOUT_MS (of the connection's
+ * start, or of the first byte after the previous answer; bytes do not move
+ * it), 500 when
+ * a handler returns without responding or deferring (connection kept),
+ * 404 for unknown paths. `headers` are the header block's only: trailer
+ * fields after a chunked body are read and dropped. Request bodies are buffered whole for the handler (up to
  * UC_HTTP_MAX_BODY), in a buffer that grows as the bytes arrive. The
  * server closes gracefully: it never answers late client bytes with a
  * reset that would destroy the response in flight.
