@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build as build_mod, output
+from . import build as build_mod, components, output
 from .errors import BuildError
 
 ELF_MAGIC = b"\x7fELF"
@@ -65,6 +65,24 @@ def compiled(ninja_lines) -> dict:
     return out
 
 
+APP_GROUP = "app"                  # build.py's obj/app/ objects: "CC app: src/main.c"
+GROUPS = (APP_GROUP, "runtime", "third-party", "bootloader")
+
+
+def group_of(comps) -> dict:
+    """component name -> the group the summary counts it in (GROUPS)."""
+    return {c.name: "bootloader" if c.binary == "bootloader" else
+            "third-party" if c.third_party else "runtime" for c in comps}
+
+
+def grouped(compiled_by_component: dict, groups: dict) -> dict:
+    out = {}
+    for name, n in compiled_by_component.items():
+        g = APP_GROUP if name == APP_GROUP else groups.get(name, "runtime")
+        out[g] = out.get(g, 0) + n
+    return {g: out[g] for g in GROUPS if g in out}
+
+
 @dataclass
 class Summary:
     app: str
@@ -73,7 +91,8 @@ class Summary:
     image_size: int
     elf: Path
     sections: dict
-    compiled: dict = field(default_factory=dict)
+    compiled: dict = field(default_factory=dict)    # component -> files compiled
+    groups: dict = field(default_factory=dict)      # component -> GROUPS entry
     up_to_date: bool = False
     seconds: float = 0.0
 
@@ -81,6 +100,7 @@ class Summary:
         return {"app": self.app, "board": self.board, "image": str(self.image),
                 "image_size": self.image_size, "elf": str(self.elf),
                 "sections": self.sections, "compiled": self.compiled,
+                "compiled_by_group": grouped(self.compiled, self.groups),
                 "objects_compiled": sum(self.compiled.values()),
                 "up_to_date": self.up_to_date, "seconds": round(self.seconds, 3)}
 
@@ -88,16 +108,14 @@ class Summary:
         """One screen: the headline, then aligned rows; `shown` shortens paths."""
         n = sum(self.compiled.values())
         what = ("nothing: up to date" if self.up_to_date else
-                f"{n} object(s): " + ", ".join(f"{c} {k}" for c, k in
-                                                sorted(self.compiled.items(),
-                                                       key=lambda kv: -kv[1]))
+                f"{n} object(s): " + ", ".join(
+                    f"{g} {k}" for g, k in grouped(self.compiled, self.groups).items())
                 if n else "nothing (relinked or repackaged only)")
         elf_total = sum(self.sections.values())
         rows = [["compiled", what],
                 ["app.elf", "  ".join(f"{k} {output.size(self.sections[k])}" for k in KINDS)
                  + f"  (total {output.size(elf_total)})"],
-                ["image", f"{shown(self.image)} {output.size(self.image_size)}"],
-                ["time", f"{self.seconds:.1f} s"]]
+                ["image", f"{shown(self.image)} {output.size(self.image_size)}"]]
         head = f"built {self.app} for {self.board} in {self.seconds:.1f} s"
         return [head] + ["  " + line for line in output.table(rows)]
 
@@ -111,4 +129,5 @@ def build(project_dir, board, sets=(), verbose=False, log=print) -> Summary:
     return Summary(app=proj.manifest.name, board=proj.board.name, image=proj.image,
                    image_size=proj.image.stat().st_size, elf=elf, sections=section_sizes(elf),
                    compiled=compiled(proj.ninja_output),
+                   groups=group_of(components.enabled(proj.resolved)),
                    up_to_date=NO_WORK in proj.ninja_output, seconds=seconds)
