@@ -117,7 +117,7 @@ def check_component(comp: thirdparty.Component, root: Path | None = None) -> Che
     if got != comp.sha256:
         return Check(name, FAIL, f"{tree} was unpacked from a tarball with SHA-256 {got}, "
                                  f"expected {comp.sha256} (thirdparty.py)", "unicycle fetch")
-    detail = f"{comp.orig} SHA-256 {comp.sha256[:12]}… matches"
+    detail = f"{comp.orig} SHA-256 {comp.sha256[:12]}... matches"
     tarball = cached_tarball(comp)
     if tarball.is_file():
         digest = thirdparty.sha256_file(tarball)
