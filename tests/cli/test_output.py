@@ -142,3 +142,15 @@ def test_fetch_progress_per_source(runner, tmp_path, monkeypatch):
         f"x: unpacked 2 files into {tmp_path / 'cache' / 'third_party' / 'x'}"]
     r = runner.invoke(cli, ["fetch", "--from-dir", str(src)])
     assert r.stdout.splitlines() == ["x: ready"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["biuld"], "error: No such command 'biuld' (see `unicycle --help`)"),
+    (["run", "--smp", "0"], "error: Invalid value for '--smp': 0 is not in the range "
+                            "1<=x<=256 (see `unicycle run --help`)"),
+    (["new"], "error: Missing argument 'NAME' (see `unicycle new --help`)"),
+])
+def test_usage_errors_are_one_line(runner, args, message):
+    r = runner.invoke(cli, args, color=True, prog_name="unicycle")
+    assert r.exit_code == 2
+    assert r.stderr.splitlines() == [message]

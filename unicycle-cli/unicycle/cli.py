@@ -11,11 +11,16 @@ from . import (__version__, boards as boards_mod, build as build_mod, buildsumma
 
 
 class Group(click.Group):
-    """Turns library errors into one line on stderr and the error's exit code."""
+    """Turns library errors and click's usage errors into one line on stderr and the
+    error's exit code."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else ctx.command_path
+            output.error(f"{e.format_message().rstrip('.')} (see `{where} --help`)")
+            ctx.exit(e.exit_code)
         except errors.UnicycleError as e:
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc()
