@@ -38,6 +38,14 @@ def test_every_fixing_package_is_installed_by_make_deps():
     assert wanted <= known, wanted - known
 
 
+def test_every_tool_the_library_needs_is_checked():
+    src = ROOT / "unicycle-cli" / "unicycle"
+    used = set()
+    for f in src.glob("*.py"):
+        used |= set(re.findall(r'tools\.(?:require|find)\("([^"]+)"\)', f.read_text()))
+    assert used and used <= set(doctor.TOOLS), used - set(doctor.TOOLS)
+
+
 def test_all_well_here_exits_0_with_one_aligned_line_per_check(runner):
     r = runner.invoke(cli, ["doctor"], color=True)
     assert r.exit_code == 0, r.stdout

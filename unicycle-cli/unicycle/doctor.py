@@ -19,9 +19,10 @@ OK, WARN, FAIL = "ok", "warn", "FAIL"
 VERSION_TIMEOUT = 5.0            # seconds for `tool --version`
 
 VERSION_WIDTH = 60               # longer --version lines (curl's) are cut
-# Each tool is its own check, in workflow order: compile, link, package, run, flash, serve.
-TOOLS = ("gcc", "ld", "objcopy", "nm", "addr2line", "ninja", "qemu-system-x86_64", "qemu-img",
-         "mcopy", "mmd", "mkfs.vfat", "sgdisk", "dnsmasq", "curl")
+# Each tool is its own check, in workflow order: compile, link, package, run (and symbolize
+# backtraces), flash, serve; every tool the library asks tools.require/find for is here.
+TOOLS = ("gcc", "ld", "objcopy", "nm", "objdump", "addr2line", "ninja", "mcopy", "mmd",
+         "mkfs.vfat", "sgdisk", "qemu-system-x86_64", "qemu-img", "curl", "lsblk", "dnsmasq", "ip")
 OVMF_FILES = (("ovmf-code", tools.OVMF_CODE), ("ovmf-vars", tools.OVMF_VARS))
 GNU_EFI_PACKAGE = "gnu-efi"
 GNU_EFI_FILES = (build.EFI_LDS, build.EFI_CRT0, f"{build.EFI_LIBDIR}/libgnuefi.a",
