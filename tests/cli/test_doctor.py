@@ -186,3 +186,16 @@ def test_fix_all_joins_packages_in_one_apt_line():
     assert fixes[0].endswith("apt-get install -y --no-install-recommends gdisk ninja-build")
     assert fixes[1:] == ["unicycle fetch"]
     assert not doctor.healthy(checks) and doctor.healthy(checks[-1:])
+
+
+def test_version_is_the_first_line_and_never_a_complaint(tmp_path):
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\necho 'tool 1.2 (2021)'\necho 'unrecognized option' >&2\nexit 1\n")
+    tool.chmod(0o755)
+    assert doctor._version(str(tool)) == "tool 1.2 (2021)"
+    tool.write_text("#!/bin/sh\necho 'Option \"-version\" is unknown' >&2\nexit 255\n")
+    assert doctor._version(str(tool)) == ""
+    tool.write_text("#!/bin/sh\necho; echo '  ' ; echo 'v9 ' >&2\n")
+    assert doctor._version(str(tool)) == "v9"
+    tool.write_text("#!/bin/sh\necho " + "x" * 100 + "\n")
+    assert doctor._version(str(tool)) == "x" * (doctor.VERSION_WIDTH - 3) + "..."

@@ -23,6 +23,7 @@ VERSION_WIDTH = 60               # longer --version lines (curl's) are cut
 # backtraces), flash, serve; every tool the library asks tools.require/find for is here.
 TOOLS = ("gcc", "ld", "objcopy", "nm", "objdump", "addr2line", "ninja", "mcopy", "mmd",
          "mkfs.vfat", "sgdisk", "qemu-system-x86_64", "qemu-img", "curl", "lsblk", "dnsmasq", "ip")
+VERSION_FLAGS = {"ip": "-V"}     # tools without --version
 OVMF_FILES = (("ovmf-code", tools.OVMF_CODE), ("ovmf-vars", tools.OVMF_VARS))
 GNU_EFI_PACKAGE = "gnu-efi"
 GNU_EFI_FILES = (build.EFI_LDS, build.EFI_CRT0, f"{build.EFI_LIBDIR}/libgnuefi.a",
@@ -60,14 +61,17 @@ def apt_install(packages) -> str:
             f"{' '.join(sorted(set(packages)))}")
 
 
-def _version(path: str) -> str:
+def _version(path: str, flag: str = "--version") -> str:
     """The first line `path --version` prints, or "" when it prints none."""
     try:
-        proc = subprocess.run([path, "--version"], capture_output=True, text=True,
+        proc = subprocess.run([path, flag], capture_output=True, text=True,
                               timeout=VERSION_TIMEOUT, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return ""
-    for line in (proc.stdout + proc.stderr).splitlines():
+    # A failed run's stderr is a complaint, not a version (mkfs.vfat prints its version
+    # on stdout, then refuses --version on stderr).
+    text = proc.stdout + proc.stderr if proc.returncode == 0 else proc.stdout
+    for line in text.splitlines():
         line = line.strip()
         if line:
             return line if len(line) <= VERSION_WIDTH else line[:VERSION_WIDTH - 3] + "..."
@@ -79,7 +83,7 @@ def check_tool(tool: str) -> Check:
     path = tools.find(tool)
     if path is None:
         return Check(tool, FAIL, "not found on PATH", apt_install([package]), package)
-    version = _version(path)
+    version = _version(path, VERSION_FLAGS.get(tool, "--version"))
     return Check(tool, OK, f"{path}" + (f" ({version})" if version else ""), package=package)
 
 
