@@ -199,3 +199,20 @@ def test_version_is_the_first_line_and_never_a_complaint(tmp_path):
     assert doctor._version(str(tool)) == "v9"
     tool.write_text("#!/bin/sh\necho " + "x" * 100 + "\n")
     assert doctor._version(str(tool)) == "x" * (doctor.VERSION_WIDTH - 3) + "..."
+
+
+def test_report_colours_status_on_a_terminal_without_breaking_columns(monkeypatch):
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    checks = [doctor.Check("gcc", doctor.OK, "/usr/bin/gcc"),
+              doctor.Check("ninja", doctor.FAIL, "not found on PATH", "apt-get install x", "x")]
+    plain = doctor.report(checks, io.StringIO())
+    coloured = doctor.report(checks, Tty())
+    assert ESC not in "".join(plain) and ESC in coloured[0] and ESC in coloured[1]
+    assert [re.sub(r"\x1b\[[0-9;]*m", "", ln) for ln in coloured] == plain
+    assert plain[:2] == ["ok    gcc    /usr/bin/gcc",
+                         "FAIL  ninja  not found on PATH  -> fix: apt-get install x"]
