@@ -54,7 +54,7 @@ def run(project_dir, board_name, sets, opts: Options, log) -> qemu.Outcome:
         spec.nic = qemu.NICS[opts.nic]
     spec.extra += list(opts.qemu_args)
     if opts.build:
-        build_mod.build(proj, verbose=opts.verbose)
+        build_mod.build(proj, verbose=opts.verbose, direct=spec.boot == "direct")
     disks_mod.create_missing(spec.disks, log)
     if opts.verbose:
         log(shlex.join(qemu.command(spec)))
