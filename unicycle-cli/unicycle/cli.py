@@ -144,9 +144,9 @@ def build(ctx, project_dir, board, sets, regenerate_only):
 @click.option("--net", type=NetType(), default="user", show_default=True,
               help="user: QEMU's user network with --forward; tap[:IFNAME]: a host tap device "
                    f"(default {hostnet.DEFAULT_TAP}) made beforehand by root, see README.")
-@click.option("--gdb", "gdb_port", type=click.IntRange(1, 65535), is_flag=False, flag_value=0,
+@click.option("--gdb", "gdb_port", type=click.IntRange(0, 65535), is_flag=False, flag_value=0,
               default=None, metavar="[PORT]",
-              help="Open QEMU's gdbstub on 127.0.0.1:PORT (a free port without PORT) for gdb "
+              help="Open QEMU's gdbstub on 127.0.0.1:PORT (without PORT or 0: a free one) for gdb "
                    "to attach to later; the guest runs at once.")
 @click.option("--disk", "disk_specs", multiple=True, type=DiskType(),
               help="Attach a raw disk image (repeatable): if= one of "

@@ -68,8 +68,9 @@ def _user() -> str:
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-def check_tap(name: str, sys_net: Path = SYS_NET, tun_device: str = TUN_DEVICE):
+def check_tap(name: str, sys_net: Path | None = None, tun_device: str | None = None):
     """Raise RunError unless tap device `name` exists and this user can attach to it."""
+    sys_net, tun_device = sys_net or SYS_NET, tun_device or TUN_DEVICE
     dev = Path(sys_net) / name
     if not dev.exists():
         raise RunError(f"--net tap:{name}: no network device {name}; {setup_hint(name)}")

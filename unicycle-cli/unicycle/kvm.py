@@ -56,9 +56,9 @@ def probe_rom() -> bytes:
     return bytes(rom)
 
 
-def check(device: str = KVM_DEVICE):
+def check(device: str | None = None):
     """Raise RunError saying in one line why KVM cannot run the guest here."""
-    _open_and_ask(device)
+    _open_and_ask(device or KVM_DEVICE)
     error = test_boot("kvm")
     if error:
         raise RunError(f"--kvm: KVM does not work here: {error}; run without --kvm (TCG)")
