@@ -21,6 +21,7 @@ DEFAULT_PORT = "/dev/ttyUSB0"
 DEFAULT_BAUD = 115200              # what the runtime's uart16550 driver programs
 EXIT_KEY = b"\x1d"                 # Ctrl-], as telnet and picocom-like monitors use
 READ_SIZE = 4096
+EXIT_INTERRUPTED = 130             # as a shell reports SIGINT
 
 
 @dataclass
@@ -105,8 +106,12 @@ def monitor(opts: Options, log) -> int:
             f"{'' if opts.elf else ' (no app.elf: backtraces not symbolized)'}"
             f"{f', logging to {opts.log}' if logfile else ''}; Ctrl-] exits")
         stdin = sys.stdin.fileno()
-        with Terminal(stdin):
-            _loop(port, stdin, sys.stdout.buffer, console, logfile)
+        try:
+            with Terminal(stdin):
+                _loop(port, stdin, sys.stdout.buffer, console, logfile)
+        except KeyboardInterrupt:             # Ctrl-C when stdin is no terminal
+            log("\nunicycle: monitor interrupted")
+            return EXIT_INTERRUPTED
         log("\nunicycle: monitor closed")
         return 0
     finally:
@@ -119,7 +124,10 @@ def _loop(port, stdin: int, out, console, logfile):
     import serial
     sel = selectors.DefaultSelector()
     sel.register(port.fileno(), selectors.EVENT_READ, "port")
-    sel.register(stdin, selectors.EVENT_READ, "keys")
+    try:
+        sel.register(stdin, selectors.EVENT_READ, "keys")
+    except (PermissionError, ValueError):
+        pass                                   # stdin is /dev/null or a file: no keys
     while True:
         for key, _ in sel.select():
             if key.data == "keys":
