@@ -181,6 +181,25 @@ static void bootinfo_sort(struct bootinfo_range *r, size_t n)
 	}
 }
 
+/* Sorted ranges that overlap or touch become one (RAM is their union): a
+ * page named by two /memory ranges must not be handed out twice. */
+static void bootinfo_merge(struct bootinfo_range *r, size_t *n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (out && r[i].base <= r[out - 1].base + r[out - 1].size) {
+			uint64_t end = r[i].base + r[i].size;
+
+			if (end > r[out - 1].base + r[out - 1].size)
+				r[out - 1].size = end - r[out - 1].base;
+			continue;
+		}
+		r[out++] = r[i];
+	}
+	*n = out;
+}
+
 /* Appends a reserved range (deduplication is not needed: subtraction is idempotent). */
 static int bootinfo_reserve(struct bootinfo *bi, uint64_t base, uint64_t size,
 			    char *err, size_t errlen)
@@ -262,6 +281,25 @@ static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *r
 	return 0;
 }
 
+/* Walks every tag of the structure block once. libfdt's fdt_next_tag()
+ * adds a property's length in int arithmetic: a length near 2^32 brings
+ * the walk back to the same tag, and every later lookup loops forever. */
+static int bootinfo_check_structure(const void *fdt, char *err, size_t errlen)
+{
+	int offset = 0, next;
+	uint32_t tag;
+
+	do {
+		tag = fdt_next_tag(fdt, offset, &next);
+		if (tag != FDT_END && next <= offset) {
+			printf_snprintf(err, errlen, "bad FDT structure block at offset %d", offset);
+			return -1;
+		}
+		offset = next;
+	} while (tag != FDT_END);
+	return 0;
+}
+
 /*
  * Fills *bi from the blob at fdt. Returns 0, or -1 with a message naming the
  * node or property in err. Strings in *bi point into the blob, which stays
@@ -280,6 +318,14 @@ int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errle
 		printf_snprintf(err, errlen, "bad FDT header: %s", fdt_strerror(rc));
 		return -1;
 	}
+	/* DTSpec 0.4 sec 5.3-5.4: the memory reservation block is 8-byte and
+	 * the structure block 4-byte aligned; libfdt loads cells in place. */
+	if (fdt_off_mem_rsvmap(fdt) % sizeof(fdt64_t) || fdt_off_dt_struct(fdt) % sizeof(fdt32_t)) {
+		printf_snprintf(err, errlen, "bad FDT header: blocks not aligned");
+		return -1;
+	}
+	if (bootinfo_check_structure(fdt, err, errlen) < 0)
+		return -1;
 	fdt_size = fdt_totalsize(fdt);
 	if (fdt_node_check_compatible(fdt, 0, BOOTINFO_COMPATIBLE) != 0) {
 		printf_snprintf(err, errlen, "/: compatible is not \"%s\"", BOOTINFO_COMPATIBLE);
@@ -370,6 +416,7 @@ int bootinfo_parse(const void *fdt, struct bootinfo *bi, char *err, size_t errle
 		return -1;
 
 	bootinfo_sort(ram, nram);
+	bootinfo_merge(ram, &nram);
 	bootinfo_sort(bi->reserved, bi->nreserved);
 	return bootinfo_subtract(bi, ram, nram, err, errlen);
 }
@@ -410,6 +457,10 @@ uint64_t bootinfo_take_low_page(struct bootinfo *bi, uint64_t limit)
 			bi->low[i + 1].size = r->base + r->size - end;
 			r->size = page - r->base;
 			bi->nlow++;
+		}
+		if (r->size == 0) {   /* the page was all of it: no empty range stays */
+			memmove(&bi->low[i], &bi->low[i + 1], (bi->nlow - i - 1) * sizeof(bi->low[0]));
+			bi->nlow--;
 		}
 		for (j = bi->nreserved; j > 0 && bi->reserved[j - 1].base > page; j--)
 			bi->reserved[j] = bi->reserved[j - 1];

@@ -71,6 +71,9 @@ struct http_conn {
 	char *body;
 	size_t body_len, body_cap;
 	int error_status;    /* 413/431 chosen by a callback, 0 otherwise */
+	bool in_header;      /* the next bytes belong to a header block (a new connection too) */
+	bool begun;          /* ...and some of that block has arrived */
+	bool between;        /* a request ended: the next byte (even a bare CRLF) starts the clock */
 
 	/* the connection */
 	bool done, failed;
@@ -365,6 +368,10 @@ static int http_respond_common(struct uc_http_response *res, int status,
 		return -EINVAL;
 	res->responded = true;
 	res->deferred = false;
+	/* The engine finishes the answer from here (a referenced body too):
+	 * a deferred response is no longer the app's, so a client that goes
+	 * away before the body is out frees the connection. */
+	c->app_holds = false;
 	hlen = http_head(res, status, content_type, HTTP_FRAME_LENGTH, len, buf);
 	blen = res->head_only || !http_status_has_body(status) ? 0 : len;
 	if (ref && blen) {
@@ -439,7 +446,14 @@ int uc_http_begin(struct uc_http_response *res, int status, const char *content_
 	res->want_writable = false;
 	c->app_holds = true;
 	http_send(c, buf, http_head(res, status, content_type, framing, length, buf));
-	return c->failed ? -ENOMEM : 0;
+	if (c->failed) {
+		/* Nothing will be streamed and the app is told so: it lets go
+		 * of the response without uc_http_end(), so the engine must. */
+		res->streaming = false;
+		c->app_holds = false;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void uc_http_set_writable(struct uc_http_response *res, uc_http_writable_fn fn, void *arg)
@@ -682,6 +696,9 @@ static int http_on_message_begin(http_parser *p)
 	struct http_conn *c = p->data;
 
 	c->part = HTTP_PART_URL;
+	c->in_header = true;
+	c->begun = true;
+	c->between = false;
 	c->used = 0;
 	c->nheaders = 0;
 	c->body_len = 0;
@@ -694,10 +711,20 @@ static int http_on_url(http_parser *p, const char *at, size_t len)
 	return http_append(p->data, at, len);
 }
 
+/*
+ * Chunked trailer fields (RFC 9112 sec 7.1.2) arrive through the same two
+ * callbacks after the body, when the header block is DONE. They are
+ * dropped: merged into the headers, a trailer could supply a field the
+ * real header block lacked (Host, or one the handler trusts). RFC 9110
+ * sec 6.5.1 lets a recipient discard trailers it does not process;
+ * http-parser still counts their bytes against the header limit.
+ */
 static int http_on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn *c = p->data;
 
+	if (c->part == HTTP_PART_DONE)
+		return 0;   /* a trailer: dropped */
 	if (c->part != HTTP_PART_FIELD) {
 		http_end_part(c);
 		if (c->nheaders == UC_HTTP_MAX_HEADERS) {
@@ -716,6 +743,8 @@ static int http_on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn *c = p->data;
 
+	if (c->part == HTTP_PART_DONE)
+		return 0;   /* a trailer: dropped */
 	if (c->part == HTTP_PART_FIELD) {
 		http_end_part(c);
 		c->value_start = c->used;
@@ -759,6 +788,8 @@ static int http_on_headers_complete(http_parser *p)
 
 	http_end_part(c);
 	c->part = HTTP_PART_DONE;
+	c->in_header = false;
+	c->begun = false;
 	/* Refused early when too large, but not reserved: the body buffer
 	 * grows as bytes arrive (a header-only request costs no body). */
 	if (p->content_length != ULLONG_MAX && p->content_length > http_max_body) {
@@ -797,10 +828,7 @@ static int http_on_message_complete(http_parser *p)
 {
 	struct http_conn *c = p->data;
 
-	if (c->part != HTTP_PART_DONE) { /* chunked trailers came after the body */
-		http_end_part(c);
-		c->part = HTTP_PART_DONE;
-	}
+	c->between = true;
 	http_dispatch(c);
 	/* Stop here when the answer did not fit or ends the connection; the
 	 * transport offers the remaining bytes again later. */
@@ -848,6 +876,7 @@ struct http_conn *http_conn_new(const struct http_transport *t, void *ctx)
 			return NULL;
 	}
 	memset(c, 0, sizeof(*c));
+	c->in_header = true;   /* the first request's header block is due */
 	c->hdr_cap = cap;
 	c->t = t;
 	c->ctx = ctx;
@@ -892,6 +921,11 @@ size_t http_conn_input(struct http_conn *c, const char *data, size_t len)
 
 	if (c->done || c->failed || http_conn_pending(c) || len == 0)
 		return 0;
+	/* http-parser skips CRLFs before a request without a callback: count
+	 * them as the header block's start, or a client could hold the
+	 * connection by sending one now and then. */
+	if (c->between)
+		c->in_header = true;
 	c->busy = true;
 	n = http_parser_execute(&c->parser, &http_settings, data, len);
 	c->busy = false;
@@ -916,6 +950,23 @@ size_t http_conn_input(struct http_conn *c, const char *data, size_t len)
 
 void http_conn_eof(struct http_conn *c)
 {
+	c->done = true;
+}
+
+bool http_conn_in_header(const struct http_conn *c)
+{
+	return c->in_header && !c->done && !c->failed;
+}
+
+void http_conn_timeout(struct http_conn *c)
+{
+	/* RFC 9110 sec 15.5.9: 408 when a request began but did not finish
+	 * in time; a connection that sent nothing just closes. */
+	if (http_conn_in_header(c) && c->begun && !http_conn_pending(c)) {
+		c->busy = true;   /* the binding is ending the connection: no resume call */
+		http_conn_error(c, 408);
+		c->busy = false;
+	}
 	c->done = true;
 }
 

@@ -57,6 +57,15 @@ void http_conn_eof(struct http_conn *c);
 /* Retries pending output after the transport made room. */
 void http_conn_flush(struct http_conn *c);
 
+/* True from the connection's start, and from a request's first byte,
+ * until that request's header block is complete: the binding's header
+ * deadline runs meanwhile. */
+bool http_conn_in_header(const struct http_conn *c);
+/* The binding's deadline passed: answers 408 Request Timeout when a
+ * header block had begun (nothing when the client sent nothing), then
+ * the connection is done. */
+void http_conn_timeout(struct http_conn *c);
+
 bool http_conn_pending(const struct http_conn *c);  /* output waiting or an answer under way */
 bool http_conn_done(const struct http_conn *c);     /* close once nothing is pending */
 bool http_conn_failed(const struct http_conn *c);   /* transport error or out of memory */

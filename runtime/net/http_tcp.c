@@ -17,10 +17,19 @@
  * streamed), so TCP's window paces a pipelining client. Closing is
  * uc_tcp_close(): FIN after the answer, late client bytes read and dropped,
  * never a reset over the answer.
+ *
+ * Holding connections: a request's header block must be complete within
+ * CONFIG_HTTP_HEADER_TIMEOUT_MS of the connection's start (first request)
+ * or of the first byte after the previous answer, a deadline bytes do not move
+ * (uc_tcp_set_deadline); past it the client gets 408 and a close. Between
+ * requests the idle timeout applies. A connection is evictable (a new
+ * client may take its slot when the pool is full) except while an answer
+ * is under way; tcp.c caps connections per peer.
  */
 
 #define HT_IDLE_MS 60000u  /* a connection without traffic closes after 60 s */
 #define HT_IOV_MAX 8       /* receive-queue views per pass */
+#define HT_HEADER_MS CONFIG_HTTP_HEADER_TIMEOUT_MS
 
 #ifndef CONFIG_HTTP_MAX_HEADER
 #define CONFIG_HTTP_MAX_HEADER UC_HTTP_MAX_HEADER_DEFAULT
@@ -35,6 +44,8 @@ struct ht_conn {
 	bool peer_closed;
 	bool processing;   /* ht_process on the stack */
 	bool again;        /* ...and asked to run once more */
+	bool header_due;   /* the header deadline is set */
+	bool busy;         /* an answer is under way: not evictable */
 };
 
 static bool ht_limits_set;
@@ -55,6 +66,22 @@ static void ht_resume(void *ctx)
 }
 
 static const struct http_transport ht_transport = { .write = ht_write, .resume = ht_resume };
+
+/* Header deadline and evictability follow the engine's state. */
+static void ht_watch(struct ht_conn *hc)
+{
+	bool due = http_conn_in_header(hc->http);
+	bool busy = http_conn_pending(hc->http);
+
+	if (due != hc->header_due) {
+		hc->header_due = due;
+		uc_tcp_set_deadline(hc->tcp, due ? HT_HEADER_MS : 0);
+	}
+	if (busy != hc->busy) {
+		hc->busy = busy;
+		uc_tcp_set_evictable(hc->tcp, !busy);
+	}
+}
 
 static void ht_free(struct ht_conn *hc)
 {
@@ -115,6 +142,7 @@ static void ht_process(struct ht_conn *hc)
 		}
 	} while (hc->again);
 	hc->processing = false;
+	ht_watch(hc);
 }
 
 static int ht_accept(struct uc_tcp *c, void *arg)
@@ -128,6 +156,8 @@ static int ht_accept(struct uc_tcp *c, void *arg)
 	hc->peer_closed = false;
 	hc->processing = false;
 	hc->again = false;
+	hc->header_due = false;
+	hc->busy = false;
 	hc->http = http_conn_new(&ht_transport, hc);
 	if (!hc->http) {
 		free(hc);
@@ -135,6 +165,7 @@ static int ht_accept(struct uc_tcp *c, void *arg)
 	}
 	uc_tcp_set_user(c, hc);
 	uc_tcp_set_idle_timeout(c, HT_IDLE_MS);
+	ht_watch(hc);
 	return 0;
 }
 
@@ -155,9 +186,14 @@ static void ht_peer_closed(struct uc_tcp *c, void *user)
 
 static void ht_closed(struct uc_tcp *c, int err, void *user)
 {
+	struct ht_conn *hc = user;
+
 	(void)c;
-	(void)err;
-	ht_free(user);
+	/* Idle timeout or header deadline: a begun header block gets its 408
+	 * before the runtime's FIN (nothing for an evicted connection: gone). */
+	if (err == -ETIMEDOUT)
+		http_conn_timeout(hc->http);
+	ht_free(hc);
 }
 
 static const struct uc_tcp_ops ht_ops = {

@@ -9,6 +9,8 @@
 #include <unicycle/tcp.h>
 #include <unicycle/timer.h>
 
+#include "lwip/ip.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
 /*
@@ -30,12 +32,54 @@
  * - tcp_input() and the slow timer call tcp_output() after a connection's
  *   callbacks, so sends made inside them need no push of their own; sends
  *   from anywhere else are pushed by one deferred loop item per pass.
+ *
+ * A full pcb pool (MEMP_NUM_TCP_PCB = CONFIG_NET_TCP_PCBS). A SYN reaching
+ * a listener allocates with tcp_alloc(listener's prio); when the pool is
+ * empty lwIP frees the oldest TIME_WAIT, then LAST_ACK, then CLOSING pcb,
+ * then calls tcp_kill_prio(prio), which aborts the pcb silent longest
+ * (since its last received segment) among those with a priority strictly
+ * below `prio`. lwIP gives every pcb TCP_PRIO_NORMAL, so that kills
+ * nothing and the SYN is dropped: whoever holds the pool keeps it. The
+ * priorities here make that step evict:
+ * - listeners run at TCP_PRIO_LISTEN (TCP_PRIO_MAX): a SYN may evict any
+ *   pcb below it;
+ * - accepted connections the app marks evictable (the default; HTTP while
+ *   no answer is under way) and lingering ones run at TCP_PRIO_EVICT, the
+ *   rest (an answer under way, outgoing connections) at TCP_PRIO_KEEP,
+ *   equal to the listener's, so never evicted;
+ * - a new pcb inherits its listener's priority while in SYN_RCVD, so
+ *   tcp_lwip_syn (lwIP's LWIP_HOOK_TCP_INPACKET_PCB, run just before a
+ *   segment reaches a listener) lowers the half-open pcbs to
+ *   TCP_PRIO_EVICT first: the next SYN may take the slot of the oldest of
+ *   them or of the oldest idle connection, whichever was silent longer.
+ *   The hook only changes priorities (no pcb state or list, as lwIP asks)
+ *   and answers a SYN beyond CONFIG_NET_TCP_PER_PEER with a reset.
+ * - tcp_new() (uc_tcp_connect, uc_tcp_listen) allocates at TCP_PRIO_NORMAL,
+ *   below all of these: the app's own calls never evict; only a SYN does,
+ *   from tcp_input(), where no callback of this file is on the stack.
+ * An evicted connection ends like a timed-out one (`closed`, -ETIMEDOUT).
+ *
+ * Unacknowledged closes: a lingering connection whose peer acknowledges
+ * nothing for TCP_LINGER_MS, or that is still lingering TCP_CLOSE_MAX_MS
+ * after the close (a slow reader taking a byte now and then), is reset
+ * when its FIN is still unacknowledged (FIN_WAIT_1), else handed to lwIP;
+ * past that lwIP bounds the rest (FIN_WAIT_2: 20 s, LAST_ACK:
+ * 2 * TCP_MSL, TIME_WAIT: 2 * TCP_MSL, CLOSING: the retransmission limit)
+ * and frees those first when the pool is full.
  */
 
 #define TCP_NS_PER_MS      1000000ull
 #define TCP_LINGER_MS      5000u /* after uc_tcp_close: give up waiting for the peer's FIN after this long without progress */
+#define TCP_CLOSE_MAX_MS   CONFIG_NET_TCP_CLOSE_MAX_MS /* ...and after this long in all, progress or not */
 #define TCP_POLL_INTERVAL  2     /* tcp_poll units of 500 ms: a short send stuck on memory is retried every second */
 #define TCP_U16_MAX        0xffffu
+
+/* lwIP pcb priorities (see above): SYNs evict below TCP_PRIO_LISTEN. */
+#define TCP_PRIO_LISTEN    TCP_PRIO_MAX
+#define TCP_PRIO_KEEP      TCP_PRIO_MAX
+#define TCP_PRIO_EVICT     (TCP_PRIO_MAX - 1)
+
+#define TCP_PER_PEER       CONFIG_NET_TCP_PER_PEER   /* 0: no cap */
 
 enum tcp_phase {
 	TCP_CONNECTING,  /* uc_tcp_connect() issued, no answer yet */
@@ -59,9 +103,12 @@ struct uc_tcp {
 	bool shut_tx;
 	bool want_writable;
 	bool push_queued;
+	bool evictable;           /* app's choice (accepted: true until it says otherwise) */
 	unsigned idle_ms;
+	uint64_t deadline;        /* uc_tcp_set_deadline(): time_ns(), 0 = none */
 	uint64_t last_activity;   /* time_ns() of the last byte in or out (or ack) */
 	uint64_t connect_deadline;
+	uint64_t closed_at;       /* time_ns() of uc_tcp_close (TCP_LINGER) */
 	uc_timer_t timer;
 	uint64_t timer_deadline;
 	struct uc_tcp *push_next;
@@ -88,6 +135,15 @@ static void tcp_recved_n(struct tcp_pcb *pcb, size_t n)
 		tcp_recved(pcb, chunk);
 		n -= chunk;
 	}
+}
+
+/* The pcb's lwIP priority from what the app said and the phase. */
+static void tcp_prio_update(struct uc_tcp *c)
+{
+	bool evict = c->state == TCP_LINGER || (c->state == TCP_OPEN && c->evictable);
+
+	if (c->pcb)
+		tcp_setprio(c->pcb, evict ? TCP_PRIO_EVICT : TCP_PRIO_KEEP);
 }
 
 static void tcp_detach(struct tcp_pcb *pcb)
@@ -195,10 +251,17 @@ static uint64_t tcp_deadline(const struct uc_tcp *c)
 	switch (c->state) {
 	case TCP_CONNECTING:
 		return c->connect_deadline ? c->connect_deadline : UINT64_MAX;
-	case TCP_OPEN:
-		return c->idle_ms ? c->last_activity + c->idle_ms * TCP_NS_PER_MS : UINT64_MAX;
-	case TCP_LINGER:
-		return c->last_activity + TCP_LINGER_MS * TCP_NS_PER_MS;
+	case TCP_OPEN: {
+		uint64_t idle = c->idle_ms ? c->last_activity + c->idle_ms * TCP_NS_PER_MS : UINT64_MAX;
+
+		return c->deadline && c->deadline < idle ? c->deadline : idle;
+	}
+	case TCP_LINGER: {
+		uint64_t quiet = c->last_activity + TCP_LINGER_MS * TCP_NS_PER_MS;
+		uint64_t most = c->closed_at + TCP_CLOSE_MAX_MS * TCP_NS_PER_MS;
+
+		return quiet < most ? quiet : most;
+	}
 	default:
 		return UINT64_MAX;
 	}
@@ -322,7 +385,9 @@ static void tcp_close_gracefully(struct uc_tcp *c)
 		return;
 	}
 	c->state = TCP_LINGER;
+	tcp_prio_update(c);
 	tcp_activity(c);
+	c->closed_at = c->last_activity;
 	tcp_timer_update(c);
 	tcp_push_later(c);
 }
@@ -488,6 +553,8 @@ static err_t tcp_lwip_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	c->state = TCP_OPEN;
+	c->evictable = true;
+	tcp_prio_update(c);
 	tcp_attach(c);
 	if (!l->ops->accept)
 		return ERR_OK;
@@ -507,6 +574,7 @@ static err_t tcp_lwip_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	if (!c)
 		return ERR_OK;
 	c->state = TCP_OPEN;
+	tcp_prio_update(c);
 	tcp_activity(c);
 	tcp_timer_update(c);
 	if (!c->ops->connected)
@@ -544,7 +612,13 @@ static void tcp_timer_fire(void *arg)
 		tcp_leave(c, false);
 		break;
 	case TCP_LINGER:
-		tcp_finish(c);
+		/* Nothing acknowledged for TCP_LINGER_MS, or still closing after
+		 * TCP_CLOSE_MAX_MS (a peer taking a byte now and then): with our
+		 * FIN unacknowledged lwIP would go on for minutes; reclaim it. */
+		if (c->pcb && c->pcb->state == FIN_WAIT_1)
+			tcp_kill(c);
+		else
+			tcp_finish(c);
 		tcp_maybe_free(c);
 		break;
 	default:
@@ -578,6 +652,7 @@ int uc_tcp_listen(const struct uc_sockaddr *local, uint16_t port,
 		console_printf("tcp: out of PCBs for a listener on port %u\n", port);
 		return -ENOMEM;
 	}
+	tcp_setprio(pcb, TCP_PRIO_LISTEN);   /* copied to the listening pcb */
 	err = tcp_bind(pcb, &ip, port);
 	if (err != ERR_OK) {
 		tcp_close(pcb);
@@ -634,6 +709,7 @@ int uc_tcp_connect(const struct uc_sockaddr *peer, unsigned timeout_ms,
 		return -ENOMEM;
 	}
 	c->state = TCP_CONNECTING;
+	tcp_setprio(pcb, TCP_PRIO_KEEP);
 	tcp_attach(c);
 	err = tcp_connect(pcb, &ip, peer->port, tcp_lwip_connected);
 	if (err != ERR_OK) {
@@ -672,6 +748,20 @@ void uc_tcp_set_idle_timeout(struct uc_tcp *c, unsigned ms)
 	c->idle_ms = ms;
 	tcp_activity(c);
 	tcp_timer_update(c);
+}
+
+void uc_tcp_set_deadline(struct uc_tcp *c, unsigned ms)
+{
+	c->deadline = ms ? time_ns() + ms * TCP_NS_PER_MS : 0;
+	tcp_timer_update(c);
+}
+
+void uc_tcp_set_evictable(struct uc_tcp *c, bool evictable)
+{
+	if (c->evictable == evictable)
+		return;
+	c->evictable = evictable;
+	tcp_prio_update(c);
 }
 
 int uc_tcp_peer(const struct uc_tcp *c, struct uc_sockaddr *out)
@@ -830,4 +920,42 @@ void uc_tcp_abort(struct uc_tcp *c)
 	tcp_kill(c);
 	tcp_release(c);
 	tcp_maybe_free(c);
+}
+
+/* ---- admission (lwIP's LWIP_HOOK_TCP_INPACKET_PCB, see lwipopts.h) ---- */
+
+/* Connections accepted from `peer` that still hold a pcb (half-open,
+ * open, closing; not TIME_WAIT); lowers half-open ones to TCP_PRIO_EVICT
+ * on the way (why: the file's header comment). */
+static unsigned tcp_syn_scan(const ip_addr_t *peer)
+{
+	unsigned n = 0;
+
+	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->state == SYN_RCVD)
+			tcp_setprio(pcb, TCP_PRIO_EVICT);
+		if (pcb->listener && ip_addr_cmp(&pcb->remote_ip, peer))
+			n++;
+	}
+	return n;
+}
+
+/* Runs for every segment before lwIP hands it to `pcb`; a SYN reaching a
+ * listener is admitted (ERR_OK) or refused with a reset (RFC 9293 sec
+ * 3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>) when its address
+ * holds CONFIG_NET_TCP_PER_PEER connections. lwIP has already turned the
+ * header's ports and sequence number to host order. */
+err_t tcp_lwip_syn(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
+{
+	const ip_addr_t *peer = ip_current_src_addr();
+	unsigned n;
+
+	if (pcb->state != LISTEN || (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+		return ERR_OK;
+	n = tcp_syn_scan(peer);
+	if (TCP_PER_PEER == 0 || n < TCP_PER_PEER)
+		return ERR_OK;
+	tcp_rst(pcb, 0, hdr->seqno + p->tot_len + 1, ip_current_dest_addr(), peer,
+		hdr->dest, hdr->src);
+	return ERR_ABRT;
 }

@@ -1,5 +1,14 @@
 """`unicycle config` without a terminal UI: --set, --unset, --show, --diff."""
+import re
+
 from unicycle.cli import cli
+
+
+def show_rows(text: str) -> dict:
+    """`config --show`'s columns: CONFIG_X -> [value, source, where]."""
+    lines = text.splitlines()
+    assert lines[0].split() == ["SYMBOL", "VALUE", "FROM", "WHERE"]
+    return {cells[0]: cells[1:] for cells in (re.split(r"\s{2,}", ln) for ln in lines[1:])}
 
 
 def test_set_writes_only_the_choice_and_build_uses_it(runner, project_from):
@@ -52,9 +61,11 @@ def test_board_defaults_without_a_project(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(cli, ["config", "--board", "q170m", "--show"])
     assert r.exit_code == 0, r.stderr
-    assert 'CONFIG_BOARD_NAME="q170m"' in r.stdout
-    assert "CONFIG_EXIT_ISA_DEBUG=n" in r.stdout and "q170m.toml" in r.stdout
-    assert "CONFIG_E1000E=n" in r.stdout and "asks y; held back by NET" in r.stdout
+    rows = show_rows(r.stdout)
+    assert rows["CONFIG_BOARD_NAME"][:2] == ['"q170m"', "board"]
+    assert rows["CONFIG_EXIT_ISA_DEBUG"][:2] == ["n", "board"]
+    assert "boards/q170m.toml" in rows["CONFIG_EXIT_ISA_DEBUG"][2]
+    assert rows["CONFIG_E1000E"][0] == "n" and "asks y; held back by NET" in rows["CONFIG_E1000E"][2]
     r = runner.invoke(cli, ["config", "--set", "NET=y"])
     assert r.exit_code == 2 and "no unicycle.toml here" in r.stderr
 

@@ -51,9 +51,9 @@ def test_block_off_leaves_the_block_layer_and_disk_drivers_out(tmp_path):
 
     unicycle("build", "-C", proj, "--set", "BLOCK=y", check=True)
     on_syms, on_size = symbols(elf), text_data_size(elf)
-    block = {s for s in on_syms if re.match(r"(blkdev|vblk|ahci|nvme|virtio_pci)_", s)}
-    for needed in ("blkdev_register", "vblk_probe", "ahci_probe", "nvme_probe",
-                   "virtio_pci_start"):
+    block = {s for s in on_syms if re.match(r"(blkdev|vblk|ahci|nvme|virtio_pci|virtio_mmio)_", s)}
+    for needed in ("blkdev_register", "vblk_attach", "ahci_probe", "nvme_probe",
+                   "virtio_pci_start", "virtio_mmio_scan"):
         assert needed in block, f"BLOCK=y must link {needed}"
     assert not (block & off_syms), block & off_syms
     assert on_size - off_size > 10_000, (off_size, on_size)

@@ -2,7 +2,8 @@
 test creates: the tcp-echo template (1 MiB exact, 50 connections at once, bytes
 in use back to the baseline); examples/nettest for connect (refused, timed out),
 half-close, abort, idle timeout, peer addresses, UDP and HTTP deferred and
-streamed answers; DNS through a dnsmasq in the namespace (DHCP lease + DNS, or
+streamed answers; the default per-peer cap and eviction on a full pool of
+plain tcp.h connections (issue 14 defect 1); DNS through a dnsmasq in the namespace (DHCP lease + DNS, or
 servers from the manifest); and http-hello answering a request that arrives
 with the client's FIN in one segment (issue 14 defect 2)."""
 import os
@@ -133,8 +134,52 @@ def test_tcp_echo_template(tmp_path, netns):
         assert "connection lost" not in guest.serial()
         print(f"\ntcp-echo: 1 MiB echoed in {seconds:.1f} s; bytes in use {baseline} "
               f"-> {after_one} -> {after_many} after 50 connections")
+        full_pool(netns, guest)
     finally:
         guest.stop()
+
+
+PCBS, PER_PEER = 256, 128     # NET_TCP_PCBS and NET_TCP_PER_PEER defaults
+MORE_HOSTS = ["10.99.1.21", "10.99.1.22"]
+
+
+def full_pool(ns, guest):
+    """Issue 14 defect 1 on plain <unicycle/tcp.h> connections, default limits:
+    one address gets PER_PEER connections and a reset for the next; when idle
+    connections fill the pool, a new one evicts the one silent longest."""
+    for addr in MORE_HOSTS:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "addr", "add", f"{addr}/24", "dev", TAP],
+                       check=True, capture_output=True)
+
+    def open_from(addr):
+        s = ns_socket(ns)
+        s.settimeout(5)
+        s.bind((addr, 0))
+        s.connect((GUEST, 7))
+        return s
+
+    began = time.monotonic()
+    held = [open_from(HOST)]
+    try:
+        time.sleep(1.2)                # the oldest by lwIP's 500 ms ticks
+        held += [open_from(HOST) for _ in range(PER_PEER - 1)]
+        with pytest.raises(ConnectionRefusedError):
+            open_from(HOST).close()
+        held += [open_from(MORE_HOSTS[0]) for _ in range(PCBS - PER_PEER)]
+        start = time.monotonic()
+        s = open_from(MORE_HOSTS[1])
+        s.sendall(b"through\n")
+        assert s.recv(100) == b"through\n"
+        s.close()
+        took = time.monotonic() - start
+        with pytest.raises(ConnectionResetError):
+            held[0].recv(100)
+        guest.wait_for("echo: connection lost (-110)", timeout=10)
+        print(f"tcp-echo: with all {PCBS} slots idle a new connection echoed in "
+              f"{took * 1000:.0f} ms (the oldest evicted); {time.monotonic() - began:.1f} s in all")
+    finally:
+        for s in held:
+            s.close()
 
 
 def many(ns, n: int, size: int) -> None:
@@ -278,7 +323,8 @@ def test_nettest_tcp_udp_http(tmp_path, netns):
 
         http_checks(netns)
 
-        # everything above gave back what it took
+        # everything above gave back what it took (once its closes have completed)
+        time.sleep(1.5)
         before = int(ctl("mem").split()[1])
         t, result = serve_once(netns, 7102)
         assert ctl(f"connect {HOST}:7102 3000").startswith("ok ")

@@ -690,6 +690,102 @@ static void test_body_grows(void)
 	}
 }
 
+/* Found by tests/fuzz/fuzz_http.c: responses the app let go of kept the
+ * connection allocated forever. */
+static void test_let_go(void)
+{
+	const char *req = "GET /later HTTP/1.1\r\n\r\n";
+	size_t before;
+
+	/* A deferred response answered with a referenced body whose client
+	 * goes away before the body is out: the app has answered, so the
+	 * engine frees everything when the connection goes. */
+	if (conn)
+		http_conn_free(conn);
+	conn = NULL;
+	http_server_set_limits(1024, 4096);
+	before = __sanitizer_get_current_allocated_bytes();
+	fresh(100);
+	CHECK(http_conn_input(conn, req, strlen(req)) == strlen(req) && kept);
+	CHECK(uc_http_respond_ref(kept, 200, NULL, pattern, STREAM_LEN) == 0);
+	CHECK(http_conn_pending(conn) && sink.len == 100);
+	http_conn_free(conn);
+	conn = NULL;
+	http_server_set_limits(1024, 4096);
+	CHECK(__sanitizer_get_current_allocated_bytes() == before);
+
+	/* uc_http_begin() on a broken connection says -ENOMEM and the app
+	 * returns without uc_http_end() (as examples/nettest does): nothing
+	 * may stay held once the connection is freed. */
+	fresh(0);
+	CHECK(http_conn_input(conn, req, strlen(req)) == strlen(req) && kept);
+	sink.broken = 1;
+	CHECK(uc_http_begin(kept, 200, NULL, UC_HTTP_LENGTH_UNKNOWN) == -ENOMEM);
+	CHECK(http_conn_failed(conn));
+	http_conn_free(conn);
+	conn = NULL;
+	http_server_set_limits(1024, 4096);
+	CHECK(__sanitizer_get_current_allocated_bytes() == before);
+}
+
+/* Issue 14 defect 8: chunked trailers never reach the request's headers,
+ * whole or split at any byte. */
+static void test_trailers(void)
+{
+	static const char req[] =
+		"POST /info HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3\r\nabc\r\n0\r\nX-Test: smuggled\r\nHost: evil\r\n\r\n"
+		"GET /info HTTP/1.1\r\nX-Test: real\r\n\r\n";
+	static const char want[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 24\r\n"
+		"X-Extra: yes\r\n\r\nPOST|/info||(none)|1.1|1"
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n"
+		"X-Extra: yes\r\n\r\nGET|/info||real|1.1|1";
+
+	for (size_t piece = 1; piece <= sizeof(req) - 1; piece++) {
+		const char *got = run(req, sizeof(req) - 1, piece, 0);
+
+		if (strcmp(got, want) != 0) {
+			fprintf(stderr, "pieces of %zu:\n%s\n", piece, got);
+			CHECK(0);
+			return;
+		}
+	}
+	CHECK(1);
+}
+
+/* The binding's header deadline: due from the start and from a request's
+ * first byte until its header block ends; 408 only for a begun block. */
+static void test_header_deadline_state(void)
+{
+	static const char partial[] = "GET /info HTTP/1.1\r\nX-Te";
+
+	fresh(0);
+	CHECK(http_conn_in_header(conn));
+	drive(conn, &sink, "GET / HTTP/1.1\r\n\r\n", 18, 18);
+	CHECK(!http_conn_in_header(conn));   /* keep-alive, between requests */
+	CHECK(sink.len == strlen(HELLO_RESP));
+	drive(conn, &sink, "\r\n", 2, 2);    /* skipped by the parser, yet a start */
+	CHECK(http_conn_in_header(conn));
+	drive(conn, &sink, partial, sizeof(partial) - 1, 3);
+	CHECK(http_conn_in_header(conn));
+	sink.resumed = 0;
+	http_conn_timeout(conn);
+	CHECK(sink.resumed == 0);   /* the binding is freeing it: no call back */
+	CHECK(http_conn_done(conn) && !http_conn_in_header(conn));
+	sink.buf[sink.len] = '\0';
+	CHECK(strcmp(sink.buf + strlen(HELLO_RESP),
+		     ERROR_RESP("408", "Request Timeout", "16")) == 0);
+	/* a connection that sent nothing closes without an answer */
+	fresh(0);
+	http_conn_timeout(conn);
+	CHECK(http_conn_done(conn) && sink.len == 0);
+	/* a body is not a header block */
+	fresh(0);
+	drive(conn, &sink, "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 45, 45);
+	CHECK(!http_conn_in_header(conn));
+}
+
 int main(void)
 {
 	setup();
@@ -703,6 +799,9 @@ int main(void)
 	test_stream();
 	test_ref_body();
 	test_body_grows();
+	test_let_go();
+	test_trailers();
+	test_header_deadline_state();
 	if (conn)
 		http_conn_free(conn);
 	http_server_set_limits(1024, 4096); /* frees the recycled connections */

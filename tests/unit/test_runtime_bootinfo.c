@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libfdt.h>
 
@@ -295,6 +296,10 @@ static void test_take_low_page(void)
 	CHECK(bi.nlow == 2 && bi.low[0].base == 0x1000 && bi.low[0].size == 0x4e000 &&
 	      bi.low[1].base == 0x50000 && bi.low[1].size == 0x4f000);
 	CHECK(bootinfo_take_low_page(&bi, 0x2000) == 0x1000);
+	/* Found by tests/fuzz/fuzz_bootinfo.c: the range [0x1000, 0x1000) stayed. */
+	CHECK(bi.nlow == 2 && bi.low[0].base == 0x2000 && bi.low[0].size == 0x4d000);
+	for (size_t i = 0; i < bi.nlow; i++)
+		CHECK(bi.low[i].size != 0);
 	CHECK(bootinfo_take_low_page(&bi, 0x2000) == 0);
 	/* No RAM below 1 MiB at all. */
 	t.ram[1][1] = 0;
@@ -302,10 +307,76 @@ static void test_take_low_page(void)
 	CHECK(bi.nlow == 0 && bootinfo_take_low_page(&bi, 0x100000) == 0);
 }
 
+/* Found by tests/fuzz/fuzz_bootinfo.c: /memory ranges that overlap gave
+ * overlapping usable ranges, so the allocator got the same pages twice. */
+static void test_overlapping_ram(void)
+{
+	struct tree t = good_tree();
+
+	t.ram[0][0] = 0x100000;    /* [1 MiB, 64 MiB) inside the next one */
+	t.ram[0][1] = 0x3f00000;
+	t.ram[1][0] = 0;           /* [0, 512 MiB) */
+	t.ram[1][1] = 0x20000000;
+	t.ram[2][0] = 0x1fff0000;  /* [512 MiB - 64 KiB, 512 MiB + 1 MiB): sticks out */
+	t.ram[2][1] = 0x110000;
+	t.ram[3][1] = 0;
+	CHECK(parse(&t) == 0);
+	for (size_t i = 1; i < bi.nmem; i++)
+		CHECK(bi.mem[i].base >= bi.mem[i - 1].base + bi.mem[i - 1].size);
+	CHECK(bi.nmem >= 1 && bi.mem[bi.nmem - 1].base + bi.mem[bi.nmem - 1].size ==
+	      0x20100000);
+}
+
+/* Found by tests/fuzz/fuzz_bootinfo.c: a structure block at an offset
+ * that is not a multiple of 4 made libfdt load cells misaligned (undefined
+ * behaviour, caught by UBSan). Refused now, naming the header. */
+static void test_misaligned_blocks(void)
+{
+	struct tree t = good_tree();
+	char *fdt = parse_buffer();
+	uint32_t st, total;
+
+	build(fdt, &t);
+	st = fdt_off_dt_struct(fdt);
+	total = fdt_totalsize(fdt);
+	memmove(fdt + st + 2, fdt + st, total - st);
+	fdt_set_off_dt_struct(fdt, st + 2);
+	fdt_set_off_dt_strings(fdt, fdt_off_dt_strings(fdt) + 2);
+	fdt_set_totalsize(fdt, total + 2);
+	err[0] = '\0';
+	CHECK(bootinfo_parse(fdt, &bi, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not aligned") != NULL);
+}
+
+/* Found by tests/fuzz/fuzz_bootinfo.c: a property length of 2^32 - 12
+ * made libfdt's walk return to the same tag, so looking up a property
+ * looped forever. Refused now; the alarm fails the test if it hangs. */
+static void test_wrapping_prop_len(void)
+{
+	struct tree t = good_tree();
+	char *fdt = parse_buffer();
+	int chosen, prop;
+
+	build(fdt, &t);
+	chosen = fdt_path_offset(fdt, "/chosen");
+	prop = fdt_first_property_offset(fdt, chosen);
+	CHECK(prop >= 0);
+	((struct fdt_property *)(fdt + fdt_off_dt_struct(fdt) + prop))->len =
+		cpu_to_fdt32(0xfffffff4u);
+	alarm(10);
+	err[0] = '\0';
+	CHECK(bootinfo_parse(fdt, &bi, err, sizeof(err)) == -1);
+	alarm(0);
+	CHECK(strstr(err, "structure block") != NULL);
+}
+
 int main(void)
 {
 	test_good();
 	test_take_low_page();
+	test_overlapping_ram();
+	test_misaligned_blocks();
+	test_wrapping_prop_len();
 	test_optional();
 	test_errors();
 	test_bad_header();

@@ -7,7 +7,7 @@ boot.cfg are rendered from templates/.
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import (__version__, boards, components, config, manifest as manifest_mod, ninjafile,
@@ -27,6 +27,7 @@ class Project:
     resolved: config.Resolved
     build_dir: Path
     sets: tuple = ()
+    ninja_output: list = field(default_factory=list)   # lines, when built with a log
 
     @property
     def image(self) -> Path:
@@ -221,31 +222,43 @@ def generate(project: Project) -> dict:
     return ctx
 
 
-def run_ninja(project: Project, verbose=False, targets=()) -> None:
+def run_ninja(project: Project, verbose=False, targets=(), log=None) -> list[str]:
+    """Run ninja in build/<board>/. With `log`, ninja's output (and the compiler's)
+    goes line by line to log(line) and is returned; without, it goes to the terminal."""
     ninja = tools.require("ninja")
     cmd = [ninja, "-C", str(project.build_dir)]
     if verbose:
         cmd.append("-v")
     cmd += list(targets)
-    proc = subprocess.run(cmd)
+    lines = []
+    if log is None:
+        proc = subprocess.run(cmd)
+    else:
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              errors="replace") as proc:
+            for line in proc.stdout:
+                lines.append(line.rstrip("\n"))
+                log(lines[-1])
     if proc.returncode != 0:
         raise BuildError(f"build failed for {project.manifest.name} on {project.board.name} "
                          f"(ninja exit {proc.returncode}; the compiler's messages are above)")
+    return lines
 
 
-def build(project: Project, verbose=False) -> Path:
-    """Generate, compile, link and package; returns the image."""
+def build(project: Project, verbose=False, log=None) -> Path:
+    """Generate, compile, link and package; returns the image. With `log`, ninja's
+    output also lands in project.ninja_output."""
     generate(project)
-    run_ninja(project, verbose=verbose)
+    project.ninja_output = run_ninja(project, verbose=verbose, log=log)
     return project.image
 
 
 def build_project(project_dir, board_name=None, sets=(), verbose=False,
-                 regenerate_only=False) -> Project:
+                  regenerate_only=False, log=None) -> Project:
     """`unicycle build`: open the project and build it (or only regenerate build.ninja)."""
     project = open_project(project_dir, board_name, sets)
     if regenerate_only:
         generate(project)
     else:
-        build(project, verbose)
+        build(project, verbose, log)
     return project

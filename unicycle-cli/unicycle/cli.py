@@ -5,21 +5,27 @@ from pathlib import Path
 
 import click
 
-from . import (__version__, boards as boards_mod, build as build_mod, components, configure,
-               debug as debug_mod, disks, errors, flash, hostnet, image, imageexport, launch,
-               monitor as monitor_mod, netboot, project, qemu, serve, thirdparty)
+from . import (__version__, boards as boards_mod, build as build_mod, buildsummary, clean as
+               clean_mod, components, configure, debug as debug_mod, disks, doctor as doctor_mod,
+               errors, flash, hostnet, image, imageexport, launch, monitor as monitor_mod,
+               netboot, output, project, qemu, serve, thirdparty)
 
 
 class Group(click.Group):
-    """Turns library errors into one line on stderr and the error's exit code."""
+    """Turns library errors and click's usage errors into one line on stderr and the
+    error's exit code."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else ctx.command_path
+            output.error(f"{e.format_message().rstrip('.')} (see `{where} --help`)")
+            ctx.exit(e.exit_code)
         except errors.UnicycleError as e:
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc()
-            click.echo(f"error: {e}", err=True)
+            output.error(str(e))
             ctx.exit(e.exit_code)
 
 
@@ -36,7 +42,16 @@ def cli(ctx, verbose):
 project_option = click.option("-C", "project_dir", type=click.Path(file_okay=False),
                               default=".", show_default=True,
                               help="Project directory (holding unicycle.toml).")
-board_option = click.option("--board", "-b", default=None,
+def _complete_boards(ctx, param, incomplete):
+    try:
+        return [n for n in boards_mod.names() if n.startswith(incomplete)]
+    except errors.UnicycleError:
+        return []
+
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON on stdout instead of text.")
+board_option = click.option("--board", "-b", default=None, shell_complete=_complete_boards,
                             help=f"Board (default: the manifest's app.board, else "
                                  f"{boards_mod.DEFAULT}).")
 sets_option = click.option("--set", "sets", multiple=True, metavar="SYM=VALUE",
@@ -100,10 +115,25 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(cwd) if path.is_relative_to(cwd) else path)
 
 
+def _list_templates(ctx, param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        rows = [[name, project.description(name)] for name in project.templates()]
+    except errors.UnicycleError as e:
+        output.error(str(e))
+        ctx.exit(e.exit_code)
+    for line in output.table(rows):
+        click.echo(line)
+    ctx.exit(0)
+
+
 @cli.command()
 @click.argument("name")
 @click.option("--template", "-t", type=TemplateChoice(), default=project.DEFAULT_TEMPLATE,
               show_default=True, help="Project skeleton (a folder of templates/new/).")
+@click.option("--list-templates", is_flag=True, is_eager=True, expose_value=False,
+              callback=_list_templates, help="List the templates with what each is, and exit.")
 def new(name, template):
     """Create a project directory NAME with a manifest and a hello app."""
     target = Path(name)
@@ -118,14 +148,21 @@ def new(name, template):
 @board_option
 @sets_option
 @click.option("--regenerate-only", is_flag=True, hidden=True)
+@json_option
 @click.pass_context
-def build(ctx, project_dir, board, sets, regenerate_only):
+def build(ctx, project_dir, board, sets, regenerate_only, as_json):
     """Generate config.h and build.ninja, compile, link and package the image."""
-    proj = build_mod.build_project(project_dir, board, sets, verbose=ctx.obj["verbose"],
-                                   regenerate_only=regenerate_only)
-    if not regenerate_only:
-        click.echo(f"built {_shown(proj.image)} ({proj.image.stat().st_size // 1024} KiB) "
-                   f"for {proj.board.name}")
+    if regenerate_only:
+        build_mod.build_project(project_dir, board, sets, regenerate_only=True)
+        return
+    # With --json, stdout holds only the JSON: ninja's lines go to stderr.
+    summary = buildsummary.build(project_dir, board, sets, verbose=ctx.obj["verbose"],
+                                 log=lambda line: click.echo(line, err=as_json))
+    if as_json:
+        output.echo_json(summary.as_dict())
+    else:
+        for line in summary.lines(shown=lambda p: _shown(p)):
+            click.echo(line)
 
 
 @cli.command()
@@ -219,7 +256,9 @@ def debug_cmd(ctx, project_dir, board, sets, no_build, machine, ovmf, batch, gdb
 @click.option("--show", "show", is_flag=False, flag_value="", default=None, metavar="[SYM]",
               help="Print every value and where it comes from, or one symbol in detail.")
 @click.option("--diff", is_flag=True, help="Print what differs from the board's defaults.")
-def config_cmd(project_dir, board, sets, unsets, show, diff):
+@click.option("--json", "as_json", is_flag=True,
+              help="With --show: every symbol as JSON (value, source, origin).")
+def config_cmd(project_dir, board, sets, unsets, show, diff, as_json):
     """Configure the project: menuconfig, or --set/--unset/--show/--diff without a UI."""
     if sets or unsets:
         saved = configure.edit(project_dir, board, sets, unsets)
@@ -228,6 +267,10 @@ def config_cmd(project_dir, board, sets, unsets, show, diff):
         for line in saved.lines:
             click.echo(line)
         click.echo(f"saved {saved.path}")
+    elif as_json and show == "":
+        output.echo_json([r.as_dict() for r in configure.rows(project_dir, board)])
+    elif as_json:
+        raise click.UsageError("--json goes with --show alone (all symbols)")
     elif show is not None:
         for line in configure.show(project_dir, board, show or None):
             click.echo(line)
@@ -324,10 +367,52 @@ def monitor_cmd(ctx, port, baud, log_file, project_dir, board):
 
 
 @cli.command("boards")
-def boards_cmd():
+@json_option
+def boards_cmd(as_json):
     """List the boards with a one-line description."""
-    for b in boards_mod.load_all():
-        click.echo(f"{b.name:<14} {b.description}")
+    found = boards_mod.load_all()
+    if as_json:
+        output.echo_json([{"name": b.name, "kind": b.kind, "description": b.description,
+                           "path": str(b.path), "hardware": b.hardware} for b in found])
+        return
+    for line in output.table([[b.name, b.description] for b in found]):
+        click.echo(line)
+
+
+@cli.command("doctor")
+@json_option
+@click.pass_context
+def doctor_cmd(ctx, as_json):
+    """Check the host tools, files and permissions the workflow needs; say how to fix each."""
+    checks = doctor_mod.run_checks()
+    if as_json:
+        output.echo_json([c.as_dict() for c in checks])
+    else:
+        stream = click.get_text_stream("stdout")
+        for line in doctor_mod.report(checks, stream):
+            click.echo(line, color=output.colour_on(stream))
+    ctx.exit(0 if doctor_mod.healthy(checks) else 1)
+
+
+@cli.command("clean")
+@project_option
+@click.option("--all", "everything", is_flag=True,
+              help="Also the Unicycle tree's caches: unpacked third-party sources and the "
+                   "benchmarks' caches (asks first).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before removing caches.")
+def clean_cmd(project_dir, everything, yes):
+    """Remove the project's build/ (every board); --all also the tree's caches."""
+    targets = clean_mod.plan(project_dir, everything)
+    if not targets:
+        click.echo("nothing to remove: no build/ here" + (" and no caches" if everything else ""))
+        return
+    for t in targets:
+        click.echo(f"{'removing' if not everything or yes else 'will remove'} {_shown(t.path)}/ "
+                   f"({output.size(t.size)}): {t.what}; `{t.restore}` makes it again")
+    if everything and not yes:
+        click.confirm("remove all of the above?", abort=True)
+    freed = clean_mod.remove(targets)
+    click.echo(f"removed {len(targets)} folder(s), {output.size(freed)}")
 
 
 @cli.command()

@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import boards, config as cfg, manifest as manifest_mod
+from . import boards, config as cfg, manifest as manifest_mod, output, paths
 from .errors import InputError
 
 
@@ -66,13 +66,62 @@ def edit(project_dir, board_name, sets=(), unsets=()) -> Saved:
     return Saved(t.dotconfig, lines, notes, len(kept))
 
 
+# Where a value comes from, by the Layers field that set it (lowest first).
+SOURCES = (("board", "board"), ("manifest", "manifest"), ("dotconfig", ".config"),
+           ("command_line", "--set"))
+KCONFIG_DEFAULT = "Kconfig default"
+
+
+@dataclass
+class Row:
+    """One symbol of `config --show`: its value and where the value comes from."""
+    symbol: str                  # without CONFIG_
+    value: object                # bool, int, str, or None (off: dependencies unmet)
+    text: str                    # as .config writes it
+    source: str                  # one of SOURCES' names, or KCONFIG_DEFAULT
+    origin: str                  # the file:line (or command line) that set it
+
+    def as_dict(self) -> dict:
+        return {"symbol": self.symbol, "value": self.value, "text": self.text,
+                "source": self.source, "origin": self.origin}
+
+
+def rows(project_dir, board_name) -> list[Row]:
+    """Every symbol in Kconfig order with its value and the layer that decided it."""
+    t = open_target(project_dir, board_name, need_project=False)
+    resolved = cfg.resolve(t.layers)
+    source_of = {}
+    for attr, name in SOURCES:
+        for req in getattr(t.layers, attr):
+            source_of[req.symbol] = name
+    out = []
+    for sym in resolved.kconf.unique_defined_syms:
+        value = resolved.values[sym.name]
+        src = source_of.get(sym.name, KCONFIG_DEFAULT) if sym.name in resolved.origins \
+            else KCONFIG_DEFAULT
+        out.append(Row(sym.name, value, cfg.format_value(sym, value), src,
+                       resolved.origin(sym.name)))
+    return out
+
+
+def _short(origin: str, roots) -> str:
+    """An origin with the Unicycle tree's and the project's folder left out."""
+    for root in roots:
+        origin = origin.replace(f"{root}/", "")
+    return origin
+
+
 def show(project_dir, board_name, symbol=None) -> list[str]:
-    """Every value and where it comes from, or one symbol in detail."""
-    resolved = cfg.resolve(open_target(project_dir, board_name, need_project=False).layers)
+    """Every value and where it comes from in aligned columns, or one symbol in detail."""
     if symbol:
+        resolved = cfg.resolve(open_target(project_dir, board_name, need_project=False).layers)
         return cfg.describe(resolved, symbol).splitlines()
-    return [f"CONFIG_{sym.name}={cfg.format_value(sym, resolved.values[sym.name]):<20} "
-            f"# {resolved.origin(sym.name)}" for sym in resolved.kconf.unique_defined_syms]
+    roots = [str(Path(project_dir).resolve()), str(paths.home())]
+    table = [["SYMBOL", "VALUE", "FROM", "WHERE"]]
+    for r in rows(project_dir, board_name):
+        table.append([f"CONFIG_{r.symbol}", r.text, r.source,
+                      "" if r.source == KCONFIG_DEFAULT else _short(r.origin, roots)])
+    return output.table(table)
 
 
 def diff(project_dir, board_name) -> list[str]:

@@ -2,6 +2,7 @@
 import re
 import shutil
 import tempfile
+import tomllib
 from pathlib import Path
 
 from . import boards, paths, render
@@ -11,11 +12,27 @@ DEFAULT_TEMPLATE = "hello"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # Files whose template name differs from the file written.
 RENAMES = {"gitignore": ".gitignore"}
+TEMPLATE_INFO = "template.toml"      # a template's description; not copied (only *.j2 are)
 
 
 def templates() -> list[str]:
     """The project skeletons: one folder each in templates/new/."""
     return sorted(p.name for p in (paths.templates_dir() / "new").iterdir() if p.is_dir())
+
+
+def description(template: str) -> str:
+    """The one-line description in templates/new/<template>/template.toml."""
+    path = paths.templates_dir() / "new" / template / TEMPLATE_INFO
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing (every template says what it is there)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{path}: {e}") from None
+    text = doc.get("description")
+    if not isinstance(text, str) or not text.strip() or "\n" in text:
+        raise InputError(f"{path}: description: expected one line of text")
+    return text.strip()
 
 
 def create(target: Path, template: str = DEFAULT_TEMPLATE, name: str | None = None) -> list[Path]:

@@ -134,8 +134,9 @@ def verify(comp: Component, tarball: Path) -> None:
                          f"{comp.sha256}, got {got}; refusing to use it")
 
 
-def unpack(comp: Component, tarball: Path, root: Path) -> None:
-    """Extract only comp.prefix (and comp.keep) into root/comp.name, atomically."""
+def unpack(comp: Component, tarball: Path, root: Path) -> int:
+    """Extract only comp.prefix (and comp.keep) into root/comp.name, atomically;
+    returns how many files it extracted."""
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{comp.name}-", dir=root))
     try:
@@ -161,6 +162,7 @@ def unpack(comp: Component, tarball: Path, root: Path) -> None:
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(tmp, dest)
+        return sum(m.isfile() for m in members)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -178,9 +180,11 @@ def fetch_all(log=print, tarball_dir: Path | None = None) -> None:
             tarball = Path(tarball_dir) / comp.orig
             if not tarball.is_file():
                 raise SetupError(f"{tarball}: not found")
+            log(f"{comp.name}: using {tarball}")
         else:
             log(f"{comp.name}: fetching Debian source package {comp.package}")
             tarball = download(comp, state)
         verify(comp, tarball)
-        unpack(comp, tarball, root)
-        log(f"{comp.name}: verified {comp.orig} and unpacked")
+        log(f"{comp.name}: verified {comp.orig} (SHA-256 {comp.sha256[:16]}...)")
+        files = unpack(comp, tarball, root)
+        log(f"{comp.name}: unpacked {files} files into {root / comp.name}")

@@ -31,9 +31,13 @@
  * answer). Every response carries Content-Length. HEAD gets the headers of
  * the GET answer. Errors the server produces itself, each ending the
  * connection: 400 malformed request, 413 body above UC_HTTP_MAX_BODY,
- * 431 request line + headers above UC_HTTP_MAX_HEADER, 500 when a handler
- * returns without responding or deferring (connection kept), 404 for
- * unknown paths. Request bodies are buffered whole for the handler (up to
+ * 431 request line + headers above UC_HTTP_MAX_HEADER, 408 when they are
+ * not complete within CONFIG_HTTP_HEADER_TIMEOUT_MS (of the connection's
+ * start, or of the first byte after the previous answer; bytes do not move
+ * it), 500 when
+ * a handler returns without responding or deferring (connection kept),
+ * 404 for unknown paths. `headers` are the header block's only: trailer
+ * fields after a chunked body are read and dropped. Request bodies are buffered whole for the handler (up to
  * UC_HTTP_MAX_BODY), in a buffer that grows as the bytes arrive. The
  * server closes gracefully: it never answers late client bytes with a
  * reset that would destroy the response in flight.
@@ -145,7 +149,8 @@ typedef void (*uc_http_writable_fn)(struct uc_http_response *res, void *arg);
 /* Sends the status line and headers (uc_http_header() lines included).
  * 0; -EALREADY (already answered or begun), -EINVAL (status outside
  * 100..599, bad content type), -ENOMEM (cannot queue: the connection
- * closes), -ECONNRESET (deferred and the client went away: freed). */
+ * closes and the response is over: no uc_http_write()/uc_http_end()
+ * follows), -ECONNRESET (deferred and the client went away: freed). */
 int uc_http_begin(struct uc_http_response *res, int status, const char *content_type,
 		  size_t length);
 /* `fn(res, arg)` runs from the event loop when a short uc_http_write()

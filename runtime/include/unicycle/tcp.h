@@ -2,6 +2,7 @@
 #ifndef UNICYCLE_TCP_H
 #define UNICYCLE_TCP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,7 +42,29 @@
  * Closing never destroys data with a reset: uc_tcp_close() sends FIN after
  * the queued bytes, then reads and drops whatever the peer still sends
  * until its FIN or for 5 s without progress (linger); a request that
- * arrived together with the peer's FIN still gets its whole answer.
+ * arrived together with the peer's FIN still gets its whole answer. A
+ * peer that acknowledges nothing for those 5 s while our FIN is still
+ * unacknowledged is reset; closing states past that are bounded by the
+ * stack (about 20 s each).
+ *
+ * Limits against clients that hold connections (CONFIG_NET_TCP_PCBS in
+ * all, TIME_WAIT included):
+ * - Per peer: a SYN from an address that already holds
+ *   CONFIG_NET_TCP_PER_PEER accepted connections (half-open and closing
+ *   ones included, on any listener) is answered with a reset; 0: no cap.
+ * - Eviction: when every slot is taken, a new SYN takes the slot of the
+ *   connection silent longest (no segment received) among the half-open
+ *   ones, the lingering ones and the accepted ones marked evictable
+ *   (uc_tcp_set_evictable; accepted connections start evictable). That
+ *   connection is reset and its `closed` runs with -ETIMEDOUT. Connections
+ *   made with uc_tcp_connect() are never evicted, and uc_tcp_connect()
+ *   itself evicts nothing (it fails with -ENOMEM when the pool is full).
+ *   Half-open connections also expire after 20 s (the stack's SYN_RCVD
+ *   timeout).
+ * - Time: uc_tcp_set_idle_timeout() ends a silent connection; the clock
+ *   restarts on every byte. uc_tcp_set_deadline() ends one at a fixed
+ *   time whatever it receives (a peer dribbling bytes cannot push it
+ *   back): the HTTP server uses it for a request's header block.
  */
 
 struct uc_tcp;            /* a connection */
@@ -77,8 +100,10 @@ struct uc_tcp_ops {
 	/* OPTIONAL. The connection ended without uc_tcp_close()/abort() by
 	 * the app: err is 0 (both sides finished after uc_tcp_shutdown(), or
 	 * the FIN with no peer_closed callback), -ECONNRESET (peer reset),
-	 * -ETIMEDOUT (idle timeout: the runtime then closes gracefully; or
-	 * retransmissions gave up) or -ENOMEM. `c` is invalid afterwards. */
+	 * -ETIMEDOUT (idle timeout or deadline: the runtime then closes
+	 * gracefully, and what the callback still sends with uc_tcp_send()
+	 * goes out before the FIN; or retransmissions gave up, or the
+	 * connection was evicted) or -ENOMEM. `c` is invalid afterwards. */
 	void (*closed)(struct uc_tcp *c, int err, void *user);
 };
 
@@ -109,6 +134,17 @@ void *uc_tcp_user(const struct uc_tcp *c);
  * when nothing was received, sent or acknowledged for `ms` milliseconds,
  * counting from this call; 0 turns the timeout off (the default). */
 void uc_tcp_set_idle_timeout(struct uc_tcp *c, unsigned ms);
+
+/* Closes `c` as the idle timeout does (`closed` with -ETIMEDOUT, then a
+ * graceful close) `ms` milliseconds from this call, whatever it receives
+ * or sends meanwhile; 0 cancels. Independent of the idle timeout. */
+void uc_tcp_set_deadline(struct uc_tcp *c, unsigned ms);
+
+/* Whether a new SYN may take this connection's slot when the pool is full
+ * (see "Limits" above). Accepted connections start evictable; mark one
+ * false while it does work worth keeping (e.g. an answer under way).
+ * Connections from uc_tcp_connect() are never evicted. */
+void uc_tcp_set_evictable(struct uc_tcp *c, bool evictable);
 
 /* Peer and local address of `c`: 0, or -ENOTCONN before it connected
  * (or once the stack let go of it, e.g. in `closed` after a reset). */
