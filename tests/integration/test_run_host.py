@@ -69,3 +69,37 @@ def test_memory_and_smp_reach_the_guest(tmp_path):
     ram = re.search(r"(\d+) MiB usable RAM", r.stdout)
     assert ram and 190 <= int(ram[1]) < 200, r.stdout       # the board's default is 512
     assert " 2 CPUs," in r.stdout, r.stdout
+
+
+SPIN_APP = r"""/* main.c: prints a line, then spins. */
+#include <unicycle/unicycle.h>
+
+int app_main(void)
+{
+	uc_printf("spinning now\n");
+	for (;;)
+		__asm__ volatile("pause");
+}
+"""
+
+
+def test_sigterm_stops_qemu_too(tmp_path):
+    """QEMU runs in a session of its own: a SIGTERM to `unicycle run` must not leave it behind."""
+    proj = new_project(tmp_path, "termed")
+    (proj / "src" / "main.c").write_text(SPIN_APP)
+    unicycle("build", "-C", proj, check=True)
+    run = subprocess.Popen([sys.executable, "-m", "unicycle", "run", "-C", proj, "--direct",
+                            "--no-build"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(4)
+        assert run.poll() is None
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert b"spinning now" in out
+    assert run.returncode == 143, err
+    assert b"Traceback" not in err, err
+    left = subprocess.run(["pgrep", "-f", str(proj / "build")], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "QEMU still running after SIGTERM"

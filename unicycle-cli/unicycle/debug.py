@@ -75,8 +75,9 @@ def debug(project_dir, board_name, sets, opts: Options, log) -> Result:
     sys.stdout.flush()
     guest = qemu.Running(spec, elf=elf)
     try:
-        _wait_for_stub(guest, spec.gdb_port)
-        gdb_status = _run_gdb(cmd)
+        with qemu.sigterm_exits():
+            _wait_for_stub(guest, spec.gdb_port)
+            gdb_status = _run_gdb(cmd)
         outcome = guest.wait(timeout=EXIT_GRACE)
     finally:
         qemu._stop(guest.proc)

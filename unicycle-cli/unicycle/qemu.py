@@ -11,11 +11,13 @@ The app's uc_exit(status) reaches isa-debug-exit, which ends QEMU with
 through the runtime (a crash, a reset with -no-reboot, QEMU failing).
 `Outcome.exit_code` is what `unicycle run` exits with.
 """
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,7 +248,6 @@ class Running:
     addresses in fault reports are printed as function and file:line."""
 
     def __init__(self, spec: RunSpec, stdout=None, elf: Path | None = None):
-        import threading
         from .symbolize import Symbolizer
         self.spec, self.cmd = spec, command(spec)
         self.start = time.monotonic()
@@ -270,11 +271,12 @@ class Running:
         spec, proc = self.spec, self.proc
         timed_out = False
         try:
-            proc.wait(timeout=timeout)
+            with sigterm_exits():
+                proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
             _stop(proc)
-        except KeyboardInterrupt:
+        except BaseException:              # Ctrl-C, or SIGTERM (SystemExit): QEMU goes too
             _stop(proc)
             raise
         finally:
@@ -297,7 +299,29 @@ class Running:
                        timed_out, seconds, timeout)
 
 
-def run(spec: RunSpec, timeout: float | None = None, stdout=None, elf: Path | None = None) -> Outcome:
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_exits():
+    """SIGTERM ends this process through SystemExit(143), so that `finally` and `except`
+    clauses stop QEMU: it runs in a session of its own, which the signal does not reach."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_now(signum, frame):
+        raise SystemExit(EXIT_TERMINATED)
+
+    old = signal.signal(signal.SIGTERM, exit_now)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def run(spec: RunSpec, timeout: float | None = None, stdout=None,
+        elf: Path | None = None) -> Outcome:
     """Run QEMU with serial on stdout (or `stdout`); stops it at `timeout`.
     With `elf`, code addresses in fault reports are printed as function and file:line."""
     return Running(spec, stdout, elf).wait(timeout)
