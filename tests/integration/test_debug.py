@@ -41,20 +41,27 @@ def no_qemu_left(proj):
     return left.stdout.strip() == ""
 
 
-@pytest.mark.parametrize("machine", ["q35", "microvm"])
-def test_breakpoint_local_and_exit_status(tmp_path, machine):
+@pytest.mark.parametrize("machine, ovmf", [("q35", False), ("microvm", False), ("q35", True)])
+def test_breakpoint_local_and_exit_status(tmp_path, machine, ovmf):
+    """Direct boot on both machines, and through OVMF and the bootloader (--ovmf): the
+    breakpoint set before the firmware ran is hit once the runtime runs."""
     proj = new_project(tmp_path, "dbg")
     (proj / "src" / "main.c").write_text(LOCAL_APP)
     script = tmp_path / "steps.gdb"
     script.write_text(STEPS)
-    r = unicycle("debug", "-C", proj, "--machine", machine, "--gdb-batch", script, timeout=300)
+    r = unicycle("debug", "-C", proj, "--machine", machine, *(["--ovmf"] if ovmf else []),
+                 "--gdb-batch", script, timeout=300)
     out = r.stdout
     assert "Breakpoint 1, app_main () at " in out and "src/main.c:6" in out, out + r.stderr
     assert "answer = 42" in out and "$1 = 42" in out, out
     assert "answer is 42" in out, out           # the app ran on after `continue`
     assert r.returncode == 3, out + r.stderr
     assert "unicycle: app exited with status 3" in r.stderr, r.stderr
-    assert "gdbstub on 127.0.0.1:" in r.stderr and "pvh_entry32" in r.stderr, r.stderr
+    assert "gdbstub on 127.0.0.1:" in r.stderr, r.stderr
+    if ovmf:
+        assert "unicycle-boot" in out and "symbols apply once the runtime runs" in r.stderr
+    else:
+        assert "pvh_entry32" in r.stderr and "unicycle-boot" not in out, r.stderr
     assert no_qemu_left(proj)
 
 
