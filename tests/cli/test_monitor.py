@@ -146,3 +146,11 @@ def test_without_a_keyboard_it_runs_until_interrupted(board_project, tmp_path):
     assert mon.returncode == 130, err
     assert b"hello from the board" in out
     assert err.decode().strip().endswith("unicycle: monitor interrupted"), err
+
+
+def test_missing_pyserial_names_its_package(runner, board_project, monkeypatch):
+    monkeypatch.setitem(sys.modules, "serial", None)     # import serial raises ImportError
+    r = runner.invoke(cli, ["monitor", "--port", "/dev/ttyUSB97", "-C", str(board_project)])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == ("error: python3-serial is not installed: install the Debian "
+                                "package python3-serial (make deps)")

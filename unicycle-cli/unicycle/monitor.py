@@ -15,7 +15,7 @@ import tty
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError, RunError, UnicycleError
+from .errors import InputError, RunError, SetupError, UnicycleError
 
 DEFAULT_PORT = "/dev/ttyUSB0"
 DEFAULT_BAUD = 115200              # what the runtime's uart16550 driver programs
@@ -32,9 +32,18 @@ class Options:
     elf: Path | None = None        # symbols for backtraces
 
 
+def _serial():
+    """pyserial, or a SetupError naming its Debian package."""
+    try:
+        import serial
+    except ImportError:
+        raise SetupError("python3-serial is not installed: install the Debian package "
+                         "python3-serial (make deps)") from None
+    return serial
+
+
 def bauds() -> tuple:
-    import serial
-    return serial.Serial.BAUDRATES
+    return _serial().Serial.BAUDRATES
 
 
 def check_baud(baud: int):
@@ -45,7 +54,7 @@ def check_baud(baud: int):
 
 def open_port(port: str, baud: int):
     """The serial port, opened and locked, or a RunError saying why not."""
-    import serial
+    serial = _serial()
     check_baud(baud)
     if not os.path.exists(port):
         raise RunError(f"{port}: no such serial port (is the board plugged in? `ls "
@@ -121,7 +130,7 @@ def monitor(opts: Options, log) -> int:
 
 
 def _loop(port, stdin: int, out, console, logfile):
-    import serial
+    serial = _serial()
     sel = selectors.DefaultSelector()
     sel.register(port.fileno(), selectors.EVENT_READ, "port")
     try:
