@@ -30,7 +30,7 @@ def _copy_blktest(dest, cmdline=""):
 def blktest(tmp_path_factory):
     """examples/blktest built once (polling, the default)."""
     proj = _copy_blktest(tmp_path_factory.mktemp("blk") / "blktest")
-    unicycle("build", "-C", proj, check=True)
+    unicycle("build", "-C", proj, "--direct", check=True)
     return proj
 
 

@@ -20,7 +20,12 @@ INDEX = b"<html><body><h1>Hello, World!</h1></body></html>"
 def hello(tmp_path_factory):
     app = tmp_path_factory.mktemp("direct") / "hh"
     shutil.copytree(ROOT / "examples" / "http-hello", app, ignore=shutil.ignore_patterns("build"))
-    unicycle("build", "-C", app, check=True)
+    r = unicycle("build", "-C", app, "--direct", check=True)
+    out = app / "build" / "qemu-x86_64"
+    # only what direct boot needs: no bootloader, image or netboot payload
+    assert (out / "app.elf").is_file() and (out / "boot.cfg").is_file()
+    assert not (out / "BOOTX64.EFI").exists() and not (out / "unicycle.img").exists()
+    assert "not built (--direct: app.elf only)" in r.stdout, r.stdout
     return app
 
 
@@ -80,11 +85,12 @@ def test_boot_cfg_and_command_line_reach_the_app(tmp_path, machine):
     # boot.cfg's cmdline first, then the VMM's (microvm adds its virtio-mmio words after ours)
     assert re.search(r"cmdline=\[mode=fast from=vmm( virtio_mmio\.device=\S+)*\]", r.stdout), r.stdout
     assert "app exited with status 7" in r.stderr
+    assert not (proj / "build" / "qemu-x86_64" / "unicycle.img").exists()   # run --direct: app.elf only
 
 
 def test_bad_boot_cfg_is_a_clear_panic(tmp_path):
     proj = new_project(tmp_path, "badcfg")
-    unicycle("build", "-C", proj, check=True)
+    unicycle("build", "-C", proj, "--direct", check=True)
     (proj / "build" / "qemu-x86_64" / "boot.cfg").write_text("cmdline = x\nnet = carrier-pigeon\n")
     r = unicycle("run", "-C", proj, "--direct", "--no-build", "--timeout", "60", timeout=300)
     assert "boot.cfg (PVH module 0) line 2 key net" in r.stdout, r.stdout

@@ -39,7 +39,7 @@ def kv_app(tmp_path_factory):
                                          f'gateway = "{HOST}"')
     text = text.replace('cmdline = "maxmemory=64mb"', 'cmdline = "maxmemory=2mb"')
     toml.write_text(text)
-    unicycle("build", "-C", proj, check=True)
+    unicycle("build", "-C", proj, "--direct", check=True)
     return proj
 
 
@@ -335,7 +335,7 @@ def test_maxclients_and_idle_timeout(tmp_path):
     toml = proj / "unicycle.toml"
     toml.write_text(toml.read_text().replace('cmdline = "maxmemory=64mb"',
                                              'cmdline = "maxclients=2 timeout=2"'))
-    unicycle("build", "-C", proj, check=True)
+    unicycle("build", "-C", proj, "--direct", check=True)
     port = qemu.free_port()
     guest = Guest(proj, forwards=[(port, KV_PORT)])
     try:

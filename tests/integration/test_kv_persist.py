@@ -168,7 +168,7 @@ def kv_app(tmp_path_factory):
     toml.write_text(toml.read_text().replace(
         'cmdline = "maxmemory=64mb"',
         f'cmdline = "maxmemory=64mb appendfsync=always auto-aof-rewrite-min-size={COMPACT_MIN}"'))
-    unicycle("build", "-C", proj, check=True)
+    unicycle("build", "-C", proj, "--direct", check=True)
     return proj
 
 

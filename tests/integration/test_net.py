@@ -28,7 +28,7 @@ def copy_example(dst: Path, static: bool) -> Path:
         toml = dst / "unicycle.toml"
         toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\n'
                         f'address = "{GUEST}/24"\ngateway = "{HOST}"\n')
-    unicycle("build", "-C", dst, "--set", "HTTP_STATS=y", check=True)
+    unicycle("build", "-C", dst, "--direct", "--set", "HTTP_STATS=y", check=True)
     return dst
 
 

@@ -37,7 +37,7 @@ def guest(tmp_path_factory):
     toml = app / "unicycle.toml"
     toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\naddress = "{GUEST}/24"\n'
                     f'gateway = "{HOST}"\n')
-    unicycle("build", "-C", app, "--set", f"NET_TCP_PCBS={PCBS}",
+    unicycle("build", "-C", app, "--direct", "--set", f"NET_TCP_PCBS={PCBS}",
              "--set", f"NET_TCP_PER_PEER={PER_PEER}",
              "--set", f"HTTP_HEADER_TIMEOUT_MS={HEADER_S * 1000}", "--set", "HTTP_STATS=y",
              "--set", f"NET_TCP_CLOSE_MAX_MS={CLOSE_MAX_S * 1000}",

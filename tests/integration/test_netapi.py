@@ -48,7 +48,7 @@ def copy_nettest(dst: Path, network: str) -> Path:
         static_network(dst)
     elif network == "static+dns":
         static_network(dst, f'dns = ["{HOST}"]\n')
-    unicycle("build", "-C", dst, check=True)
+    unicycle("build", "-C", dst, "--direct", check=True)
     return dst
 
 
@@ -113,7 +113,7 @@ def idle_bytes(guest: Guest, after: int) -> tuple[int, int]:
 def test_tcp_echo_template(tmp_path, netns):
     proj = new_project(tmp_path, "echo", template="tcp-echo")
     static_network(proj)
-    unicycle("build", "-C", proj, check=True)
+    unicycle("build", "-C", proj, "--direct", check=True)
     guest = boot(proj, netns, "echo: echo on port 7")
     try:
         guest.wait_for(f"net0 {GUEST}/24 via static")
@@ -404,7 +404,7 @@ def test_http_answer_survives_the_clients_fin(tmp_path, netns):
     app = tmp_path / "hh"
     shutil.copytree(ROOT / "examples" / "http-hello", app, ignore=shutil.ignore_patterns("build"))
     static_network(app)
-    unicycle("build", "-C", app, check=True)
+    unicycle("build", "-C", app, "--direct", check=True)
     guest = boot(app, netns, "http listening on port 80")
     try:
         guest.wait_for(f"net0 {GUEST}/24 via static")

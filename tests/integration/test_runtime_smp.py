@@ -114,7 +114,7 @@ def test_locks_vanish_without_smp(tmp_path):
     elf = proj / "build" / "qemu-x86_64" / "app.elf"
     found = {}
     for smp in ("n", "y"):
-        unicycle("build", "-C", proj, "--set", f"SMP={smp}", check=True)
+        unicycle("build", "-C", proj, "--direct", "--set", f"SMP={smp}", check=True)
         body = _disassemble(elf, "locked_inc")
         found[smp] = {
             "lock": bool(re.search(r"\block\b", body)),

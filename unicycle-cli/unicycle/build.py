@@ -245,20 +245,27 @@ def run_ninja(project: Project, verbose=False, targets=(), log=None) -> list[str
     return lines
 
 
-def build(project: Project, verbose=False, log=None) -> Path:
-    """Generate, compile, link and package; returns the image. With `log`, ninja's
-    output also lands in project.ninja_output."""
+# What direct boot (`unicycle run --direct`) needs: app.elf, and boot.cfg, which generate()
+# writes. No BOOTX64.EFI, image or netboot payload: about half of a cold build.
+DIRECT_TARGETS = ("app.elf",)
+
+
+def build(project: Project, verbose=False, log=None, direct=False) -> Path:
+    """Generate, compile, link and package; returns the image (with `direct`, only what
+    direct boot needs, and returns app.elf). With `log`, ninja's output also lands in
+    project.ninja_output."""
     generate(project)
-    project.ninja_output = run_ninja(project, verbose=verbose, log=log)
-    return project.image
+    project.ninja_output = run_ninja(project, verbose=verbose, log=log,
+                                     targets=DIRECT_TARGETS if direct else ())
+    return project.build_dir / "app.elf" if direct else project.image
 
 
 def build_project(project_dir, board_name=None, sets=(), verbose=False,
-                  regenerate_only=False, log=None) -> Project:
+                  regenerate_only=False, log=None, direct=False) -> Project:
     """`unicycle build`: open the project and build it (or only regenerate build.ninja)."""
     project = open_project(project_dir, board_name, sets)
     if regenerate_only:
         generate(project)
     else:
-        build(project, verbose, log)
+        build(project, verbose, log, direct=direct)
     return project

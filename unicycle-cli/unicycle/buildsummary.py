@@ -97,7 +97,8 @@ class Summary:
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
-        return {"app": self.app, "board": self.board, "image": str(self.image),
+        return {"app": self.app, "board": self.board,
+                "image": str(self.image) if self.image_size is not None else None,
                 "image_size": self.image_size, "elf": str(self.elf),
                 "sections": self.sections, "compiled": self.compiled,
                 "compiled_by_group": grouped(self.compiled, self.groups),
@@ -115,19 +116,23 @@ class Summary:
         rows = [["compiled", what],
                 ["app.elf", "  ".join(f"{k} {output.size(self.sections[k])}" for k in KINDS)
                  + f"  (total {output.size(elf_total)})"],
-                ["image", f"{shown(self.image)} {output.size(self.image_size)}"]]
+                ["image", f"{shown(self.image)} {output.size(self.image_size)}"
+                 if self.image_size is not None else "not built (--direct: app.elf only)"]]
         head = f"built {self.app} for {self.board} in {self.seconds:.1f} s"
         return [head] + ["  " + line for line in output.table(rows)]
 
 
-def build(project_dir, board, sets=(), verbose=False, log=print) -> Summary:
-    """`unicycle build` with its summary: ninja's lines go to log as they come."""
+def build(project_dir, board, sets=(), verbose=False, log=print, direct=False) -> Summary:
+    """`unicycle build` with its summary: ninja's lines go to log as they come. With
+    `direct`, only app.elf (no image: image_size is None)."""
     start = time.monotonic()
-    proj = build_mod.build_project(project_dir, board, sets, verbose=verbose, log=log)
+    proj = build_mod.build_project(project_dir, board, sets, verbose=verbose, log=log,
+                                   direct=direct)
     seconds = time.monotonic() - start
     elf = proj.build_dir / "app.elf"
     return Summary(app=proj.manifest.name, board=proj.board.name, image=proj.image,
-                   image_size=proj.image.stat().st_size, elf=elf, sections=section_sizes(elf),
+                   image_size=None if direct else proj.image.stat().st_size, elf=elf,
+                   sections=section_sizes(elf),
                    compiled=compiled(proj.ninja_output),
                    groups=group_of(components.enabled(proj.resolved)),
                    up_to_date=NO_WORK in proj.ninja_output, seconds=seconds)

@@ -148,16 +148,19 @@ def new(name, template):
 @board_option
 @sets_option
 @click.option("--regenerate-only", is_flag=True, hidden=True)
+@click.option("--direct", is_flag=True,
+              help="Only what `unicycle run --direct` boots: app.elf and boot.cfg (no "
+                   "bootloader, image or netboot payload; about half the time).")
 @json_option
 @click.pass_context
-def build(ctx, project_dir, board, sets, regenerate_only, as_json):
+def build(ctx, project_dir, board, sets, regenerate_only, direct, as_json):
     """Generate config.h and build.ninja, compile, link and package the image."""
     if regenerate_only:
         build_mod.build_project(project_dir, board, sets, regenerate_only=True)
         return
     # With --json, stdout holds only the JSON: ninja's lines go to stderr.
     summary = buildsummary.build(project_dir, board, sets, verbose=ctx.obj["verbose"],
-                                 log=lambda line: click.echo(line, err=as_json))
+                                 log=lambda line: click.echo(line, err=as_json), direct=direct)
     if as_json:
         output.echo_json(summary.as_dict())
     else:

@@ -110,7 +110,7 @@ def run(project_dir, board_name, sets, opts: Options, log) -> qemu.Outcome:
     plan = prepare(project_dir, board_name, sets, opts, log)
     proj, spec, forwards = plan.project, plan.spec, plan.forwards
     if opts.build:
-        build_mod.build(proj, verbose=opts.verbose)
+        build_mod.build(proj, verbose=opts.verbose, direct=spec.boot == "direct")
     disks_mod.create_missing(spec.disks, log)
     if opts.verbose:
         log(shlex.join(qemu.command(spec)))
