@@ -63,7 +63,7 @@ def debug(project_dir, board_name, sets, opts: Options, log) -> Result:
     proj, spec = plan.project, plan.spec
     spec.halted = True
     if opts.build:
-        build_mod.build(proj, verbose=opts.verbose)
+        build_mod.build(proj, verbose=opts.verbose, direct=spec.boot == "direct")
     disks_mod.create_missing(spec.disks, log)
     elf = proj.build_dir / "app.elf"
     cmd = gdb_command(gdb, elf, spec.gdb_port, opts)
