@@ -154,3 +154,23 @@ def test_missing_pyserial_names_its_package(runner, board_project, monkeypatch):
     assert r.exit_code == 1
     assert r.stderr.strip() == ("error: python3-serial is not installed: install the Debian "
                                 "package python3-serial (make deps)")
+
+
+def test_port_going_away_is_one_line(board_project, tmp_path):
+    """The board unplugged: the pty's other side closes under the monitor."""
+    board, board_side = os.openpty()
+    path = os.ttyname(board_side)
+    log = tmp_path / "console.log"
+    mon = start_monitor(path, board_project, log, subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: log.exists())
+        os.close(board_side)
+        os.close(board)
+        out, err = mon.communicate(timeout=20)
+    finally:
+        if mon.poll() is None:
+            mon.kill()
+    assert mon.returncode == 1, err
+    last = err.decode().strip().splitlines()[-1]
+    assert last.startswith(f"error: {path}: the port went away"), err
+    assert b"Traceback" not in err
