@@ -85,23 +85,28 @@ def test_run_gdb_attaches_to_a_running_guest(tmp_path):
     (proj / "src" / "main.c").write_text(WAITER_APP)
     unicycle("build", "-C", proj, check=True)
     port = qemu.free_port()
-    run = subprocess.Popen([sys.executable, "-m", "unicycle", "run", "-C", proj, "--direct",
-                            "--no-build", "--gdb", str(port), "--timeout", "120"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    console = tmp_path / "console.txt"
+    with open(console, "w") as out:
+        run = subprocess.Popen([sys.executable, "-m", "unicycle", "run", "-C", proj,
+                                "--direct", "--no-build", "--gdb", str(port), "--timeout", "120"],
+                               stdout=out, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)                           # the guest is running, spinning
-        assert run.poll() is None
+        end = time.monotonic() + 60             # until the app spins, past .bss clearing
+        while "waiting for gdb" not in console.read_text() and time.monotonic() < end:
+            assert run.poll() is None, console.read_text()
+            time.sleep(0.2)
         elf = proj / "build" / "qemu-x86_64" / "app.elf"
         g = subprocess.run(["gdb", "-nx", "-batch", str(elf),
                             "-ex", f"target remote 127.0.0.1:{port}", "-ex", "print go",
                             "-ex", "set var go = 9", "-ex", "detach"],
                            capture_output=True, text=True, timeout=60)
         assert "$1 = 0" in g.stdout, g.stdout + g.stderr
-        out, err = run.communicate(timeout=120)
+        _, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()
-    assert "waiting for gdb" in out, out
+    out = console.read_text()
+    assert "waiting for gdb" in out and "exit 9" in out, out
     assert f"gdbstub on 127.0.0.1:{port}; attach with: gdb {elf} -ex " \
            f"'target remote 127.0.0.1:{port}'" in err, err
     assert run.returncode == 9, out + err

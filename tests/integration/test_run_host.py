@@ -88,17 +88,21 @@ def test_sigterm_stops_qemu_too(tmp_path):
     proj = new_project(tmp_path, "termed")
     (proj / "src" / "main.c").write_text(SPIN_APP)
     unicycle("build", "-C", proj, check=True)
-    run = subprocess.Popen([sys.executable, "-m", "unicycle", "run", "-C", proj, "--direct",
-                            "--no-build"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    console = tmp_path / "console.txt"
+    with open(console, "w") as out:
+        run = subprocess.Popen([sys.executable, "-m", "unicycle", "run", "-C", proj, "--direct",
+                                "--no-build"], stdout=out, stderr=subprocess.PIPE)
     try:
-        time.sleep(4)
-        assert run.poll() is None
+        end = time.monotonic() + 60
+        while "spinning now" not in console.read_text() and time.monotonic() < end:
+            assert run.poll() is None, console.read_text()
+            time.sleep(0.2)
         run.send_signal(signal.SIGTERM)
-        out, err = run.communicate(timeout=30)
+        _, err = run.communicate(timeout=30)
     finally:
         if run.poll() is None:
             run.kill()
-    assert b"spinning now" in out
+    assert "spinning now" in console.read_text()
     assert run.returncode == 143, err
     assert b"Traceback" not in err, err
     left = subprocess.run(["pgrep", "-f", str(proj / "build")], capture_output=True, text=True)
