@@ -149,13 +149,16 @@ def test_kvm_missing_device_is_a_warning_with_modprobe(tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists(doctor.KVM_DEVICE), reason="no /dev/kvm here")
-def test_kvm_here_names_the_nested_kvm_problem(monkeypatch):
+def test_kvm_here_says_why_the_test_boot_failed(monkeypatch):
+    from unicycle import kvm
     monkeypatch.setattr(doctor, "_in_vm", lambda: True)
+    monkeypatch.setattr(kvm, "test_boot", lambda accel="kvm": "a test boot failed: boom")
     c = doctor.check_kvm()
     if "permission denied" in c.detail:
         pytest.skip("/dev/kvm not openable by this user")
-    assert c.status == doctor.WARN and "API 12" in c.detail and "nested KVM" in c.detail
-    monkeypatch.setattr(doctor, "_in_vm", lambda: False)
+    assert c.status == doctor.WARN and "API 12" in c.detail, c.detail
+    assert "a test boot failed: boom (this host is itself a VM)" in c.detail, c.detail
+    monkeypatch.setattr(kvm, "test_boot", lambda accel="kvm": None)
     assert doctor.check_kvm().status == doctor.OK
 
 

@@ -52,6 +52,12 @@ def _gcc_include() -> str:
     return out
 
 
+# Call frame information in .debug_frame (not loaded) instead of .eh_frame, which
+# --gc-sections drops from app.elf: without it gdb guesses frames from the prologue and
+# puts locals at the wrong address (`unicycle debug` printed 0 for a variable holding 42).
+UNWIND_INFO = ["-fno-asynchronous-unwind-tables", "-fno-unwind-tables"]
+
+
 def _cflags(project: Project, gen: Path, comps: list) -> dict:
     """Compiler flags per kind of object; -I folders come from the enabled components."""
     home = paths.home()
@@ -64,7 +70,7 @@ def _cflags(project: Project, gen: Path, comps: list) -> dict:
               *includes["runtime"],
               "-fno-pic", "-fno-pie", "-fno-stack-protector", "-mno-red-zone",
               "-mcmodel=small", "-fno-omit-frame-pointer", "-ffunction-sections",
-              "-fdata-sections"]
+              "-fdata-sections", *UNWIND_INFO]
     efi = ["-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-fpic", "-ffreestanding",
            "-fno-stack-protector", "-fno-stack-check", "-fshort-wchar", "-mno-red-zone",
            "-maccumulate-outgoing-args", "-DGNU_EFI_USE_MS_ABI", "-nostdinc",

@@ -6,8 +6,9 @@ from pathlib import Path
 import click
 
 from . import (__version__, boards as boards_mod, build as build_mod, buildsummary, clean as
-               clean_mod, components, configure, disks, doctor as doctor_mod, errors, flash, image,
-               imageexport, launch, netboot, output, project, qemu, serve, thirdparty)
+               clean_mod, components, configure, debug as debug_mod, disks, doctor as doctor_mod,
+               errors, flash, hostnet, image, imageexport, launch, monitor as monitor_mod,
+               netboot, output, project, qemu, serve, thirdparty)
 
 
 class Group(click.Group):
@@ -97,6 +98,18 @@ class DiskType(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
+class NetType(click.ParamType):
+    name = "user|tap[:IFNAME]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, hostnet.Net):
+            return value
+        try:
+            return hostnet.parse(value)
+        except errors.InputError as e:
+            self.fail(str(e), param, ctx)
+
+
 def _shown(path: Path) -> str:
     cwd = Path.cwd()
     return str(path.relative_to(cwd) if path.is_relative_to(cwd) else path)
@@ -166,6 +179,15 @@ def build(ctx, project_dir, board, sets, regenerate_only, direct, as_json):
               help="Forward 127.0.0.1:HOST to the guest's TCP port GUEST (default "
                    f"{launch.DEFAULT_FORWARD[0]}:{launch.DEFAULT_FORWARD[1]} for networked apps).")
 @click.option("--smp", type=click.IntRange(1, 256), default=None, help="Number of CPUs.")
+@click.option("--memory", type=click.IntRange(launch.MIN_MEMORY_MIB, launch.MAX_MEMORY_MIB),
+              default=None, metavar="MIB", help="Guest RAM in MiB (default: the board's).")
+@click.option("--net", type=NetType(), default="user", show_default=True,
+              help="user: QEMU's user network with --forward; tap[:IFNAME]: a host tap device "
+                   f"(default {hostnet.DEFAULT_TAP}) made beforehand by root, see README.")
+@click.option("--gdb", "gdb_port", type=click.IntRange(0, 65535), is_flag=False, flag_value=0,
+              default=None, metavar="[PORT]",
+              help="Open QEMU's gdbstub on 127.0.0.1:PORT (without PORT or 0: a free one) for gdb "
+                   "to attach to later; the guest runs at once.")
 @click.option("--disk", "disk_specs", multiple=True, type=DiskType(),
               help="Attach a raw disk image (repeatable): if= one of "
                    f"{'|'.join(disks.INTERFACES)} (default: the board's first disk controller); "
@@ -177,7 +199,8 @@ def build(ctx, project_dir, board, sets, regenerate_only, direct, as_json):
                    "boots in a fraction of a second.")
 @click.option("--machine", type=click.Choice(qemu.MACHINES), default=None,
               help="QEMU machine (default: the board's first); microvm boots only directly.")
-@click.option("--kvm", is_flag=True, help="Use KVM (real hardware virtualization only).")
+@click.option("--kvm", is_flag=True,
+              help="Use KVM; checked first (/dev/kvm, its API version, a test boot).")
 @click.option("--no-build", is_flag=True, help="Boot the existing image without building.")
 @click.option("--set", "sets", multiple=True, metavar="SYM=VALUE",
               help="Configuration override for the build before booting (as in build).")
@@ -185,18 +208,45 @@ def build(ctx, project_dir, board, sets, regenerate_only, direct, as_json):
               help="Networked apps: wait until the guest answers HTTP GET PATH through the "
                    "first forward, print the response (curl), then shut the guest down.")
 @click.pass_context
-def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, disk_specs, usb, direct,
-        machine, kvm, no_build, sets, fetch_path):
+def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, memory, net, gdb_port,
+        disk_specs, usb, direct, machine, kvm, no_build, sets, fetch_path):
     """Boot the project in QEMU (OVMF and the image, or app.elf directly); exit with the app's status."""
     opts = launch.Options(timeout=timeout, forwards=tuple(forwards), nic=nic, smp=smp,
-                          usb=usb, direct=direct, machine=machine, kvm=kvm, qemu_args=tuple(qemu_args), build=not no_build,
-                          fetch=fetch_path, disks=tuple(disk_specs), verbose=ctx.obj["verbose"])
+                          memory=memory, net=net, gdb_port=gdb_port, usb=usb, direct=direct,
+                          machine=machine, kvm=kvm, qemu_args=tuple(qemu_args),
+                          build=not no_build, fetch=fetch_path, disks=tuple(disk_specs),
+                          verbose=ctx.obj["verbose"])
     out = launch.run(project_dir, board, sets, opts, log=lambda line: click.echo(line, err=True))
     if out.response is not None:
         click.echo(f"\nunicycle: GET {fetch_path} answered after {out.seconds:.1f} s:")
         click.echo(out.response)
     click.echo(out.summary(), err=True)
     ctx.exit(out.exit_code)
+
+
+@cli.command("debug")
+@project_option
+@board_option
+@sets_option
+@click.option("--no-build", is_flag=True, help="Debug the existing app.elf without building.")
+@click.option("--machine", type=click.Choice(qemu.MACHINES), default=None,
+              help="QEMU machine (default: the board's first).")
+@click.option("--ovmf", is_flag=True,
+              help="Boot through OVMF and the image instead of directly: app.elf's symbols "
+                   "apply once the runtime runs.")
+@click.option("--gdb-batch", "batch", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE", help="Run gdb without a terminal: -batch -x FILE.")
+@click.option("--gdb-arg", "gdb_args", multiple=True, metavar="ARG",
+              help="Extra gdb argument (repeatable), after `target remote`.")
+@click.pass_context
+def debug_cmd(ctx, project_dir, board, sets, no_build, machine, ovmf, batch, gdb_args):
+    """Start the guest halted under QEMU's gdbstub and gdb with app.elf's symbols."""
+    opts = debug_mod.Options(build=not no_build, machine=machine, ovmf=ovmf,
+                             batch=Path(batch) if batch else None, gdb_args=tuple(gdb_args),
+                             verbose=ctx.obj["verbose"])
+    res = debug_mod.debug(project_dir, board, sets, opts, log=lambda l: click.echo(l, err=True))
+    click.echo(res.summary, err=True)
+    ctx.exit(res.exit_code)
 
 
 @cli.command("config")
@@ -298,6 +348,25 @@ def serve_cmd(ctx, project_dir, board, interface, watch):
                                "(never answering DHCP on an unnamed network); see the list above")
     serve.serve_project(project_dir, board, interface, watch, verbose=ctx.obj["verbose"],
                         log=lambda line: click.echo(f"{time.strftime('%H:%M:%S')} {line}"))
+
+
+@cli.command("monitor")
+@click.option("--port", "-p", default=monitor_mod.DEFAULT_PORT, show_default=True,
+              help="Serial port of the board (USB adapters: /dev/ttyUSB*, /dev/ttyACM*).")
+@click.option("--baud", type=int, default=monitor_mod.DEFAULT_BAUD, show_default=True,
+              help="Baud rate (the runtime's console runs at 115200).")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), default=None,
+              help="Append the console (symbolized) to this file too.")
+@project_option
+@board_option
+@click.pass_context
+def monitor_cmd(ctx, port, baud, log_file, project_dir, board):
+    """A real board's serial console, panic backtraces symbolized; Ctrl-] exits."""
+    say = lambda line: click.echo(line, err=True)
+    monitor_mod.check_baud(baud)
+    opts = monitor_mod.Options(port=port, baud=baud, log=Path(log_file) if log_file else None,
+                               elf=monitor_mod.elf_for(project_dir, board, say))
+    ctx.exit(monitor_mod.monitor(opts, log=say))
 
 
 @cli.command("boards")

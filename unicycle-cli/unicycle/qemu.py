@@ -11,11 +11,13 @@ The app's uc_exit(status) reaches isa-debug-exit, which ends QEMU with
 through the runtime (a crash, a reset with -no-reboot, QEMU failing).
 `Outcome.exit_code` is what `unicycle run` exits with.
 """
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +58,8 @@ class RunSpec:
     netdev: str | None = None          # full -netdev override with id=net0 (tap, user+tftp)
     disks: list = field(default_factory=list)      # disks.Disk, from --disk
     kvm: bool = False
+    gdb_port: int | None = None        # QEMU's gdbstub listens on 127.0.0.1:PORT
+    halted: bool = False               # -S: the CPU waits for gdb's `continue`
     extra: list = field(default_factory=list)
 
 
@@ -133,6 +137,10 @@ def command(spec: RunSpec) -> list[str]:
         cmd += ["-nic", "none"]
     if spec.boot == "net":
         cmd += ["-boot", "n"]
+    if spec.gdb_port:
+        cmd += ["-gdb", f"tcp:127.0.0.1:{spec.gdb_port}"]
+    if spec.halted:
+        cmd += ["-S"]
     return cmd + list(spec.extra)
 
 
@@ -225,67 +233,98 @@ def decode_status(qemu_status: int, has_exit_device: bool) -> int | None:
 def _pump(src, dst, symbolizer):
     """Copy the guest's console to `dst`, adding symbolized lines after fault
     reports. Reads in chunks so prompts without a newline show at once."""
-    pending = b""
+    from .symbolize import ConsoleFilter
+    console = ConsoleFilter(symbolizer)
     while True:
         chunk = os.read(src.fileno(), 4096)
         if not chunk:
             break
-        *lines, tail = chunk.split(b"\n")
-        for line in lines:
-            dst.write(line + b"\n")
-            full = (pending + line).decode(errors="replace")
-            pending = b""
-            extra = symbolizer.annotate(full)
-            if extra:
-                dst.write(("\n".join(extra) + "\n").encode())
-        dst.write(tail)
+        dst.write(console.feed(chunk))
         dst.flush()
-        pending = (pending + tail)[-4096:]
 
 
-def run(spec: RunSpec, timeout: float | None = None, stdout=None, elf: Path | None = None) -> Outcome:
+class Running:
+    """A QEMU started in the background: serial on stdout (or `stdout`); with `elf`, code
+    addresses in fault reports are printed as function and file:line."""
+
+    def __init__(self, spec: RunSpec, stdout=None, elf: Path | None = None):
+        from .symbolize import Symbolizer
+        self.spec, self.cmd = spec, command(spec)
+        self.start = time.monotonic()
+        pipe = elf is not None and Path(elf).is_file()
+        self.errfile = tempfile.TemporaryFile()  # a pipe nobody reads could fill and stall QEMU
+        self.stderr = ""
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE if pipe else stdout,
+                                     stderr=self.errfile, start_new_session=True)
+        self.pump = None
+        if pipe:
+            import sys
+            dst = stdout if stdout is not None else sys.stdout.buffer
+            self.pump = threading.Thread(target=_pump, daemon=True,
+                                         args=(self.proc.stdout, dst, Symbolizer(elf)))
+            self.pump.start()
+
+    def wait(self, timeout: float | None = None) -> Outcome:
+        """Wait for QEMU to end, stopping it at `timeout`; raises RunError when QEMU
+        itself failed."""
+        spec, proc = self.spec, self.proc
+        timed_out = False
+        try:
+            with sigterm_exits():
+                proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _stop(proc)
+        except BaseException:              # Ctrl-C, or SIGTERM (SystemExit): QEMU goes too
+            _stop(proc)
+            raise
+        finally:
+            if self.pump:
+                self.pump.join(timeout=5)
+        err = _read_back(self.errfile)
+        seconds = time.monotonic() - self.start
+        status = proc.returncode
+        self.stderr = err.decode(errors="replace")
+        lines = self.stderr.strip().splitlines()
+        # QEMU's own failures are exit 1, which is also uc_exit(0) through isa-debug-exit:
+        # told apart by QEMU's error line ("qemu-system-x86_64: ...", not a warning).
+        failed = [l for l in lines
+                  if l.startswith(f"{Path(self.cmd[0]).name}:") and ": warning:" not in l]
+        if not timed_out and status not in (0, None) and lines and (
+                not (spec.exit_device and status & 1) or (status == 1 and failed)):
+            raise RunError(f"QEMU failed (exit {status}): {(failed or lines)[-1]}")
+        return Outcome(status, None if timed_out else decode_status(status,
+                                                                    bool(spec.exit_device)),
+                       timed_out, seconds, timeout)
+
+
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_exits():
+    """SIGTERM ends this process through SystemExit(143), so that `finally` and `except`
+    clauses stop QEMU: it runs in a session of its own, which the signal does not reach."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_now(signum, frame):
+        raise SystemExit(EXIT_TERMINATED)
+
+    old = signal.signal(signal.SIGTERM, exit_now)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def run(spec: RunSpec, timeout: float | None = None, stdout=None,
+        elf: Path | None = None) -> Outcome:
     """Run QEMU with serial on stdout (or `stdout`); stops it at `timeout`.
     With `elf`, code addresses in fault reports are printed as function and file:line."""
-    import threading
-    from .symbolize import Symbolizer
-    cmd = command(spec)
-    start = time.monotonic()
-    pipe = elf is not None and Path(elf).is_file()
-    errfile = tempfile.TemporaryFile()  # a pipe nobody reads could fill and stall QEMU
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE if pipe else stdout,
-                            stderr=errfile, start_new_session=True)
-    pump = None
-    if pipe:
-        import sys
-        dst = stdout if stdout is not None else sys.stdout.buffer
-        pump = threading.Thread(target=_pump, args=(proc.stdout, dst, Symbolizer(elf)),
-                                daemon=True)
-        pump.start()
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _stop(proc)
-    except KeyboardInterrupt:
-        _stop(proc)
-        raise
-    finally:
-        if pump:
-            pump.join(timeout=5)
-    err = _read_back(errfile)
-    seconds = time.monotonic() - start
-    status = proc.returncode
-    lines = err.decode(errors="replace").strip().splitlines() if err else []
-    # QEMU's own failures are exit 1, which is also uc_exit(0) through isa-debug-exit:
-    # told apart by QEMU's error line ("qemu-system-x86_64: ...", not a warning).
-    failed = [l for l in lines if l.startswith(f"{Path(cmd[0]).name}:") and ": warning:" not in l]
-    if not timed_out and status not in (0, None) and lines and (
-            not (spec.exit_device and status & 1) or (status == 1 and failed)):
-        raise RunError(f"QEMU failed (exit {status}): {(failed or lines)[-1]}")
-    return Outcome(status, None if timed_out else decode_status(status, bool(spec.exit_device)),
-                   timed_out, seconds, timeout)
+    return Running(spec, stdout, elf).wait(timeout)
 
 
 def _read_back(f) -> bytes:

@@ -64,3 +64,31 @@ class Symbolizer:
         addrs = [int(m.group(1), 16) for m in ADDRESS.finditer(line)]
         addrs = [a for a in addrs if self.in_code(a)]
         return self.resolve(addrs)
+
+
+class ConsoleFilter:
+    """The console as it arrives in chunks, with symbolized lines added after each frame line.
+    Chunks pass on at once (a prompt without a newline shows); only whole lines are read."""
+
+    MAX_LINE = 4096
+
+    def __init__(self, symbolizer: Symbolizer | None):
+        self.symbolizer = symbolizer
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """What to show for `chunk`: the chunk itself, with extra lines after its frame lines."""
+        if self.symbolizer is None:
+            return chunk
+        *lines, tail = chunk.split(b"\n")
+        out = []
+        for line in lines:
+            out.append(line + b"\n")
+            full = (self.pending + line).decode(errors="replace")
+            self.pending = b""
+            extra = self.symbolizer.annotate(full.rstrip("\r"))
+            if extra:
+                out.append(("\n".join(extra) + "\n").encode())
+        out.append(tail)
+        self.pending = (self.pending + tail)[-self.MAX_LINE:]
+        return b"".join(out)

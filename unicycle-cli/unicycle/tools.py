@@ -17,6 +17,7 @@ PACKAGES = {
     "curl": "curl",
     "dnsmasq": "dnsmasq-base",
     "gcc": "gcc",
+    "gdb": "gdb",
     "ip": "iproute2",
     "ld": "binutils",
     "lsblk": "util-linux",
