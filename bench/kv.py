@@ -1,9 +1,13 @@
 """`make bench-kv`: examples/kv vs. Debian's redis-server in a Linux VM, under the same QEMU (TCG), alternating.
 
-Both guests get the same machine (q35, -cpu max, 512 MiB, 1 CPU, virtio-net-pci on
-QEMU user-net with a hostfwd on 127.0.0.1) and the same load generator, the host's
-redis-benchmark (redis-tools): `-t set,get -c 50` at -P 1 and at -P 16, after an
-unrecorded warm-up. kv boots directly (app.elf with -kernel through its PVH entry, no
+Both guests get the same machine (q35, -cpu max, 512 MiB, 1 CPU, virtio-net-pci) and
+the same load generator, the host's redis-benchmark (redis-tools): `-t set,get -c 50`
+at -P 1 and at -P 16, after an unrecorded warm-up. The NIC is on a tap device in the
+network namespace of bench/netns.py (--net tap, the default; root), or on QEMU
+user-net with a hostfwd on 127.0.0.1 (--net hostfwd): there the 50 connections that
+redis-benchmark opens at once overflow user-net's listen backlog of 1, and those whose
+handshake the host kernel gives up on (about a minute) end the run with "Connection
+reset by peer". kv boots directly (app.elf with -kernel through its PVH entry, no
 OVMF), as the Linux VM boots with -kernel; it runs with appendonly=no (data in memory
 only, no disk), as redis-server runs with --save "" --appendonly no. Each round boots
 each guest once (kv first). A guest that does not answer PING, or a redis-benchmark
@@ -12,6 +16,7 @@ stdout and bench/results/kv.json (not committed).
 """
 import argparse
 import json
+import re
 import os
 import platform
 import shutil
@@ -27,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO / "unicycle-cli"))
 import linuxvm  # noqa: E402
+import netns  # noqa: E402
 from run import Guest, _cpu_model, ensure_packages, log, wait_quiet  # noqa: E402
 
 APP_DIR = REPO / "examples" / "kv"
@@ -41,6 +47,7 @@ PIPELINES = (1, 16)
 TESTS = ("SET", "GET")
 CLIENTS = 50
 PING_EVERY_S, PING_TRY_S = 0.1, 1.0
+NETNS_GUEST = {"kv": "unicycle", "redis": "linux"}     # bench/netns.py's tap per guest
 CSV_FIELDS = {"rps": "rps", "avg_ms": "avg_latency_ms", "p50_ms": "p50_latency_ms",
               "p99_ms": "p99_latency_ms", "max_ms": "max_latency_ms"}
 
@@ -69,25 +76,52 @@ def build_kv(no_build: bool) -> dict:
             "sizes": {"app.elf": (work / "app.elf").stat().st_size}}
 
 
-def kv_command(kv: dict, port: int) -> list[str]:
+def static_bootcfg(kv: dict, address: str, gateway: str) -> Path:
+    """A copy of boot.cfg with a static address (no DHCP server on the tap)."""
+    cfg = kv["work"] / "boot-static.cfg"
+    kept = [l for l in (kv["work"] / "boot.cfg").read_text().splitlines()
+            if not re.match(r"\s*(net|address|gateway)\s*=", l)]
+    cfg.write_text("\n".join(kept + ["net = static", f"address = {address}",
+                                     f"gateway = {gateway}"]) + "\n")
+    return cfg
+
+
+def kv_command(kv: dict, port: int, net) -> list[str]:
     from unicycle import qemu
-    spec = qemu.spec_for(kv["project"], boot="direct", kernel=kv["elf"],
-                         initrd=kv["work"] / "boot.cfg", workdir=kv["work"],
-                         append=KV_APPEND, forwards=[(port, PORT)])
+    if net:
+        spec = qemu.spec_for(kv["project"], boot="direct", kernel=kv["elf"],
+                             initrd=kv["bootcfg_static"], workdir=kv["work"],
+                             append=KV_APPEND, netdev=net.netdev(NETNS_GUEST["kv"]))
+    else:
+        spec = qemu.spec_for(kv["project"], boot="direct", kernel=kv["elf"],
+                             initrd=kv["work"] / "boot.cfg", workdir=kv["work"],
+                             append=KV_APPEND, forwards=[(port, PORT)])
     return qemu.command(spec)
 
 
-def redis_command(vm: dict, port: int, serial: Path) -> list[str]:
+def redis_command(vm: dict, port: int, serial: Path, net) -> list[str]:
+    if net:
+        g = NETNS_GUEST["redis"]
+        return linuxvm.command(vm, net.netdev(g), serial,
+                               address=f"{net.address(g)}/{netns.PREFIX}",
+                               gateway=netns.BRIDGE_ADDR)
     return linuxvm.command(vm, f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:{PORT}", serial)
 
 
 # ---------------------------------------------------------------- talking to a guest
 
-def ping(port: int) -> bool:
+def ping(host: str, port: int, wrap) -> bool:
     """One PING on a fresh connection; True on +PONG. (hostfwd accepts the connection
     before the guest listens, so only the reply says the server is up.)"""
+    if wrap is not None:                # inside the namespace: redis-cli there
+        try:
+            r = subprocess.run(wrap(["redis-cli", "-h", host, "-p", str(port), "PING"]),
+                               capture_output=True, text=True, timeout=PING_TRY_S * 3)
+        except subprocess.TimeoutExpired:
+            return False
+        return r.stdout.strip() == "PONG"
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=PING_TRY_S) as s:
+        with socket.create_connection((host, port), timeout=PING_TRY_S) as s:
             s.settimeout(PING_TRY_S)
             s.sendall(b"PING\r\n")
             return s.recv(64).startswith(b"+PONG")
@@ -95,20 +129,20 @@ def ping(port: int) -> bool:
         return False
 
 
-def first_pong(guest: Guest, port: int, timeout: float) -> float | None:
+def first_pong(guest: Guest, host: str, port: int, wrap, timeout: float) -> float | None:
     """Seconds from QEMU's start to the first +PONG (None: none within timeout)."""
     while time.monotonic() - guest.started < timeout and guest.alive():
-        if ping(port):
+        if ping(host, port, wrap):
             return time.monotonic() - guest.started
         time.sleep(PING_EVERY_S)
     return None
 
 
-def info(port: int) -> dict:
+def info(host: str, port: int, wrap) -> dict:
     """INFO's fields (redis-cli), {} if it gets no answer."""
     try:
-        r = subprocess.run(["redis-cli", "-p", str(port), "INFO"], capture_output=True,
-                           text=True, timeout=30)
+        r = subprocess.run((wrap or list)(["redis-cli", "-h", host, "-p", str(port), "INFO"]),
+                           capture_output=True, text=True, timeout=30)
     except subprocess.TimeoutExpired:
         return {}
     return dict(l.strip().split(":", 1) for l in r.stdout.splitlines() if ":" in l)
@@ -132,12 +166,13 @@ def parse_csv(out: str) -> dict:
     return res
 
 
-def redis_benchmark(port: int, pipeline: int, requests: int, timeout: float) -> dict:
+def redis_benchmark(port: int, pipeline: int, requests: int, timeout: float,
+                    host: str = "127.0.0.1", wrap=None) -> dict:
     """One redis-benchmark run; raises BenchError unless both tests report."""
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "set,get",
+    cmd = ["redis-benchmark", "-h", host, "-p", str(port), "-t", "set,get",
            "-n", str(requests), "-c", str(CLIENTS), "-P", str(pipeline), "--csv"]
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run((wrap or list)(cmd), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise BenchError(f"`{' '.join(cmd)}` did not finish within {timeout:g} s")
     res = parse_csv(r.stdout)
@@ -152,25 +187,29 @@ def redis_benchmark(port: int, pipeline: int, requests: int, timeout: float) -> 
 
 def measure(side: str, ctx: dict, args) -> dict:
     from unicycle import qemu
-    port = qemu.free_port()
+    net = ctx.get("net")
+    host, port = (net.address(NETNS_GUEST[side]), PORT) if net else ("127.0.0.1", qemu.free_port())
+    wrap = net.wrap if net else None
     serial = CACHE / f"{side}.serial.log"
     if side == "kv":
-        guest = Guest(kv_command(ctx["kv"], port), serial, serial_to_stdout=True)
+        cmd = kv_command(ctx["kv"], port, net)
     else:
-        guest = Guest(redis_command(ctx["redis"], port, serial), serial, serial_to_stdout=False)
+        cmd = redis_command(ctx["redis"], port, serial, net)
+    guest = Guest((wrap or list)(cmd), serial, serial_to_stdout=side == "kv")
+    bench = lambda p, n: redis_benchmark(port, p, n, args.load_timeout, host, wrap)  # noqa: E731
     try:
-        boot = first_pong(guest, port, args.boot_timeout)
+        boot = first_pong(guest, host, port, wrap, args.boot_timeout)
         if boot is None:
             raise BenchError(f"{LABELS[side]} did not answer PING within {args.boot_timeout:g} s"
                              + ("" if guest.alive() else " (QEMU exited)")
                              + "; console tail:\n" + guest.console()[-800:])
         res = {"boot_s": round(boot, 3), "loads": {}}
-        before = int(info(port).get("total_commands_processed", 0))
-        redis_benchmark(port, max(PIPELINES), args.warmup, args.load_timeout)  # TCG translation
+        before = int(info(host, port, wrap).get("total_commands_processed", 0))
+        bench(max(PIPELINES), args.warmup)                 # warms TCG's translation cache
         for p in PIPELINES:
-            res["loads"][f"P{p}"] = redis_benchmark(port, p, requests(args, p), args.load_timeout)
-        after = info(port)
-        if not ping(port) or not after:
+            res["loads"][f"P{p}"] = bench(p, requests(args, p))
+        after = info(host, port, wrap)
+        if not ping(host, port, wrap) or not after:
             raise BenchError(f"{LABELS[side]} stopped answering after the load; console tail:\n"
                              + guest.console()[-800:])
         done = int(after.get("total_commands_processed", 0)) - before
@@ -249,11 +288,11 @@ def machine() -> dict:
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3, help="rounds (each boots both guests once)")
-    p.add_argument("--requests", type=int, default=20000, help="-n per test at -P 1 (20000)")
-    p.add_argument("--requests-pipelined", type=int, default=100000,
-                   help="-n per test at -P 16 (100000)")
-    p.add_argument("--warmup", type=int, default=5000,
-                   help="-n per test of the unrecorded -P 16 run after boot (5000)")
+    p.add_argument("--requests", type=int, default=100000, help="-n per test at -P 1 (100000)")
+    p.add_argument("--requests-pipelined", type=int, default=500000,
+                   help="-n per test at -P 16 (500000)")
+    p.add_argument("--warmup", type=int, default=20000,
+                   help="-n per test of the unrecorded -P 16 run after boot (20000)")
     p.add_argument("--boot-timeout", type=float, default=90.0)
     p.add_argument("--load-timeout", type=float, default=300.0,
                    help="give up on one redis-benchmark run after S seconds (300)")
@@ -261,6 +300,8 @@ def parse_args(argv):
                    help="wait up to S seconds before each boot for other host load to settle")
     p.add_argument("--no-build", action="store_true", help="use the existing examples/kv build")
     p.add_argument("--only", choices=SIDES, help="measure one side only")
+    p.add_argument("--net", choices=("tap", "hostfwd"), default="tap",
+                   help="tap devices in a network namespace (root; default) or user-net hostfwd")
     p.add_argument("--out", type=Path, default=RESULTS / "kv.json")
     args = p.parse_args(argv)
     for name in ("rounds", "requests", "requests_pipelined", "warmup"):
@@ -286,8 +327,30 @@ def main(argv=None):
     if info_["loadavg_at_start"][0] > 0.5:
         log(f"bench: warning: load average {info_['loadavg_at_start'][0]:.1f} at start; "
             "other work on this machine skews TCG numbers")
+    if args.net == "tap":
+        if os.geteuid() != 0:
+            sys.exit("bench: --net tap needs root (a network namespace with tap devices); "
+                     "run as root or with --net hostfwd")
+        if "kv" in ctx:
+            g = NETNS_GUEST["kv"]
+            ctx["kv"]["bootcfg_static"] = static_bootcfg(
+                ctx["kv"], f"{netns.Netns.address(g)}/{netns.PREFIX}", netns.BRIDGE_ADDR)
+        with netns.Netns() as ctx["net"]:
+            rounds, failure = run_rounds(sides, ctx, args)
+    else:
+        rounds, failure = run_rounds(sides, ctx, args)
+    summary = summarize(rounds)
+    write_results(args, info_, ctx, sizes, rounds, summary, failure)
+    if failure:
+        log(f"bench: FAILED: {failure}")
+        return 1
+    log("\n" + table(summary))
+    return 0
+
+
+def run_rounds(sides, ctx, args):
+    """Alternates the sides; returns (rounds, failure), failure None or the first error."""
     rounds = {s: [] for s in sides}
-    failure = None
     try:
         for n in range(1, args.rounds + 1):
             for side in sides:
@@ -298,14 +361,8 @@ def main(argv=None):
                 rounds[side].append(res)
                 log("  " + describe(res))
     except BenchError as e:
-        failure = f"round {n}, {LABELS[side]}: {e}"
-    summary = summarize(rounds)
-    write_results(args, info_, ctx, sizes, rounds, summary, failure)
-    if failure:
-        log(f"bench: FAILED: {failure}")
-        return 1
-    log("\n" + table(summary))
-    return 0
+        return rounds, f"round {n}, {LABELS[side]}: {e}"
+    return rounds, None
 
 
 def describe(res) -> str:
@@ -324,7 +381,8 @@ def write_results(args, info_, ctx, sizes, rounds, summary, failure):
                       "requests": {"P1": args.requests, "P16": args.requests_pipelined},
                       "warmup_requests": args.warmup,
                       "qemu": "tcg, q35, -cpu max, 512 MiB, 1 CPU, virtio-net-pci",
-                      "network": "user-net hostfwd on 127.0.0.1",
+                      "network": ("tap devices on a bridge in netns " + netns.NAME)
+                      if args.net == "tap" else "user-net hostfwd on 127.0.0.1",
                       "kv": {"boot": "direct (PVH, -kernel app.elf, no OVMF)",
                              "cmdline": f"maxmemory=64mb {KV_APPEND}"},
                       "redis": {"version": linuxvm.redis_version(ctx["redis"])
