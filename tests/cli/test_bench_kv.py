@@ -75,3 +75,12 @@ def test_redis_server_binary_behind_the_symlink(tmp_path):
     (tools / "usr/bin/redis-check-rdb").unlink()
     with pytest.raises(RuntimeError, match="neither redis-server nor redis-tools holds"):
         linuxvm._redis_binary(server, tools)
+
+
+def test_static_bootcfg_replaces_the_network_lines(tmp_path):
+    (tmp_path / "boot.cfg").write_text("# boot.cfg\ncmdline = maxmemory=64mb\nnet = dhcp\n"
+                                       "address = 10.0.2.15/24\n")
+    cfg = kv.static_bootcfg({"work": tmp_path}, "10.0.9.2/24", "10.0.9.1")
+    assert cfg.read_text().splitlines() == [
+        "# boot.cfg", "cmdline = maxmemory=64mb", "net = static", "address = 10.0.9.2/24",
+        "gateway = 10.0.9.1"]
