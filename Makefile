@@ -16,7 +16,7 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	clang libfuzzer-14-dev redis-tools redis-server gdb python3-serial
 
 .PHONY: all deps apt venv fetch demo test test-unit test-fuzz test-cli test-qemu bench bench-http \
-	bench-block bench-boot clean
+	bench-block bench-boot bench-kv clean
 
 all: deps
 
@@ -61,7 +61,7 @@ test-unit: deps
 test-fuzz: deps
 	$(MAKE) -C tests/fuzz
 
-bench: bench-http bench-block bench-boot
+bench: bench-http bench-block bench-boot bench-kv
 
 bench-http: deps
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
@@ -73,6 +73,10 @@ bench-block: deps
 # Boot time: http-hello through OVMF, direct on q35, direct on microvm (bench/boot.py).
 bench-boot: deps
 	$(PYTHON) bench/boot.py $(BOOT_BENCH_ARGS)
+
+# Redis: examples/kv against redis-server in a Linux VM, redis-benchmark -P 1 and -P 16 (bench/kv.py).
+bench-kv: deps
+	$(PYTHON) bench/kv.py $(KV_BENCH_ARGS)
 
 clean:
 	rm -rf build examples/*/build tests/*/build

@@ -57,7 +57,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 """
 
-INIT = INIT_START + """\
+# The network VMs' /init then loads the NIC's modules and sets the address.
+INIT_NET = """\
 for m in {modules}; do insmod /lib/modules/$m.ko || echo "bench: insmod $m failed"; done
 addr=10.0.2.15/24 gw=10.0.2.2
 for a in $(cat /proc/cmdline); do
@@ -67,13 +68,20 @@ ip link set lo up
 ip link set eth0 up
 ip addr add "$addr" dev eth0
 ip route add default via "$gw"
-/usr/sbin/nginx -c /etc/nginx/nginx.conf || echo "bench: nginx failed to start"
-echo "bench: nginx started"
+"""
+
+# ... and, after starting its server, prints the memory figures every 2 s.
+INIT_MEMINFO = """\
 while true; do
     echo "{mark} $(grep -E '^(MemTotal|MemFree|MemAvailable):' /proc/meminfo | tr -s ' \\n' ' ')"
     sleep 2
 done
 """
+
+INIT = INIT_START + INIT_NET + """\
+/usr/sbin/nginx -c /etc/nginx/nginx.conf || echo "bench: nginx failed to start"
+echo "bench: nginx started"
+""" + INIT_MEMINFO
 
 
 def _run(cmd, **kw):
@@ -364,3 +372,77 @@ def parse_fio(serial_text: str) -> dict:
         except ValueError:
             pass
     return out
+
+
+# ---- the redis-server VM (bench/kv.py) --------------------------------------
+# Debian's redis-server package holds /usr/bin/redis-server as a symlink to
+# redis-check-rdb, which redis-tools ships: one binary that acts on the name it is
+# run as. The initramfs gets that binary under the name redis-server.
+REDIS_PORT = 6379
+REDIS_PACKAGES = ["redis-server", "redis-tools", "busybox-static"]
+# No snapshots, no append-only file (data in memory only, as kv's appendonly=no), no
+# protected mode (it refuses clients from other hosts without a password), all addresses.
+REDIS_ARGS = ["--port", str(REDIS_PORT), "--bind", "0.0.0.0", "--protected-mode", "no",
+              "--save", '""', "--appendonly", "no", "--dir", "/tmp", "--daemonize", "yes",
+              "--logfile", "/dev/console"]
+
+# vm.overcommit_memory=1: what redis-server asks for at start (it warns otherwise).
+REDIS_INIT = INIT_START + INIT_NET + """\
+echo 1 > /proc/sys/vm/overcommit_memory
+/usr/bin/redis-server {args} || echo "bench: redis-server failed to start"
+echo "bench: redis-server started"
+""" + INIT_MEMINFO
+
+
+def _redis_binary(server_tree: Path, tools_tree: Path) -> Path:
+    """The file /usr/bin/redis-server of the redis-server package stands for."""
+    link = server_tree / "usr/bin/redis-server"
+    if not link.is_symlink() and link.is_file():
+        return link
+    if not link.is_symlink():
+        raise RuntimeError(f"{link}: not in the redis-server package")
+    target = Path(os.readlink(link))
+    rel = (Path("/usr/bin") / target).resolve().relative_to("/") if not target.is_absolute() \
+        else target.relative_to("/")
+    for tree in (server_tree, tools_tree):
+        if (tree / rel).is_file():
+            return tree / rel
+    raise RuntimeError(f"redis-server points to /{rel}, which neither redis-server nor "
+                       "redis-tools holds")
+
+
+def _redis_rootfs(root: Path, kernel_tree: Path, trees: dict):
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    _copy(trees["busybox-static"] / "bin/busybox", root, "bin/busybox", 0o755)
+    config = next((kernel_tree / "boot").glob("config-*"))
+    modules = [] if _builtin(config, "VIRTIO_NET") else \
+        _module_order(kernel_tree / "lib/modules", NET_MODULES)
+    for name, ko in modules:
+        _copy(ko, root, f"lib/modules/{name}.ko", 0o644)
+    redis = _redis_binary(trees["redis-server"], trees["redis-tools"])
+    _copy(redis, root, "usr/bin/redis-server", 0o755)
+    for lib in _libraries(redis):
+        _copy(lib, root, None, 0o755)
+    _write(root, "etc/passwd", "root:x:0:0:root:/:/bin/sh\n")
+    _write(root, "etc/group", "root:x:0:\n")
+    for d in ("run", "tmp", "proc", "sys", "dev"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    _write(root, "init", REDIS_INIT.format(modules=" ".join(n for n, _ in modules),
+                                           mark=MEMINFO_MARK, args=" ".join(REDIS_ARGS)), 0o755)
+
+
+def build_redis(cache: Path, log=print) -> dict:
+    """Builds (or reuses) the redis-server VM: the cloud kernel (as the nginx VM), busybox,
+    Debian's redis-server. Returns {'kernel', 'initrd', 'version'}."""
+    recipe = (REDIS_INIT + repr(REDIS_ARGS) + repr(NET_MODULES) + repr(REDIS_PACKAGES)).encode()
+    return _assemble(cache, "linux-image-cloud-amd64", "redis-", recipe, REDIS_PACKAGES,
+                     _redis_rootfs, log)
+
+
+def redis_version(vm: dict) -> str | None:
+    """The redis-server package's version, from the .deb the VM was built from."""
+    debs = sorted((Path(vm["kernel"]).parent.parent / "debs").glob("redis-server_*.deb"))
+    if not debs:
+        return None
+    return _run(["dpkg-deb", "-f", str(debs[-1]), "Version"]).stdout.strip()
