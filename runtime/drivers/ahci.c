@@ -253,7 +253,11 @@ static int ahci_port_start(struct ahci_port *p)
 }
 
 /* 6.2.2.2 Software error recovery: stop, clear SError and PxIS, get the
- * device out of BSY/DRQ (CLO, else COMRESET), start again. */
+ * device out of BSY/DRQ (CLO, else COMRESET), start again. A device whose
+ * status still has ERR after a failed NCQ command keeps aborting every
+ * queued command until the host reads the NCQ error log (SATA 3.x sec
+ * 13.6.3.2, READ LOG EXT page 10h) or resets it: COMRESET then too, else
+ * the next command fails with the old error (seen with QEMU's AHCI). */
 static void ahci_port_recover(struct ahci_port *p)
 {
 	uint32_t tfd;
@@ -265,8 +269,8 @@ static void ahci_port_recover(struct ahci_port *p)
 	ahci_pwr(p, AHCI_PxIS, ~0u);
 	p->saved_is = 0;
 	tfd = ahci_prd(p, AHCI_PxTFD);
-	if (tfd & (AHCI_PxTFD_BSY | AHCI_PxTFD_DRQ)) {
-		if (p->hba->cap & AHCI_CAP_SCLO) {
+	if (tfd & (AHCI_PxTFD_BSY | AHCI_PxTFD_DRQ | AHCI_PxTFD_STS_ERR)) {
+		if ((p->hba->cap & AHCI_CAP_SCLO) && !(tfd & AHCI_PxTFD_STS_ERR)) {
 			ahci_pwr(p, AHCI_PxCMD, ahci_prd(p, AHCI_PxCMD) | AHCI_PxCMD_CLO);
 			ahci_wait(p->regs, AHCI_PxCMD, AHCI_PxCMD_CLO, 0, AHCI_STOP_TIMEOUT_US);
 		} else {

@@ -77,6 +77,7 @@
 #define   AHCI_PxCMD_CR             (1u << 15)  /* command list running */
 #define AHCI_PxTFD        0x20   /* 32 r    task file data: STS 7:0, ERR 15:8 */
 #define   AHCI_PxTFD_ERR            (1u << 0)
+#define   AHCI_PxTFD_STS_ERR        (1u << 0)  /* ATA status ERR: the last command failed */
 #define   AHCI_PxTFD_DRQ            (1u << 3)
 #define   AHCI_PxTFD_BSY            (1u << 7)
 #define   AHCI_PxTFD_ERR_SHIFT      8
