@@ -16,30 +16,7 @@
 #include "check.h"
 
 
-/* bootinfo.c's panicking wrapper links against these; the tests only call
- * bootinfo_parse, so reaching them is a failure. */
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("unexpected panic at %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	exit(2);
-}
-
-int console_printf(const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vprintf(fmt, ap);
-	va_end(ap);
-	return n;
-}
+#include "bootinfo_stubs.h"
 
 /* What to put into (or break in) the test tree. */
 struct tree {

@@ -26,28 +26,7 @@
 static uint8_t *fake;
 static uint8_t fdt[FDTBUILD_FIXED + PVH_MAX_MEMMAP * FDTBUILD_PER_RANGE];
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("unexpected panic at %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	exit(2);
-}
-
-int console_printf(const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vprintf(fmt, ap);
-	va_end(ap);
-	return n;
-}
+#include "bootinfo_stubs.h"
 
 static const void *fake_read(uint64_t phys, size_t len)
 {
