@@ -17,7 +17,6 @@ import http.client
 import json
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "unicycle-cli"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import stats  # noqa: E402
 from unicycle import build as build_mod, qemu  # noqa: E402
 
 APP_DIR = REPO / "examples" / "http-hello"
@@ -73,13 +74,6 @@ def boot_once(proj, way: str) -> dict:
     return {"first_200_s": round(seconds, 3), "runtime_ready_ms": float(m[1]) if m else None}
 
 
-def summary(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    return {"mean": round(statistics.mean(values), 3), "min": min(values), "max": max(values)}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -96,8 +90,8 @@ def main() -> int:
               "qemu": subprocess.run([qemu.tools.require("qemu-system-x86_64"), "--version"],
                                      capture_output=True, text=True).stdout.splitlines()[0],
               "rounds": rounds,
-              "summary": {w: {"first_200_s": summary([r[w]["first_200_s"] for r in rounds]),
-                              "runtime_ready_ms": summary([r[w]["runtime_ready_ms"] for r in rounds])}
+              "summary": {w: {"first_200_s": stats([r[w]["first_200_s"] for r in rounds]),
+                              "runtime_ready_ms": stats([r[w]["runtime_ready_ms"] for r in rounds])}
                           for w in WAYS}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "boot.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -105,7 +99,7 @@ def main() -> int:
     for w, s in result["summary"].items():
         f, r = s["first_200_s"], s["runtime_ready_ms"]
         print(f"{w:<16} {f['mean']:>12.2f} ({f['min']:.2f}-{f['max']:.2f})"
-              f" {r['mean'] if r else 'n/a':>20} ({r['min'] if r else '-'}-{r['max'] if r else '-'})")
+              + (f" {r['mean']:>20.1f} ({r['min']:.1f}-{r['max']:.1f})" if r else f" {'n/a':>20}"))
     print(f"\nwrote {RESULTS / 'boot.json'}")
     return 0
 

@@ -21,7 +21,6 @@ import os
 import platform
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO / "unicycle-cli"))
 import linuxvm  # noqa: E402
 import netns  # noqa: E402
-from run import Guest, _cpu_model, ensure_packages, log, wait_quiet  # noqa: E402
+from run import Guest, _cpu_model, ensure_packages, fmt, log, stats, wait_quiet  # noqa: E402
 
 APP_DIR = REPO / "examples" / "kv"
 CACHE = REPO / ".cache" / "bench"
@@ -230,13 +229,6 @@ def requests(args, pipeline: int) -> int:
 
 # ---------------------------------------------------------------- summary
 
-def stats(values):
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return None
-    return {"mean": statistics.fmean(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
-
-
 def summarize(rounds: dict) -> dict:
     out = {}
     for side, runs in rounds.items():
@@ -247,13 +239,6 @@ def summarize(rounds: dict) -> dict:
                     s[f"P{p}_{t}_{k}"] = stats([r["loads"][f"P{p}"][t][k] for r in runs])
         out[side] = s
     return out
-
-
-def fmt(st, digits=0) -> str:
-    if st is None:
-        return "n/a"
-    f = f"{{:,.{digits}f}}"
-    return f"{f.format(st['mean'])} ({f.format(st['min'])}–{f.format(st['max'])})"
 
 
 def table(summary: dict) -> str:
@@ -270,7 +255,7 @@ def table(summary: dict) -> str:
         cells = [summary.get(s, {}).get(key) for s in SIDES]
         ratio = (f"{cells[0]['mean'] / cells[1]['mean']:.2f}x"
                  if all(cells) and cells[1]["mean"] else "")
-        lines.append(f"{label:<{w}}" + "".join(f"{fmt(c, d):<34}" for c in cells) + ratio)
+        lines.append(f"{label:<{w}}" + "".join(f"{fmt(c, digits=d):<34}" for c in cells) + ratio)
     return "\n".join(lines)
 
 
