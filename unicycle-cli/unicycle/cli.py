@@ -74,40 +74,25 @@ class TemplateChoice(click.Choice):
         pass
 
 
-class ForwardType(click.ParamType):
-    name = "HOST:GUEST"
+class ParsedType(click.ParamType):
+    """An option value turned into a library type by its parser; the parser's InputError
+    becomes click's usage error (one line, exit 2). Values already parsed pass through."""
+
+    def __init__(self, name: str, parse, parsed=tuple):
+        self.name, self.parse, self.parsed = name, parse, parsed
 
     def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
+        if isinstance(value, self.parsed):
             return value
         try:
-            return qemu.parse_forward(value)
+            return self.parse(value)
         except errors.InputError as e:
             self.fail(str(e), param, ctx)
 
 
-class DiskType(click.ParamType):
-    name = "FILE[,if=I][,size=N]"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, disks.DiskSpec):
-            return value
-        try:
-            return disks.parse(value)
-        except errors.InputError as e:
-            self.fail(str(e), param, ctx)
-
-
-class NetType(click.ParamType):
-    name = "user|tap[:IFNAME]"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, hostnet.Net):
-            return value
-        try:
-            return hostnet.parse(value)
-        except errors.InputError as e:
-            self.fail(str(e), param, ctx)
+ForwardType = ParsedType("HOST:GUEST", qemu.parse_forward, tuple)
+DiskType = ParsedType("FILE[,if=I][,size=N]", disks.parse, disks.DiskSpec)
+NetType = ParsedType("user|tap[:IFNAME]", hostnet.parse, hostnet.Net)
 
 
 def _shown(path: Path) -> str:
@@ -175,20 +160,20 @@ def build(ctx, project_dir, board, sets, regenerate_only, direct, as_json):
 @click.option("--qemu-arg", "qemu_args", multiple=True, help="Extra QEMU argument (repeatable).")
 @click.option("--nic", type=click.Choice(sorted(qemu.NICS)), default=None,
               help="NIC model (default: the board's).")
-@click.option("--forward", "forwards", multiple=True, type=ForwardType(),
+@click.option("--forward", "forwards", multiple=True, type=ForwardType,
               help="Forward 127.0.0.1:HOST to the guest's TCP port GUEST (default "
                    f"{launch.DEFAULT_FORWARD[0]}:{launch.DEFAULT_FORWARD[1]} for networked apps).")
 @click.option("--smp", type=click.IntRange(1, 256), default=None, help="Number of CPUs.")
 @click.option("--memory", type=click.IntRange(launch.MIN_MEMORY_MIB, launch.MAX_MEMORY_MIB),
               default=None, metavar="MIB", help="Guest RAM in MiB (default: the board's).")
-@click.option("--net", type=NetType(), default="user", show_default=True,
+@click.option("--net", type=NetType, default="user", show_default=True,
               help="user: QEMU's user network with --forward; tap[:IFNAME]: a host tap device "
                    f"(default {hostnet.DEFAULT_TAP}) made beforehand by root, see README.")
 @click.option("--gdb", "gdb_port", type=click.IntRange(0, 65535), is_flag=False, flag_value=0,
               default=None, metavar="[PORT]",
               help="Open QEMU's gdbstub on 127.0.0.1:PORT (without PORT or 0: a free one) for gdb "
                    "to attach to later; the guest runs at once.")
-@click.option("--disk", "disk_specs", multiple=True, type=DiskType(),
+@click.option("--disk", "disk_specs", multiple=True, type=DiskType,
               help="Attach a raw disk image (repeatable): if= one of "
                    f"{'|'.join(disks.INTERFACES)} (default: the board's first disk controller); "
                    "size=N (e.g. 64M) creates FILE when missing. The guest sees the file's "
