@@ -21,7 +21,7 @@ class Module:
 
 MODULES = (
     Module("click", "click", "python3-click", "every command"),
-    Module("jinja2", "Jinja2", "python3-jinja2", "build (config.h and build.ninja)"),
+    Module("jinja2", "Jinja2", "python3-jinja2", "generating config.h and build.ninja"),
     Module("kconfiglib", "kconfiglib", "python3-kconfiglib", "build and config"),
     Module("jsonschema", "jsonschema", "python3-jsonschema", "manifests and board files"),
     Module("serial", "pyserial", "python3-serial", "monitor", required=False),
