@@ -1,13 +1,16 @@
 """`unicycle doctor`: every check, the fix it prints, its exit status and its JSON."""
+import ast
 import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from conftest import ROOT
-from unicycle import doctor, paths, thirdparty, tools
+from unicycle import doctor, paths, pymodules, thirdparty, tools
 from unicycle.cli import cli
 
 ESC = "\x1b["
@@ -35,6 +38,7 @@ def test_every_fixing_package_is_installed_by_make_deps():
     known = apt_packages()
     wanted = {tools.PACKAGES[t] for t in doctor.TOOLS}
     wanted |= {tools.PACKAGES[p] for _, p in doctor.OVMF_FILES} | {doctor.GNU_EFI_PACKAGE}
+    wanted |= {m.package for m in pymodules.MODULES}
     assert wanted <= known, wanted - known
 
 
@@ -52,7 +56,7 @@ def test_all_well_here_exits_0_with_one_aligned_line_per_check(runner):
     lines = r.stdout.splitlines()
     assert ESC not in r.stdout                      # not a terminal: no colour, even if allowed
     checks = lines[:-1]
-    assert len(checks) == len(doctor.TOOLS) + len(doctor.OVMF_FILES) + 1 + \
+    assert len(checks) == len(doctor.TOOLS) + len(pymodules.MODULES) + len(doctor.OVMF_FILES) + 1 + \
         len(thirdparty.COMPONENTS) + 2
     # the name column starts at the same place on every line
     starts = {len(re.match(r"^\S+\s+", ln).group(0)) for ln in checks}
@@ -219,3 +223,41 @@ def test_report_colours_status_on_a_terminal_without_breaking_columns(monkeypatc
     assert [re.sub(r"\x1b\[[0-9;]*m", "", ln) for ln in coloured] == plain
     assert plain[:2] == ["ok    gcc    /usr/bin/gcc",
                          "FAIL  ninja  not found on PATH  -> fix: apt-get install x"]
+
+
+def test_every_third_party_module_the_cli_imports_is_checked():
+    src = ROOT / "unicycle-cli" / "unicycle"
+    used = set()
+    for f in src.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Import):
+                used |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                used.add(node.module.split(".")[0])
+    # menuconfig is kconfiglib's own menu (same Debian package, python3-kconfiglib)
+    third_party = used - set(sys.stdlib_module_names) - {"unicycle", "menuconfig"}
+    assert third_party and third_party <= set(pymodules.BY_NAME), third_party
+
+
+@pytest.mark.parametrize("name,status", [("jinja2", "FAIL"), ("serial", "warn")])
+def test_missing_python_module(runner, monkeypatch, name, status):
+    """A module's absence names its Debian package; only pyserial (monitor) is optional."""
+    real = pymodules.present
+    monkeypatch.setattr(pymodules, "present", lambda m: m.name != name and real(m))
+    r = runner.invoke(cli, ["doctor", "--json"])
+    assert r.exit_code == (1 if status == "FAIL" else 0), r.stdout
+    check = next(c for c in json.loads(r.stdout) if c["name"] == f"python3 {name}")
+    package = pymodules.BY_NAME[name].package
+    assert check["status"] == status and check["package"] == package
+    assert check["fix"].endswith(f"apt-get install -y --no-install-recommends {package}")
+    assert pymodules.BY_NAME[name].needed_by in check["detail"]
+
+
+def test_cli_without_a_module_says_which_package_in_one_line():
+    """The CLI imports jinja2 at start; without it `unicycle` (any command) prints one line."""
+    code = ("import sys; sys.modules['jinja2'] = None; sys.argv = ['unicycle', 'doctor']; "
+            "from unicycle.entry import main; main()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "Python module jinja2 is missing" in r.stderr and "python3-jinja2" in r.stderr

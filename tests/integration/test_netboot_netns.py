@@ -225,8 +225,14 @@ def test_serve_boots_two_guests_and_a_rebuild(project, tmp_path):
         for mac in MACS:
             assert re.search(rf"boot #1 of {mac} \(10\.77\.0\.\d+\): app\.elf \d+ bytes sent",
                              out), out[-3000:]
-            assert re.search(rf"{mac}\s+10\.77\.0\.\d+\s+unicycle/app\.elf\s+\d+\s+booted",
-                             out), out[-3000:]
+            booted = re.search(rf"{mac}\s+10\.77\.0\.\d+\s+unicycle/app\.elf\s+\d+\s+booted",
+                               out)
+            assert booted, out[-3000:]
+            # progress while OVMF's PXE client loaded app.elf, before dnsmasq's "sent"
+            loading = re.search(rf"{mac}\s+10\.77\.0\.\d+\s+unicycle/app\.elf\s+(\d+)\s+"
+                                r"loading (\d+)%", out)
+            assert loading and loading.start() < booted.start(), out[-3000:]
+            assert 0 < int(loading.group(1)) and int(loading.group(2)) < 100, loading.group(0)
         assert "?10.77" not in out, out[-3000:]      # every row keyed by its MAC
 
         # Rebuild with a new marker while serve runs: the next boot gets it.

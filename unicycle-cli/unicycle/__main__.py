@@ -1,4 +1,4 @@
 """`python -m unicycle`: the same as the `unicycle` command."""
-from .cli import main
+from .entry import main
 
 main()

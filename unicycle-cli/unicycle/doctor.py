@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import build, kvm, output, paths, thirdparty, tools
+from . import build, kvm, output, paths, pymodules, thirdparty, tools
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 VERSION_TIMEOUT = 5.0            # seconds for `tool --version`
@@ -86,6 +86,18 @@ def check_tool(tool: str) -> Check:
         return Check(tool, FAIL, "not found on PATH", apt_install([package]), package)
     version = _version(path, VERSION_FLAGS.get(tool, "--version"))
     return Check(tool, OK, f"{path}" + (f" ({version})" if version else ""), package=package)
+
+
+def check_module(module: pymodules.Module) -> Check:
+    """A Python module from its Debian package; only monitor's (pyserial) is optional."""
+    name = f"python3 {module.name}"
+    if not pymodules.present(module):
+        return Check(name, FAIL if module.required else WARN,
+                     f"module missing (needed for {module.needed_by})",
+                     apt_install([module.package]), module.package)
+    version = pymodules.version(module)
+    return Check(name, OK, f"{module.dist} {version}" if version else "importable",
+                 package=module.package)
 
 
 def check_file(name: str, path: str) -> Check:
@@ -206,6 +218,7 @@ def check_flash(group: str = DISK_GROUP) -> Check:
 
 def run_checks() -> list[Check]:
     checks = [check_tool(tool) for tool in TOOLS]
+    checks += [check_module(m) for m in pymodules.MODULES]
     checks += [check_file(name, path) for name, path in OVMF_FILES]
     checks.append(check_gnu_efi())
     checks += [check_component(c) for c in thirdparty.COMPONENTS]

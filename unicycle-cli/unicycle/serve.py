@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import netboot, tools
+from . import netboot, tftpwatch, tools
 from .errors import InputError, RunError, SetupError
 
 PXE_MENU = "Unicycle"
@@ -307,6 +307,13 @@ class DeviceTable:
             return dev
         return None
 
+    def progress(self, mac: str, ip: str, file: str, sent: int, size: int | None) -> Device:
+        """A transfer under way (tftpwatch): bytes so far, and the share of `size`."""
+        dev = self._device(mac or None, ip)
+        dev.file, dev.bytes = file, sent
+        dev.state = f"loading {100 * sent // size}%" if size else "loading"
+        return dev
+
     def rows(self) -> list[str]:
         lines = [f"{'MAC':<17} {'IP':<15} {'FILE':<22} {'BYTES':>9} {'STATE':<12} TIME"]
         for d in sorted(self.devices.values(), key=lambda d: d.mac):
@@ -349,6 +356,21 @@ class Server:
                 p.wait()
             except ProcessLookupError:
                 pass
+
+
+def _sniffer(interface: str, root: TftpRoot, progress, log):
+    """Transfer progress from the wire (tftpwatch), or None with one line saying why not."""
+    def size_of(file):
+        try:
+            return os.path.getsize(root.path / file)
+        except (OSError, ValueError):
+            return None
+    try:
+        return tftpwatch.Sniffer(interface, tftpwatch.TftpWatch(progress, size_of)).start()
+    except OSError as e:
+        log(f"no transfer progress (a packet socket on {interface} needs CAP_NET_RAW: "
+            f"{e.strerror}); rows appear when each file is sent")
+        return None
 
 
 def source_mtimes(paths) -> dict:
@@ -403,19 +425,28 @@ def _serve(project, root: TftpRoot, interface: str, subnet, identity, watch: boo
         + "; Ctrl-C stops")
     server.start()
     errors: list[str] = []
+    lock = threading.Lock()            # the log reader and the sniffer share the table
+
+    def progress(*transfer):
+        with lock:
+            log(format_row(table.progress(*transfer)))
+    sniffer = _sniffer(interface, root, progress, log)
+
+    def on_line(line):
+        dev = table.feed(line)
+        if dev:
+            log(format_row(dev))
+            if dev.state == "booted":
+                log(f"boot #{dev.boots} of {dev.mac} ({dev.ip}): app.elf {dev.bytes} bytes sent")
+        elif "dnsmasq:" in line and ("fail" in line.lower() or "error" in line.lower()
+                                     or "illegal" in line.lower()):
+            errors.append(line)
+            log(line)
 
     def pump():
         for line in server.lines():
-            dev = table.feed(line)
-            if dev:
-                log(format_row(dev))
-                if dev.state == "booted":
-                    log(f"boot #{dev.boots} of {dev.mac} ({dev.ip}): app.elf "
-                        f"{dev.bytes} bytes sent")
-            elif "dnsmasq:" in line and ("fail" in line.lower() or "error" in line.lower()
-                                         or "illegal" in line.lower()):
-                errors.append(line)
-                log(line)
+            with lock:
+                on_line(line)
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -451,6 +482,8 @@ def _serve(project, root: TftpRoot, interface: str, subnet, identity, watch: boo
         log("stopping dnsmasq")
     finally:
         server.stop()
+        if sniffer:
+            sniffer.stop()
         signal.signal(signal.SIGTERM, old_term)
         for line in table.rows():
             log(line)
