@@ -206,6 +206,11 @@ static int bootinfo_reserve(struct bootinfo *bi, uint64_t base, uint64_t size,
 {
 	if (size == 0)
 		return 0;
+	if (base + size < base) {
+		printf_snprintf(err, errlen, "reserved range %#lx+%#lx wraps around",
+				(unsigned long)base, (unsigned long)size);
+		return -1;
+	}
 	if (bi->nreserved >= BOOTINFO_MAX_RANGES) {
 		printf_snprintf(err, errlen, "more than %d reserved ranges", BOOTINFO_MAX_RANGES);
 		return -1;
@@ -228,9 +233,13 @@ static int bootinfo_cut(const struct bootinfo *bi, const struct bootinfo_range *
 	*n = 0;
 	for (size_t i = 0; i < nram; i++) {
 		uint64_t cur = ram[i].base;
-		uint64_t end = ram[i].base + ram[i].size;
+		uint64_t end = ram[i].base + ram[i].size;   /* no wrap: bootinfo_reg */
 
-		/* Page-align inwards: a partial page is not usable. */
+		/* Page-align inwards: a partial page is not usable. A range
+		 * starting inside the last page of the address space has no
+		 * whole page (rounding its base up would wrap to 0). */
+		if (cur > UINT64_MAX - (PAGE_SIZE - 1))
+			continue;
 		cur = (cur + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 		end &= ~(PAGE_SIZE - 1);
 		if (cur < lo)
@@ -241,9 +250,13 @@ static int bootinfo_cut(const struct bootinfo *bi, const struct bootinfo_range *
 			uint64_t rb, re;
 
 			if (k < bi->nreserved) {
+				uint64_t rend = bi->reserved[k].base + bi->reserved[k].size;
+
 				rb = bi->reserved[k].base & ~(PAGE_SIZE - 1);
-				re = (bi->reserved[k].base + bi->reserved[k].size +
-				      PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+				/* Widen outwards; one reaching into the last page
+				 * covers everything above rb (rounding up would wrap). */
+				re = rend > UINT64_MAX - (PAGE_SIZE - 1) ? UINT64_MAX :
+				     (rend + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 			} else {
 				rb = re = end; /* sentinel: flush the tail */
 			}

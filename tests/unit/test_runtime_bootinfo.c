@@ -304,6 +304,32 @@ static void test_overlapping_ram(void)
 	      0x20100000);
 }
 
+/* Found by tests/fuzz/fuzz_bootinfo.c (corpus/bootinfo/crash-overlap-top-page):
+ * rounding a range's base up to a page wrapped to 0 for a range starting in
+ * the last page of the address space, which then became usable from 1 MiB
+ * up, over every other range; and a reserved range reaching into that page
+ * was widened to an end that wrapped, so it reserved nothing. */
+static void test_last_page_of_the_address_space(void)
+{
+	struct tree t = good_tree();
+
+	t.ram[2][0] = UINT64_MAX - 0xffe;      /* [2^64 - 4095, 2^64 - 1): no whole page */
+	t.ram[2][1] = 0xffe;
+	CHECK(parse(&t) == 0);
+	CHECK(bi.nmem >= 1 && bi.mem[bi.nmem - 1].base + bi.mem[bi.nmem - 1].size <= 0x20000000);
+	for (size_t i = 1; i < bi.nmem; i++)
+		CHECK(bi.mem[i].base >= bi.mem[i - 1].base + bi.mem[i - 1].size);
+
+	t = good_tree();
+	t.ram[2][0] = 0x100000000ULL;          /* RAM above 4 GiB up to the last page */
+	t.ram[2][1] = UINT64_MAX - 0x100000000ULL - 0xfff;
+	t.reserved[3][0] = 0x200000000ULL;     /* reserved from 8 GiB into the last page */
+	t.reserved[3][1] = UINT64_MAX - 0x200000000ULL - 0x10;
+	CHECK(parse(&t) == 0);
+	for (size_t i = 0; i < bi.nmem; i++)
+		CHECK(bi.mem[i].base + bi.mem[i].size <= 0x200000000ULL);
+}
+
 /* Found by tests/fuzz/fuzz_bootinfo.c: a structure block at an offset
  * that is not a multiple of 4 made libfdt load cells misaligned (undefined
  * behaviour, caught by UBSan). Refused now, naming the header. */
@@ -352,6 +378,7 @@ int main(void)
 	test_good();
 	test_take_low_page();
 	test_overlapping_ram();
+	test_last_page_of_the_address_space();
 	test_misaligned_blocks();
 	test_wrapping_prop_len();
 	test_optional();
