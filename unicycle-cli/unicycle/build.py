@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import (__version__, boards, components, config, manifest as manifest_mod, ninjafile,
-               paths, render, schema, thirdparty, tools)
+               paths, render, schema, signing, thirdparty, tools)
 from .errors import BuildError, SetupError
 
 EFI_INC = ["/usr/include/efi", "/usr/include/efi/x86_64"]
@@ -28,6 +28,7 @@ class Project:
     build_dir: Path
     sets: tuple = ()
     ninja_output: list = field(default_factory=list)   # lines, when built with a log
+    signing: "signing.Policy | None" = None            # set by generate()
 
     @property
     def image(self) -> Path:
@@ -75,7 +76,8 @@ def _cflags(project: Project, gen: Path, comps: list) -> dict:
            "-fno-stack-protector", "-fno-stack-check", "-fshort-wchar", "-mno-red-zone",
            "-maccumulate-outgoing-args", "-DGNU_EFI_USE_MS_ABI", "-nostdinc",
            "-isystem", gccinc, "-isystem", f"{home}/runtime/lib/include",
-           f"-I{home}/runtime/include", *[f"-I{d}" for d in EFI_INC], *includes["bootloader"]]
+           f"-I{home}/runtime/include", *[f"-I{d}" for d in EFI_INC], *includes["bootloader"],
+           f"-I{gen}"]
     return {
         "kernel_cflags": kernel,
         "rt_cflags": [ninjafile.Ref("$kernel_cflags")] +
@@ -176,10 +178,15 @@ def ninja_text(project: Project, comps: list) -> str:
            "$objcopy -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel "
            "-j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 "
            "$out.so $out", "EFI $out")
+    pol = project.signing or signing.policy(project)
+    payload = ["payload.cfg"] + (["payload.sig"] if pol.key else [])
+    w.variable("signing_key", ["--key", str(pol.key)] if pol.key else [])
+    w.rule("payload", "$python -m unicycle _payload --elf app.elf --cfg boot.cfg "
+           "--out payload.cfg $signing_key", "SIGN payload.cfg" if pol.key else "PAYLOAD payload.cfg")
     w.rule("package", "$python -m unicycle _package --efi BOOTX64.EFI --elf app.elf "
-           "--cfg boot.cfg --out $out", "IMAGE $out")
+           "--cfg boot.cfg --payload payload.cfg --out $out", "IMAGE $out")
     w.rule("netboot", "$python -m unicycle _netboot --efi BOOTX64.EFI --elf app.elf "
-           "--cfg boot.cfg --build-dir .", "NETBOOT netboot/")
+           "--cfg boot.cfg --payload payload.cfg --build-dir .", "NETBOOT netboot/")
     regen = [sys.executable, "-m", "unicycle", "build", "--regenerate-only",
              "-C", str(m.root), "--board", project.board.name]
     for s in project.sets:
@@ -197,10 +204,14 @@ def ninja_text(project: Project, comps: list) -> str:
                                                       "desc": o.desc})
         w.build(target, link, [o.obj for o in objects[binary]], implicit=implicit)
     w.newline()
-    w.build("unicycle.img", "package", ["BOOTX64.EFI", "app.elf", "boot.cfg"])
+    w.comment("payload.cfg names app.elf and boot.cfg; payload.sig signs it (unicycle/signing.py)")
+    w.build(payload, "payload", ["app.elf", "boot.cfg"],
+            implicit=[pol.key] if pol.key else [])
+    w.build("unicycle.img", "package", ["BOOTX64.EFI", "app.elf", "boot.cfg", *payload])
     w.default("unicycle.img")
     w.comment("netboot/ -> netboot.<n>/, switched atomically (unicycle/netboot.py)")
-    w.build("netboot/unicycle/payload.cfg", "netboot", ["BOOTX64.EFI", "app.elf", "boot.cfg"])
+    w.build("netboot/unicycle/payload.cfg", "netboot",
+            ["BOOTX64.EFI", "app.elf", "boot.cfg", *payload])
     w.default("netboot/unicycle/payload.cfg")
     return w.text()
 
@@ -216,6 +227,8 @@ def generate(project: Project) -> dict:
     if project.resolved.enabled("NET"):
         render.write_if_changed(gen / "lwipopts.h", render.render("lwipopts.h.j2", ctx))
     render.write_if_changed(out / "boot.cfg", render.render("boot.cfg.j2", ctx))
+    project.signing = signing.policy(project)
+    render.write_if_changed(gen / "bootkey.h", signing.bootkey_header(project.signing))
     ninja_file = out / "build.ninja"
     render.write_if_changed(ninja_file, ninja_text(project, comps))
     os.utime(ninja_file)  # newer than its inputs: ninja must not regenerate again

@@ -8,7 +8,7 @@ import click
 from . import (__version__, boards as boards_mod, build as build_mod, buildsummary, clean as
                clean_mod, components, configure, debug as debug_mod, disks, doctor as doctor_mod,
                errors, flash, hostnet, image, imageexport, launch, monitor as monitor_mod,
-               netboot, output, project, qemu, serve, thirdparty)
+               netboot, output, project, qemu, serve, signing, thirdparty)
 
 
 class Group(click.Group):
@@ -403,6 +403,24 @@ def clean_cmd(project_dir, everything, yes):
     click.echo(f"removed {len(targets)} folder(s), {output.size(freed)}")
 
 
+@cli.group("keys")
+def keys_group():
+    """Signing keys for payloads (see README "Signed payloads")."""
+
+
+@keys_group.command("generate")
+@project_option
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Where to write the private key (default: "
+                   "~/.config/unicycle/keys/<app>.pem; never inside build/).")
+def keys_generate_cmd(project_dir, out):
+    """Make an ECDSA P-256 key pair and name it in unicycle.toml's [signing]."""
+    path, kid = signing.keys_generate(project_dir, Path(out) if out else None)
+    click.echo(f"wrote {path} (mode 0600), key id {kid}; unicycle.toml's [signing] key names "
+               f"it.\nThe next build compiles the public key into BOOTX64.EFI and signs "
+               f"payload.cfg. Back the key up; never commit it.")
+
+
 @cli.command()
 @click.option("--from-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Use .orig tarballs from this folder instead of apt-get source.")
@@ -415,20 +433,33 @@ def fetch(from_dir):
 @click.option("--efi", required=True, type=click.Path())
 @click.option("--elf", required=True, type=click.Path())
 @click.option("--cfg", required=True, type=click.Path())
+@click.option("--payload", required=True, type=click.Path())
 @click.option("--out", required=True, type=click.Path())
-def package_cmd(efi, elf, cfg, out):
+def package_cmd(efi, elf, cfg, payload, out):
     """(internal, run by ninja) Package the bootloader and app into a disk image."""
-    image.package(Path(efi), Path(elf), Path(cfg), Path(out))
+    image.package(Path(efi), Path(elf), Path(cfg), Path(out),
+                  extra=netboot.payload_files(Path(payload)))
 
 
 @cli.command("_netboot", hidden=True)
 @click.option("--efi", required=True, type=click.Path())
 @click.option("--elf", required=True, type=click.Path())
 @click.option("--cfg", required=True, type=click.Path())
+@click.option("--payload", required=True, type=click.Path())
 @click.option("--build-dir", required=True, type=click.Path(file_okay=False))
-def netboot_cmd(efi, elf, cfg, build_dir):
+def netboot_cmd(efi, elf, cfg, payload, build_dir):
     """(internal, run by ninja) Write build/<board>/netboot/ for a TFTP server."""
-    netboot.package(Path(efi), Path(elf), Path(cfg), Path(build_dir))
+    netboot.package(Path(efi), Path(elf), Path(cfg), Path(payload), Path(build_dir))
+
+
+@cli.command("_payload", hidden=True)
+@click.option("--elf", required=True, type=click.Path())
+@click.option("--cfg", required=True, type=click.Path())
+@click.option("--out", required=True, type=click.Path())
+@click.option("--key", type=click.Path())
+def payload_cmd(elf, cfg, out, key):
+    """(internal, run by ninja) Write payload.cfg, and payload.sig with a key."""
+    signing.write_payload(Path(elf), Path(cfg), Path(out), Path(key) if key else None)
 
 
 @cli.command("_sources", hidden=True)

@@ -23,7 +23,7 @@ VERSION_WIDTH = 60               # longer --version lines (curl's) are cut
 # backtraces), flash, serve; every tool the library asks tools.require/find for is here.
 TOOLS = ("gcc", "ld", "objcopy", "nm", "objdump", "addr2line", "ninja", "mcopy", "mmd",
          "mkfs.vfat", "sgdisk", "qemu-system-x86_64", "qemu-img", "curl", "lsblk", "dnsmasq", "ip",
-         "gdb")
+         "gdb", "openssl")
 VERSION_FLAGS = {"ip": "-V"}     # tools without --version
 OVMF_FILES = (("ovmf-code", tools.OVMF_CODE), ("ovmf-vars", tools.OVMF_VARS))
 GNU_EFI_PACKAGE = "gnu-efi"

@@ -28,6 +28,7 @@ PACKAGES = {
     "nm": "binutils",
     "objcopy": "binutils",
     "objdump": "binutils",
+    "openssl": "openssl",
     "qemu-img": "qemu-utils",
     "qemu-system-x86_64": "qemu-system-x86",
     "sgdisk": "gdisk",
