@@ -60,6 +60,7 @@ class RunSpec:
     kvm: bool = False
     gdb_port: int | None = None        # QEMU's gdbstub listens on 127.0.0.1:PORT
     halted: bool = False               # -S: the CPU waits for gdb's `continue`
+    keep_nvram: bool = False           # reuse the last run's OVMF vars, like a board's NVRAM
     extra: list = field(default_factory=list)
 
 
@@ -103,7 +104,8 @@ def command(spec: RunSpec) -> list[str]:
     else:
         vars_copy = Path(spec.workdir) / "OVMF_VARS.fd"
         vars_copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(OVMF_VARS, vars_copy)
+        if not (spec.keep_nvram and vars_copy.is_file()):
+            shutil.copyfile(OVMF_VARS, vars_copy)
         cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={_opt(OVMF_CODE)}",
                 "-drive", f"if=pflash,format=raw,file={_opt(vars_copy)}"]
     if spec.boot == "usb":
