@@ -33,6 +33,8 @@ class Options:
     build: bool = True
     fetch: str | None = None       # GET this path through the first forward, then stop
     disks: tuple = ()              # disks.DiskSpec, from --disk
+    secure_boot: bool = False      # Secure-Boot OVMF with the snakeoil key enrolled
+    sign_efi: tuple | None = None  # (KEY, CERT): sign BOOTX64.EFI (as build --sign-efi)
     verbose: bool = False
 
 
@@ -46,7 +48,7 @@ class Plan:
 def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None = None) -> Plan:
     """Check every option and work out the QEMU run (`boot` forces one of qemu.BOOT_FROM);
     nothing is built or started yet."""
-    proj = build_mod.open_project(project_dir, board_name, sets)
+    proj = build_mod.open_project(project_dir, board_name, sets, opts.sign_efi)
     tap = opts.net.kind == "tap"
     if tap and opts.forwards:
         raise InputError("--forward works with --net user only: a tap device has no port "
@@ -67,9 +69,15 @@ def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None 
         log("unicycle: microvm boots only directly: booting app.elf without firmware")
     if boot is None:
         boot = "direct" if direct else "usb" if opts.usb else "disk"
+    if opts.secure_boot and boot == "direct":
+        raise InputError("--secure-boot is checked by the firmware, which direct boot skips: "
+                         "give one of --secure-boot and --direct")
+    if opts.secure_boot and not proj.signing:
+        log("unicycle: BOOTX64.EFI is not signed (no --sign-efi, no [secure-boot] in "
+            "unicycle.toml): the firmware will refuse it")
     spec = qemu.spec_for(proj, boot=boot, smp=opts.smp, kvm=opts.kvm or None,
                          forwards=forwards, machine=opts.machine, memory_mib=opts.memory,
-                         netdev=opts.net.netdev())
+                         netdev=opts.net.netdev(), secure_boot=opts.secure_boot or None)
     spec.disks = disks_mod.plan(opts.disks, proj.board, proj.resolved.values, log)
     if opts.nic:
         spec.nic = qemu.NICS[opts.nic]

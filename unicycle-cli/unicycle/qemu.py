@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import tools
 from .errors import InputError, RunError
-from .tools import OVMF_CODE, OVMF_VARS
+from .tools import OVMF_CODE, OVMF_CODE_SECBOOT, OVMF_VARS, OVMF_VARS_SNAKEOIL
 
 # --nic names -> QEMU -device models ("none": no NIC at all).
 NICS = {"virtio-net": "virtio-net-pci", "virtio-net-modern": "virtio-net-pci,disable-legacy=on",
@@ -60,6 +60,7 @@ class RunSpec:
     kvm: bool = False
     gdb_port: int | None = None        # QEMU's gdbstub listens on 127.0.0.1:PORT
     halted: bool = False               # -S: the CPU waits for gdb's `continue`
+    secure_boot: bool = False          # Secure Boot on: snakeoil key in PK/KEK/db (secure_boot_args)
     extra: list = field(default_factory=list)
 
 
@@ -77,9 +78,15 @@ def command(spec: RunSpec) -> list[str]:
         for what, path in (("app.elf", spec.kernel), ("boot.cfg", spec.initrd)):
             if not (path and Path(path).is_file()):
                 raise RunError(f"{path}: no {what}; run `unicycle build` first")
+    elif spec.secure_boot:
+        tools.require(OVMF_CODE_SECBOOT)
+        tools.require(OVMF_VARS_SNAKEOIL)
     else:
         tools.require(OVMF_CODE)
         tools.require(OVMF_VARS)
+    if spec.secure_boot and (direct or spec.machine != "q35"):
+        raise RunError("Secure Boot is the firmware's: it needs OVMF on q35 (not --direct, "
+                       "not microvm)")
     if spec.boot in ("disk", "usb") and not (spec.image and Path(spec.image).is_file()):
         raise RunError(f"{spec.image}: no image; run `unicycle build` first")
     if spec.boot == "net" and not spec.nic:
@@ -101,11 +108,15 @@ def command(spec: RunSpec) -> list[str]:
         if spec.append:
             cmd += ["-append", spec.append]
     else:
-        vars_copy = Path(spec.workdir) / "OVMF_VARS.fd"
+        code, template = ((OVMF_CODE_SECBOOT, OVMF_VARS_SNAKEOIL) if spec.secure_boot else
+                          (OVMF_CODE, OVMF_VARS))
+        vars_copy = Path(spec.workdir) / Path(template).name
         vars_copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(OVMF_VARS, vars_copy)
-        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={_opt(OVMF_CODE)}",
+        shutil.copyfile(template, vars_copy)
+        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={_opt(code)}",
                 "-drive", f"if=pflash,format=raw,file={_opt(vars_copy)}"]
+        if spec.secure_boot:
+            cmd = _secure_boot_machine(cmd)
     if spec.boot == "usb":
         cmd += ["-drive", f"if=none,id=stick,format=raw,file={_opt(spec.image)}",
                 "-device", "qemu-xhci,id=xhci", "-device", "usb-storage,bus=xhci.0,drive=stick"]
@@ -142,6 +153,19 @@ def command(spec: RunSpec) -> list[str]:
     if spec.halted:
         cmd += ["-S"]
     return cmd + list(spec.extra)
+
+
+# The secboot build is OVMF with SMM_REQUIRE: it stops without SMM (Debian's ovmf README), and
+# edk2's OvmfPkg/README asks for the variable flash to be SMM-only (cfi.pflash01 secure=on),
+# so that only the firmware's SMM code, not a loaded image, can rewrite PK, KEK and db.
+SECURE_BOOT_GLOBALS = ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+
+
+def _secure_boot_machine(cmd: list[str]) -> list[str]:
+    """q35 with SMM on, and the pflash holding the variables secure."""
+    i = cmd.index("-machine") + 1
+    cmd[i] += ",smm=on"
+    return cmd + SECURE_BOOT_GLOBALS
 
 
 def _disk_args(spec: RunSpec) -> list[str]:
