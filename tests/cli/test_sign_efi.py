@@ -198,13 +198,49 @@ def test_secure_boot_with_direct_is_refused(runner, project_from):
     assert "give one of --secure-boot and --direct" in _one_error(r)
 
 
-def test_secure_boot_warns_when_the_loader_is_unsigned(runner, project_from, monkeypatch):
+def _pe(cert_table_size: int) -> bytes:
+    """A PE32+ header whose Certificate Table (data directory 4) has this size."""
+    import struct
+    head = bytearray(0x200)
+    head[:2] = b"MZ"
+    struct.pack_into("<I", head, efisign.PE_LFANEW, 0x80)
+    head[0x80:0x84] = efisign.PE_SIGNATURE
+    opt = 0x80 + 4 + efisign.COFF_HEADER_SIZE
+    struct.pack_into("<H", head, opt, efisign.PE32PLUS_MAGIC)
+    struct.pack_into("<II", head, opt + efisign.PE32PLUS_DIRECTORIES + 4 * 8, 0x1f0,
+                     cert_table_size)
+    return bytes(head)
+
+
+def test_has_signature_reads_the_certificate_table(tmp_path):
+    f = tmp_path / "x.efi"
+    for data, signed in ((_pe(0x100), True), (_pe(0), False), (b"MZ", False),
+                         (_pe(0x100).replace(b"PE\0\0", b"PX\0\0"), False)):
+        f.write_bytes(data)
+        assert efisign.has_signature(f) is signed
+
+
+@pytest.mark.parametrize("build_first, signing, loader, warned", [
+    (False, False, _pe(0), True),            # --no-build: the last build's loader decides
+    (False, False, _pe(0x100), False),
+    (True, False, _pe(0x100), True),         # building: whether this build signs decides
+    (True, True, _pe(0), False),
+], ids=["last-build-unsigned", "last-build-signed", "build-unsigned", "build-signed"])
+def test_secure_boot_warns_when_the_loader_is_unsigned(runner, project_from, keys, monkeypatch,
+                                                       build_first, signing, loader, warned):
+    from unicycle import build
     proj = project_from("valid.toml")
+    tree = proj / "build" / "qemu-x86_64" / "netboot"
+    tree.mkdir(parents=True)
+    (tree / "BOOTX64.EFI").write_bytes(loader)
     seen = {}
     monkeypatch.setattr(qemu, "run", lambda spec, timeout=None, elf=None:
                         seen.setdefault("spec", spec) and qemu.Outcome(1, 0, False, 1.0))
-    r = runner.invoke(cli, ["run", "-C", str(proj), "-b", "qemu-x86_64", "--secure-boot",
-                            "--no-build"])
+    monkeypatch.setattr(build, "build", lambda *a, **k: None)
+    args = ["run", "-C", str(proj), "-b", "qemu-x86_64", "--secure-boot"]
+    args += [] if build_first else ["--no-build"]
+    args += ["--sign-efi", str(keys / "key.pem"), str(keys / "cert.pem")] if signing else []
+    r = runner.invoke(cli, args)
     assert r.exit_code == 0, r.stderr
-    assert "BOOTX64.EFI is not signed" in r.stderr and "the firmware will refuse it" in r.stderr
+    assert ("BOOTX64.EFI is not signed" in r.stderr) is warned, r.stderr
     assert seen["spec"].secure_boot

@@ -11,6 +11,7 @@ its path, and an encrypted key is decrypted in memory and handed to sbsign throu
 signing step without a terminal.
 """
 import os
+import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,16 @@ PASSPHRASE_ENV = "UNICYCLE_EFI_KEY_PASSPHRASE"
 SIGNED_NAME = "BOOTX64.signed.efi"   # in build/<board>/: what the image and netboot/ carry
 MANIFEST_TABLE = "secure-boot"       # unicycle.toml: [secure-boot] key = ..., cert = ...
 PEM_BEGIN = b"-----BEGIN "
+# Microsoft PE Format: "MZ" header's e_lfanew at 0x3c -> "PE\0\0", the 20-byte COFF header,
+# then the optional header; PE32+ (magic 0x20b) has its data directories at offset 112, and
+# directory 4 is the Certificate Table (file offset, size) holding Authenticode signatures.
+PE_LFANEW = 0x3C
+PE_SIGNATURE = b"PE\0\0"
+COFF_HEADER_SIZE = 20
+PE32PLUS_MAGIC = 0x20B
+PE32PLUS_DIRECTORIES = 112
+CERTIFICATE_TABLE = 4
+DIRECTORY = struct.Struct("<II")
 MIN_RSA_BITS = 2048                  # firmware verifies RSA signatures; 2048 bits is the floor
 
 
@@ -130,6 +141,22 @@ def subject(cert: Path) -> str:
     """The certificate's subject, for the build summary."""
     x509, _, _ = _crypto()
     return x509.load_pem_x509_certificate(Path(cert).read_bytes()).subject.rfc4514_string()
+
+
+def has_signature(efi: Path) -> bool:
+    """Does this PE32+ file carry a Certificate Table (any signature, trusted or not)?"""
+    try:
+        data = Path(efi).read_bytes()
+        (lfanew,) = struct.unpack_from("<I", data, PE_LFANEW)
+        opt = lfanew + len(PE_SIGNATURE) + COFF_HEADER_SIZE
+        (magic,) = struct.unpack_from("<H", data, opt)
+        if data[lfanew:lfanew + 4] != PE_SIGNATURE or magic != PE32PLUS_MAGIC:
+            return False
+        _, size = DIRECTORY.unpack_from(data, opt + PE32PLUS_DIRECTORIES +
+                                        CERTIFICATE_TABLE * DIRECTORY.size)
+    except (OSError, struct.error):
+        return False
+    return size != 0
 
 
 def _run(cmd: list, what: str, pass_fds=()) -> None:

@@ -7,7 +7,8 @@ import socket
 import sys
 from dataclasses import dataclass
 
-from . import build as build_mod, disks as disks_mod, hostnet, kvm as kvm_mod, qemu
+from . import (build as build_mod, disks as disks_mod, efisign, hostnet, kvm as kvm_mod, netboot,
+               qemu)
 from .errors import InputError
 
 DEFAULT_FORWARD = (8080, 80)       # networked apps: 127.0.0.1:8080 -> the guest's port 80
@@ -72,7 +73,7 @@ def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None 
     if opts.secure_boot and boot == "direct":
         raise InputError("--secure-boot is checked by the firmware, which direct boot skips: "
                          "give one of --secure-boot and --direct")
-    if opts.secure_boot and not proj.signing:
+    if opts.secure_boot and _unsigned_loader(proj, opts.build):
         log("unicycle: BOOTX64.EFI is not signed (no --sign-efi, no [secure-boot] in "
             "unicycle.toml): the firmware will refuse it")
     spec = qemu.spec_for(proj, boot=boot, smp=opts.smp, kvm=opts.kvm or None,
@@ -94,6 +95,15 @@ def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None 
     if opts.kvm:
         kvm_mod.check()
     return Plan(proj, spec, forwards)
+
+
+def _unsigned_loader(proj, building: bool) -> bool:
+    """Will the loader booted be unsigned: the build about to run does not sign, or (without
+    a build) the last build's loader, which netboot/ holds as the image does, has no signature."""
+    if building:
+        return proj.signing is None
+    last = netboot.current(proj.build_dir) / "BOOTX64.EFI"
+    return last.is_file() and not efisign.has_signature(last)
 
 
 def check_port_free(port: int):
