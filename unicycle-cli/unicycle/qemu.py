@@ -13,6 +13,7 @@ through the runtime (a crash, a reset with -no-reboot, QEMU failing).
 """
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -209,12 +210,15 @@ class Outcome:
     seconds: float
     timeout: float | None = None
     response: str | None = None   # run_and_fetch: the guest's HTTP answer
+    refused: str | None = None    # Secure Boot: the firmware's line refusing the loader
 
     @property
     def exit_code(self) -> int:
         """What `unicycle run` exits with: the app's status, or why there is none."""
         if self.response is not None:
             return 0
+        if self.refused:
+            return EXIT_NO_STATUS
         if self.timed_out:
             return EXIT_TIMED_OUT
         if self.app_status is None:
@@ -225,6 +229,9 @@ class Outcome:
         """One line saying how the guest ended."""
         if self.response is not None:
             return "unicycle: guest shut down"
+        if self.refused:
+            return ("unicycle: the firmware refused BOOTX64.EFI under Secure Boot (not signed "
+                    "by a key in its db, or changed after signing); QEMU stopped")
         if self.timed_out:
             return f"unicycle: timed out after {self.timeout:g} s; QEMU stopped"
         if self.app_status is None:
@@ -254,9 +261,37 @@ def decode_status(qemu_status: int, has_exit_device: bool) -> int | None:
     return None
 
 
-def _pump(src, dst, symbolizer):
+# What OVMF's boot manager (edk2 BdsDxe) prints when LoadImage() returns EFI_ACCESS_DENIED,
+# "the platform policy prohibits the image from being loaded" (UEFI 2.10 sec. 7.4): under
+# Secure Boot, a loader whose signature is not in db, or that changed after signing.
+FIRMWARE_REFUSED = re.compile(r"BdsDxe: failed to load Boot[0-9A-F]{4} .*: Access Denied")
+
+
+class RefusalWatch:
+    """Spots the firmware's refusal line in the console as it arrives in chunks."""
+
+    MAX_LINE = 4096
+
+    def __init__(self):
+        self.pending = b""
+        self.line: str | None = None
+
+    def feed(self, chunk: bytes) -> bool:
+        """True once, at the chunk that completes the refusal line."""
+        *lines, tail = (self.pending + chunk).split(b"\n")
+        self.pending = tail[-self.MAX_LINE:]
+        for line in lines:
+            m = FIRMWARE_REFUSED.search(line.decode(errors="replace"))
+            if m and self.line is None:
+                self.line = m.group(0)
+                return True
+        return False
+
+
+def _pump(src, dst, symbolizer, watch: RefusalWatch | None = None, on_refused=None):
     """Copy the guest's console to `dst`, adding symbolized lines after fault
-    reports. Reads in chunks so prompts without a newline show at once."""
+    reports. Reads in chunks so prompts without a newline show at once. With `watch`,
+    on_refused() is called when the firmware refuses the loader."""
     from .symbolize import ConsoleFilter
     console = ConsoleFilter(symbolizer)
     while True:
@@ -265,6 +300,8 @@ def _pump(src, dst, symbolizer):
             break
         dst.write(console.feed(chunk))
         dst.flush()
+        if watch and watch.feed(chunk):
+            on_refused()
 
 
 class Running:
@@ -275,7 +312,11 @@ class Running:
         from .symbolize import Symbolizer
         self.spec, self.cmd = spec, command(spec)
         self.start = time.monotonic()
-        pipe = elf is not None and Path(elf).is_file()
+        has_elf = elf is not None and Path(elf).is_file()
+        # Under Secure Boot the console is watched: a refused loader stops QEMU at once,
+        # instead of the firmware trying the network and waiting at its menu for ever.
+        self.watch = RefusalWatch() if spec.secure_boot else None
+        pipe = has_elf or self.watch is not None
         self.errfile = tempfile.TemporaryFile()  # a pipe nobody reads could fill and stall QEMU
         self.stderr = ""
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
@@ -286,7 +327,9 @@ class Running:
             import sys
             dst = stdout if stdout is not None else sys.stdout.buffer
             self.pump = threading.Thread(target=_pump, daemon=True,
-                                         args=(self.proc.stdout, dst, Symbolizer(elf)))
+                                         args=(self.proc.stdout, dst,
+                                               Symbolizer(elf) if has_elf else None,
+                                               self.watch, self._refused))
             self.pump.start()
 
     def wait(self, timeout: float | None = None) -> Outcome:
@@ -315,12 +358,18 @@ class Running:
         # told apart by QEMU's error line ("qemu-system-x86_64: ...", not a warning).
         failed = [l for l in lines
                   if l.startswith(f"{Path(self.cmd[0]).name}:") and ": warning:" not in l]
-        if not timed_out and status not in (0, None) and lines and (
+        refused = self.watch.line if self.watch else None
+        stopped = timed_out or refused        # by us: QEMU's status says nothing
+        if not stopped and status not in (0, None) and lines and (
                 not (spec.exit_device and status & 1) or (status == 1 and failed)):
             raise RunError(f"QEMU failed (exit {status}): {(failed or lines)[-1]}")
-        return Outcome(status, None if timed_out else decode_status(status,
-                                                                    bool(spec.exit_device)),
-                       timed_out, seconds, timeout)
+        return Outcome(status, None if stopped else decode_status(status, bool(spec.exit_device)),
+                       timed_out, seconds, timeout, refused=refused)
+
+    def _refused(self):
+        """From the console thread: the firmware refused the loader; QEMU goes (wait() sees)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
 
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
