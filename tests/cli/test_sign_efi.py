@@ -244,3 +244,25 @@ def test_secure_boot_warns_when_the_loader_is_unsigned(runner, project_from, key
     assert r.exit_code == 0, r.stderr
     assert ("BOOTX64.EFI is not signed" in r.stderr) is warned, r.stderr
     assert seen["spec"].secure_boot
+
+
+REFUSAL = (b'BdsDxe: failed to load Boot0002 "UEFI QEMU HARDDISK QM00001 " from '
+           b'PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0): Access Denied\r\n')
+
+
+def test_refusal_watch_finds_the_line_across_chunks():
+    w = qemu.RefusalWatch()
+    console = (b'BdsDxe: failed to load Boot0001 "UEFI QEMU DVD-ROM QM00005 " from '
+               b'PciRoot(0x0): Not Found\r\n' + REFUSAL + b"BdsDxe: loading Boot0003\r\n")
+    hits = [w.feed(console[i:i + 7]) for i in range(0, len(console), 7)]
+    assert hits.count(True) == 1
+    assert w.line.startswith("BdsDxe: failed to load Boot0002") and w.line.endswith("Access Denied")
+    other = qemu.RefusalWatch()
+    assert not other.feed(b"BdsDxe: failed to load Boot0001 x: Not Found\r\nAccess Denied\r\n")
+
+
+def test_refused_outcome_says_so_and_is_not_an_app_status():
+    out = qemu.Outcome(0, None, False, 9.0, 60.0, refused=REFUSAL.decode().strip())
+    assert out.exit_code == qemu.EXIT_NO_STATUS
+    assert out.summary() == ("unicycle: the firmware refused BOOTX64.EFI under Secure Boot (not "
+                             "signed by a key in its db, or changed after signing); QEMU stopped")
