@@ -75,7 +75,8 @@ def test_not_pem_and_directories_are_refused(runner, project_from, keys):
     assert f"{keys / 'key.der'}: the private key is not PEM" in line and "-inform DER" in line
     line = _one_error(_build(runner, proj, keys / "key.pem", keys / "key.pem"))
     assert f"{keys / 'key.pem'}: not a PEM X.509 certificate" in line
-    (keys / "bad.pem").write_text("-----BEGIN PRIVATE KEY-----\nbm9wZQ==\n-----END PRIVATE KEY-----\n")
+    (keys / "bad.pem").write_text("-----BEGIN PRIVATE KEY-----\nbm9wZQ==\n"
+                                  "-----END PRIVATE KEY-----\n")
     line = _one_error(_build(runner, proj, keys / "bad.pem", keys / "cert.pem"))
     assert f"{keys / 'bad.pem'}: not a PEM private key" in line
     line = _one_error(_build(runner, proj, keys, keys / "cert.pem"))
@@ -91,6 +92,16 @@ def test_unreadable_key_is_named(runner, project_from, keys):
     (keys / "key.pem").chmod(0)
     line = _one_error(_build(runner, proj, keys / "key.pem", keys / "cert.pem"))
     assert f"{keys / 'key.pem'}: cannot read the private key: Permission denied" in line
+
+
+def test_key_inside_build_is_refused(runner, project_from, keys):
+    proj = project_from("valid.toml")
+    inside = proj / "build" / "secret"
+    inside.mkdir(parents=True)
+    (inside / "key.pem").write_bytes((keys / "key.pem").read_bytes())
+    line = _one_error(_build(runner, proj, inside / "key.pem", keys / "cert.pem"))
+    assert f"{inside / 'key.pem'}: the private key is inside {proj / 'build'}" in line
+    assert sorted(p.name for p in (proj / "build").iterdir()) == ["secret"]
 
 
 def test_key_of_another_certificate_is_refused(runner, project_from, keys):
@@ -188,7 +199,8 @@ def test_secure_boot_command_line(project_from, tmp_path):
     assert f"if=pflash,format=raw,file={vars_copy}" in cmd
     assert vars_copy.read_bytes() == Path(tools.OVMF_VARS_SNAKEOIL).read_bytes()
     plain = qemu.command(qemu.spec_for(proj, workdir=tmp_path))
-    assert plain[plain.index("-machine") + 1] == "q35" and not any("property=secure" in a for a in plain)
+    assert plain[plain.index("-machine") + 1] == "q35"
+    assert not any("property=secure" in a for a in plain)
 
 
 def test_secure_boot_with_direct_is_refused(runner, project_from):

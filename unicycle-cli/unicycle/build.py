@@ -275,7 +275,7 @@ def build(project: Project, verbose=False, log=None, direct=False) -> Path:
     direct boot needs, and returns app.elf). With `log`, ninja's output also lands in
     project.ninja_output. Signing keys are checked before anything is written."""
     if project.signing and not direct:
-        efisign.check(project.signing)
+        efisign.check(project.signing, project.manifest.root / "build")
     generate(project)
     project.ninja_output = run_ninja(project, verbose=verbose, log=log,
                                      targets=DIRECT_TARGETS if direct else ())

@@ -104,7 +104,8 @@ class Summary:
                 "sections": self.sections, "compiled": self.compiled,
                 "compiled_by_group": grouped(self.compiled, self.groups),
                 "objects_compiled": sum(self.compiled.values()),
-                "up_to_date": self.up_to_date, "signed_by": self.signed_by, "seconds": round(self.seconds, 3)}
+                "up_to_date": self.up_to_date, "signed_by": self.signed_by,
+                "seconds": round(self.seconds, 3)}
 
     def lines(self, shown=str) -> list[str]:
         """One screen: the headline, then aligned rows; `shown` shortens paths."""

@@ -26,7 +26,8 @@ TOOLS = ("gcc", "ld", "objcopy", "nm", "objdump", "addr2line", "ninja", "mcopy",
          "lsblk", "dnsmasq", "ip", "gdb")
 VERSION_FLAGS = {"ip": "-V"}     # tools without --version
 OVMF_FILES = (("ovmf-code", tools.OVMF_CODE), ("ovmf-vars", tools.OVMF_VARS),
-              ("ovmf-secboot", tools.OVMF_CODE_SECBOOT), ("ovmf-snakeoil", tools.OVMF_VARS_SNAKEOIL))
+              ("ovmf-secboot", tools.OVMF_CODE_SECBOOT),
+              ("ovmf-snakeoil", tools.OVMF_VARS_SNAKEOIL))
 GNU_EFI_PACKAGE = "gnu-efi"
 GNU_EFI_FILES = (build.EFI_LDS, build.EFI_CRT0, f"{build.EFI_LIBDIR}/libgnuefi.a",
                  f"{build.EFI_LIBDIR}/libefi.a", f"{build.EFI_INC[0]}/efi.h")

@@ -111,10 +111,15 @@ def _load_key(data: bytes, s: Signing):
                          f"{PASSPHRASE_ENV} (wrong passphrase?)") from None
 
 
-def check(s: Signing) -> bytes:
+def check(s: Signing, build_root: Path | None = None) -> bytes:
     """Read and check key and certificate: PEM, an RSA key of at least MIN_RSA_BITS, the
-    key belonging to the certificate. Returns the key as unencrypted PEM (for sbsign's pipe).
-    Every problem is one InputError naming the file."""
+    key belonging to the certificate, the key not under `build_root` (the project's build/,
+    which `unicycle clean` removes and whose netboot trees are served). Returns the key as
+    unencrypted PEM (for sbsign's pipe). Every problem is one InputError naming the file."""
+    if build_root and s.key.is_relative_to(Path(build_root).resolve()):
+        raise InputError(f"{s.key}: the private key is inside {build_root}, which builds "
+                         f"rewrite and `unicycle clean` removes: keep it outside the project "
+                         f"(from {s.origin})")
     x509, serialization, rsa = _crypto()
     cert_pem = _read(s.cert, "certificate", s)
     key_pem = _read(s.key, "private key", s)

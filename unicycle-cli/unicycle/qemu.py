@@ -61,7 +61,7 @@ class RunSpec:
     kvm: bool = False
     gdb_port: int | None = None        # QEMU's gdbstub listens on 127.0.0.1:PORT
     halted: bool = False               # -S: the CPU waits for gdb's `continue`
-    secure_boot: bool = False          # Secure Boot on: snakeoil key in PK/KEK/db (secure_boot_args)
+    secure_boot: bool = False          # Secure-Boot OVMF, snakeoil key in PK/KEK/db
     extra: list = field(default_factory=list)
 
 
