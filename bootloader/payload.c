@@ -18,17 +18,6 @@ static const char *const payload_keys[KEY_COUNT] = {
 	[KEY_ROLLBACK]      = "rollback",
 };
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decimal without sign or leading zeros, no overflow. */
 static int parse_u64(const char *s, size_t n, uint64_t *out)
 {
@@ -49,16 +38,7 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 
 static int parse_sha256(const char *v, size_t vlen, uint8_t out[PAYLOAD_SHA_SIZE])
 {
-	if (vlen != 2 * PAYLOAD_SHA_SIZE)
-		return -1;
-	for (size_t i = 0; i < PAYLOAD_SHA_SIZE; i++) {
-		int hi = hex_digit(v[2 * i]), lo = hex_digit(v[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return kvfile_hex(v, vlen, out, PAYLOAD_SHA_SIZE) == PAYLOAD_SHA_SIZE ? 0 : -1;
 }
 
 static enum payload_error apply_pair(struct payload *p, const struct kv *kv,

@@ -22,32 +22,6 @@ struct sigfile {
 	size_t der_len;
 };
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Even-length hex into out (at most max bytes); the byte count, or -1. */
-static long parse_hex(const char *s, size_t n, uint8_t *out, size_t max)
-{
-	if (n == 0 || n % 2 || n / 2 > max)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (long)(n / 2);
-}
-
 static int value_is(const struct kv *kv, const char *want)
 {
 	return kv->valuelen == strlen(want) &&
@@ -76,12 +50,12 @@ static enum sig_error apply_pair(struct sigfile *f, const struct kv *kv,
 			return SIG_ERR_SCHEME;
 		break;
 	case KEY_KEY_ID:
-		n = parse_hex(kv->value, kv->valuelen, f->key_id, SIG_KEY_ID_SIZE);
+		n = kvfile_hex(kv->value, kv->valuelen, f->key_id, SIG_KEY_ID_SIZE);
 		if (n != SIG_KEY_ID_SIZE)
 			return SIG_ERR_KEY_ID_FORMAT;
 		break;
 	case KEY_SIGNATURE:
-		n = parse_hex(kv->value, kv->valuelen, f->der, SIG_DER_MAX);
+		n = kvfile_hex(kv->value, kv->valuelen, f->der, SIG_DER_MAX);
 		if (n < 0)
 			return SIG_ERR_SIG_FORMAT;
 		f->der_len = (size_t)n;
