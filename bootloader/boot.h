@@ -93,6 +93,13 @@ BOOLEAN firmware_framebuffer(struct fdtbuild_fb *fb);
 void firmware_log_range(UINT64 base, UINT64 end);
 /* What a UEFI memory type becomes in the boot info. */
 enum fdtbuild_mem firmware_mem_kind(UINT32 efi_type);
+/* The anti-rollback floor: the newest signed payload's `rollback` this
+ * machine has booted, kept in a non-volatile boot-services-only variable
+ * (UEFI 2.10 sec 8.2, EFI_VARIABLE_NON_VOLATILE | EFI_VARIABLE_BOOTSERVICE_ACCESS:
+ * after ExitBootServices nothing, the app included, can change it).
+ * FALSE when none is stored yet. */
+BOOLEAN firmware_rollback_get(UINT64 *floor);
+EFI_STATUS firmware_rollback_set(UINT64 floor);
 
 /* handoff.c: final memory map, ExitBootServices, jump. */
 

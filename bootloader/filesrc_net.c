@@ -1,5 +1,7 @@
 /* filesrc_net.c: file source for the boot server, over the firmware's PXE
  * Base Code TFTP client (UEFI 2.10 sec 24.3 EFI_PXE_BASE_CODE_PROTOCOL). */
+#include <string.h>
+
 #include "boot.h"
 #include "filesize.h"
 
@@ -94,8 +96,13 @@ static EFI_STATUS tftp_error(struct net_src *ns, EFI_STATUS status)
 {
 	EFI_PXE_BASE_CODE_MODE *mode = ns->pxe->Mode;
 
-	if (status == EFI_TFTP_ERROR && mode->TftpErrorReceived &&
-	    mode->TftpError.ErrorCode == TFTP_ERR_NOT_FOUND)
+	if (status != EFI_TFTP_ERROR || !mode->TftpErrorReceived)
+		return status;
+	/* RFC 1350 error 1 is "File not found"; QEMU's user-net TFTP (slirp)
+	 * sends error 0 ("not defined, see message") with that message. */
+	if (mode->TftpError.ErrorCode == TFTP_ERR_NOT_FOUND ||
+	    (mode->TftpError.ErrorCode == 0 &&
+	     strcmp((const char *)mode->TftpError.ErrorString, "File not found") == 0))
 		return EFI_NOT_FOUND;
 	return status;
 }

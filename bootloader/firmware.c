@@ -1,4 +1,4 @@
-/* firmware.c: ACPI RSDP, GOP framebuffer and memory types, from UEFI. */
+/* firmware.c: ACPI RSDP, GOP framebuffer, memory types and the anti-rollback variable, from UEFI. */
 #include <string.h>
 
 #include "boot.h"
@@ -154,4 +154,30 @@ void firmware_log_range(UINT64 base, UINT64 end)
 	if (!any)
 		boot_log(L"  memory map: no RAM at 0x%lx-0x%lx", base, end - 1);
 	BS->FreePool(map);
+}
+
+/* Our own vendor GUID for the variable (random, generated once for Unicycle). */
+static EFI_GUID rollback_guid = { 0x6b1f3c2a, 0x94d7, 0x4e55,
+	{ 0x8a, 0x3e, 0x21, 0xc4, 0x7d, 0x90, 0x5b, 0x16 } };
+static CHAR16 rollback_name[] = L"UnicycleRollback";
+#define ROLLBACK_ATTRS (EFI_VARIABLE_NON_VOLATILE | EFI_VARIABLE_BOOTSERVICE_ACCESS)
+
+BOOLEAN firmware_rollback_get(UINT64 *floor)
+{
+	UINTN size = sizeof(*floor);
+	UINT32 attrs;
+	EFI_STATUS status;
+
+	status = RT->GetVariable(rollback_name, &rollback_guid, &attrs, &size, floor);
+	/* A variable someone made with other attributes (reachable at runtime)
+	 * is not ours to trust; neither is one of another size. */
+	if (EFI_ERROR(status) || size != sizeof(*floor) || attrs != ROLLBACK_ATTRS)
+		return FALSE;
+	return TRUE;
+}
+
+EFI_STATUS firmware_rollback_set(UINT64 floor)
+{
+	return RT->SetVariable(rollback_name, &rollback_guid, ROLLBACK_ATTRS,
+	                       sizeof(floor), &floor);
 }

@@ -38,5 +38,8 @@ enum kvfile_status kvfile_init(struct kvfile *kf, const char *text, size_t len,
 enum kvfile_status kvfile_next(struct kvfile *kf, struct kv *out);
 /* Index of kv's key in keys[0..n), or -1. */
 int kvfile_key(const char *const *keys, int n, const struct kv *kv);
+/* n hex digits (either case, n even, n / 2 <= max) into out: the byte count,
+ * or -1 for anything else (digests, key ids, signatures). */
+long kvfile_hex(const char *s, size_t n, unsigned char *out, size_t max);
 
 #endif

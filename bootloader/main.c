@@ -5,13 +5,16 @@
 
 #include "boot.h"
 #include "bootcfg.h"
+#include "bootkey.h"    /* generated per build: the project's public key, the policy */
 #include "elf.h"
 #include "payload.h"
 #include "sha256.h"
+#include "sigcheck.h"
 
 #define BOOT_APP_PATH  L"\\unicycle\\app.elf"
 #define BOOT_CFG_PATH  L"\\unicycle\\boot.cfg"
 #define BOOT_PAYLOAD_PATH L"\\unicycle\\payload.cfg"
+#define BOOT_SIG_PATH  L"\\unicycle\\payload.sig"
 /* Fetches of payload.cfg + app.elf when they disagree (a build may have
  * replaced the server's files between the two). */
 #define BOOT_NET_VERIFY_TRIES 2
@@ -23,7 +26,8 @@ struct boot {
 	UINT64 tsc_start;
 	struct filesrc src;
 	struct bootcfg cfg;
-	BOOLEAN have_payload;         /* net: app.elf must match payload */
+	BOOLEAN have_payload;         /* app.elf and boot.cfg must match payload */
+	BOOLEAN signed_payload;       /* payload.cfg's signature verified */
 	struct payload payload;
 	void *app;
 	UINTN app_size;
@@ -49,7 +53,26 @@ static void boot_cleanup(struct boot *b)
 	b->src.ops = NULL;
 }
 
-/* boot.cfg is optional; a broken one stops the boot. */
+/* With a payload.cfg, boot.cfg must be the one it names (size and SHA-256). */
+static EFI_STATUS check_config(struct boot *b, const void *text, UINTN size)
+{
+	UINT8 digest[SHA256_DIGEST_SIZE];
+	enum payload_error err;
+
+	if (!b->have_payload)
+		return EFI_SUCCESS;
+	sha256(text, size, digest);
+	err = payload_check_config(&b->payload, size, digest);
+	if (err == PAYLOAD_OK)
+		return EFI_SUCCESS;
+	boot_log(L"refusing %s: %a against %s (%ld bytes, expected %ld): "
+	         L"not the boot.cfg of this build", BOOT_CFG_PATH,
+	         payload_strerror(err), BOOT_PAYLOAD_PATH, (UINT64)size,
+	         b->payload.config_size);
+	return EFI_SECURITY_VIOLATION;
+}
+
+/* boot.cfg is optional without a payload.cfg; a broken one stops the boot. */
 static EFI_STATUS load_config(struct boot *b)
 {
 	struct bootcfg_fault fault;
@@ -61,12 +84,22 @@ static EFI_STATUS load_config(struct boot *b)
 	bootcfg_defaults(&b->cfg);
 	status = filesrc_load(&b->src, BOOT_CFG_PATH, BOOTCFG_FILE_MAX,
 	                      &text, &size);
-	if (status == EFI_NOT_FOUND) {
+	if (status == EFI_NOT_FOUND && !b->have_payload) {
 		boot_log(L"%s not found, using defaults", BOOT_CFG_PATH);
 		return EFI_SUCCESS;
 	}
+	if (status == EFI_NOT_FOUND) {
+		boot_log(L"refusing the payload: %s names a boot.cfg and there is "
+		         L"none", BOOT_PAYLOAD_PATH);
+		return EFI_SECURITY_VIOLATION;
+	}
 	if (EFI_ERROR(status))
 		return status;
+	status = check_config(b, text, size);
+	if (EFI_ERROR(status)) {
+		BS->FreePool(text);
+		return status;
+	}
 	err = bootcfg_parse(text, size, &b->cfg, &fault);
 	BS->FreePool(text);
 	if (err != BOOTCFG_OK) {
@@ -95,9 +128,93 @@ static void log_elf_fault(enum elf_error err, const struct elf_fault *f)
 		         elf_strerror(err), f->value);
 }
 
-/* net: unicycle/payload.cfg, the size and SHA-256 app.elf must have. */
+/*
+ * payload.sig over payload.cfg's bytes, with the key compiled in (bootkey.h).
+ * No key: nothing to check. A signature that is there is always checked; a
+ * missing one is refused when the board or manifest requires signatures.
+ */
+static EFI_STATUS verify_payload(struct boot *b, const void *cfg, UINTN cfg_size)
+{
+	enum sig_error err;
+	EFI_STATUS status;
+	unsigned line;
+	void *text;
+	UINTN size;
+
+	b->signed_payload = FALSE;
+	if (!BOOT_HAVE_KEY)
+		return EFI_SUCCESS;
+	status = filesrc_load(&b->src, BOOT_SIG_PATH, SIG_FILE_MAX, &text, &size);
+	if (status == EFI_NOT_FOUND && BOOT_REQUIRE_SIGNATURE) {
+		boot_log(L"refusing the payload: %s missing (this loader boots only "
+		         L"payloads signed with key %a)", BOOT_SIG_PATH, BOOT_KEY_ID);
+		return EFI_SECURITY_VIOLATION;
+	}
+	if (status == EFI_NOT_FOUND) {
+		boot_log(L"%s not found: booting an unsigned payload "
+		         L"(require-signature is off)", BOOT_SIG_PATH);
+		return EFI_SUCCESS;
+	}
+	if (status == EFI_BAD_BUFFER_SIZE) {
+		boot_log(L"refusing the payload: %s is over %d bytes", BOOT_SIG_PATH,
+		         SIG_FILE_MAX);
+		return EFI_SECURITY_VIOLATION;
+	}
+	if (EFI_ERROR(status))
+		return status;
+	err = sig_check(text, size, cfg, cfg_size, boot_key, &line);
+	BS->FreePool(text);
+	if (err != SIG_OK) {
+		if (line)
+			boot_log(L"refusing the payload: %s line %d: %a", BOOT_SIG_PATH,
+			         line, sig_strerror(err));
+		else
+			boot_log(L"refusing the payload: %s: %a (trusted key %a)",
+			         BOOT_SIG_PATH, sig_strerror(err), BOOT_KEY_ID);
+		return EFI_SECURITY_VIOLATION;
+	}
+	boot_log(L"%s: signature valid (key %a)", BOOT_PAYLOAD_PATH, BOOT_KEY_ID);
+	b->signed_payload = TRUE;
+	return EFI_SUCCESS;
+}
+
+/* A signed payload older than the newest this machine booted is a replay. */
+static EFI_STATUS check_rollback(struct boot *b)
+{
+	UINT64 floor;
+
+	if (!b->signed_payload || !firmware_rollback_get(&floor))
+		return EFI_SUCCESS;
+	if (b->payload.rollback >= floor)
+		return EFI_SUCCESS;
+	boot_log(L"refusing the payload: %s rollback %ld is older than %ld, the "
+	         L"newest this machine has booted (a replayed older build)",
+	         BOOT_PAYLOAD_PATH, b->payload.rollback, floor);
+	return EFI_SECURITY_VIOLATION;
+}
+
+/* After every check passed: raise the floor to this payload's rollback. */
+static void store_rollback(const struct boot *b)
+{
+	UINT64 floor;
+	EFI_STATUS status;
+
+	if (!b->signed_payload)
+		return;
+	if (firmware_rollback_get(&floor) && floor >= b->payload.rollback)
+		return;
+	status = firmware_rollback_set(b->payload.rollback);
+	if (EFI_ERROR(status))
+		boot_log(L"could not store the rollback floor %ld: %r",
+		         b->payload.rollback, status);
+}
+
+/* unicycle/payload.cfg: the size and SHA-256 app.elf and boot.cfg must have,
+ * verified against payload.sig first. Required from a boot server; on a disk
+ * an image without one boots unverified unless signatures are required. */
 static EFI_STATUS load_payload(struct boot *b)
 {
+	BOOLEAN net = strcmp(b->src.boot_source, "net") == 0;
 	enum payload_error err;
 	EFI_STATUS status;
 	unsigned line;
@@ -105,15 +222,23 @@ static EFI_STATUS load_payload(struct boot *b)
 	UINTN size;
 
 	b->have_payload = FALSE;
+	b->signed_payload = FALSE;
 	status = filesrc_load(&b->src, BOOT_PAYLOAD_PATH, PAYLOAD_FILE_MAX,
 	                      &text, &size);
-	if (status == EFI_NOT_FOUND) {
-		boot_log(L"%s not found on the boot server: refusing an "
-		         L"unverified app.elf", BOOT_PAYLOAD_PATH);
-		return status;
+	if (status == EFI_NOT_FOUND && (net || BOOT_REQUIRE_SIGNATURE)) {
+		boot_log(L"%s not found on the boot %a: refusing an unverified "
+		         L"app.elf", BOOT_PAYLOAD_PATH, net ? "server" : "partition");
+		return EFI_SECURITY_VIOLATION;
 	}
+	if (status == EFI_NOT_FOUND)
+		return EFI_SUCCESS;
 	if (EFI_ERROR(status))
 		return status;
+	status = verify_payload(b, text, size);
+	if (EFI_ERROR(status)) {
+		BS->FreePool(text);
+		return status;
+	}
 	err = payload_parse(text, size, &b->payload, &line);
 	BS->FreePool(text);
 	if (err != PAYLOAD_OK) {
@@ -122,7 +247,7 @@ static EFI_STATUS load_payload(struct boot *b)
 		return EFI_LOAD_ERROR;
 	}
 	b->have_payload = TRUE;
-	return EFI_SUCCESS;
+	return check_rollback(b);
 }
 
 /* The most app.elf may be: with a net payload, the size payload.cfg
@@ -148,7 +273,7 @@ static EFI_STATUS fetch_app_once(struct boot *b, BOOLEAN *mismatch)
 	                      &b->app_size);
 	if (status == EFI_NOT_FOUND)
 		boot_log(L"%s not found on the boot %a", BOOT_APP_PATH,
-		         b->have_payload ? "server" : "partition");
+		         strcmp(b->src.boot_source, "net") == 0 ? "server" : "partition");
 	if (status == EFI_BAD_BUFFER_SIZE && b->have_payload)
 		*mismatch = TRUE;
 	if (EFI_ERROR(status))
@@ -184,8 +309,10 @@ static EFI_STATUS fetch_app(struct boot *b)
 		status = fetch_app_once(b, &mismatch);
 		if (!mismatch)
 			return status;
-		/* A build may have replaced both files in between: once more. */
-		if (attempt == BOOT_NET_VERIFY_TRIES)
+		/* A build may have replaced both files on the server in
+		 * between: once more. A disk does not change under us. */
+		if (attempt == BOOT_NET_VERIFY_TRIES ||
+		    strcmp(b->src.boot_source, "net") != 0)
 			break;
 		boot_log(L"fetching %s and %s again", BOOT_PAYLOAD_PATH,
 		         BOOT_APP_PATH);
@@ -292,14 +419,18 @@ static void drop_source(struct boot *b)
 		b->src.ops->release(&b->src);
 	b->src.ops = NULL;
 	b->have_payload = FALSE;
+	b->signed_payload = FALSE;
 }
 
-/* Our own partition as the file source, and its boot.cfg read. */
+/* Our own partition as the file source, its payload.cfg and boot.cfg read. */
 static EFI_STATUS open_disk(struct boot *b)
 {
 	EFI_STATUS status;
 
 	status = filesrc_disk_init(b->image, &b->src);
+	if (EFI_ERROR(status))
+		return status;
+	status = load_payload(b);
 	if (EFI_ERROR(status))
 		return status;
 	return load_config(b);
@@ -348,6 +479,7 @@ static EFI_STATUS boot_run(struct boot *b)
 	status = load_payload_source(b);
 	if (EFI_ERROR(status))
 		return status;
+	store_rollback(b);
 	fill_info(b);
 	status = handoff_prepare(&b->handoff);
 	if (EFI_ERROR(status))

@@ -4,24 +4,19 @@
 #include "kvfile.h"
 #include "payload.h"
 
-enum { KEY_VERSION, KEY_SIZE, KEY_SHA256, KEY_COUNT };
-
-static const char *const payload_keys[KEY_COUNT] = {
-	[KEY_VERSION] = "version",
-	[KEY_SIZE]    = "size",
-	[KEY_SHA256]  = "sha256",
+enum {
+	KEY_VERSION, KEY_SIZE, KEY_SHA256, KEY_CONFIG_SIZE, KEY_CONFIG_SHA256,
+	KEY_ROLLBACK, KEY_COUNT
 };
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+static const char *const payload_keys[KEY_COUNT] = {
+	[KEY_VERSION]       = "version",
+	[KEY_SIZE]          = "size",
+	[KEY_SHA256]        = "sha256",
+	[KEY_CONFIG_SIZE]   = "config-size",
+	[KEY_CONFIG_SHA256] = "config-sha256",
+	[KEY_ROLLBACK]      = "rollback",
+};
 
 /* Decimal without sign or leading zeros, no overflow. */
 static int parse_u64(const char *s, size_t n, uint64_t *out)
@@ -39,6 +34,11 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+static int parse_sha256(const char *v, size_t vlen, uint8_t out[PAYLOAD_SHA_SIZE])
+{
+	return kvfile_hex(v, vlen, out, PAYLOAD_SHA_SIZE) == PAYLOAD_SHA_SIZE ? 0 : -1;
 }
 
 static enum payload_error apply_pair(struct payload *p, const struct kv *kv,
@@ -62,20 +62,24 @@ static enum payload_error apply_pair(struct payload *p, const struct kv *kv,
 		p->version = (unsigned)num;
 		break;
 	case KEY_SIZE:
-		if (parse_u64(v, vlen, &num) < 0)
+		if (parse_u64(v, vlen, &p->size) < 0)
 			return PAYLOAD_ERR_SIZE;
-		p->size = num;
+		break;
+	case KEY_CONFIG_SIZE:
+		if (parse_u64(v, vlen, &p->config_size) < 0)
+			return PAYLOAD_ERR_SIZE;
+		break;
+	case KEY_ROLLBACK:
+		if (parse_u64(v, vlen, &p->rollback) < 0)
+			return PAYLOAD_ERR_SIZE;
 		break;
 	case KEY_SHA256:
-		if (vlen != 2 * PAYLOAD_SHA_SIZE)
+		if (parse_sha256(v, vlen, p->sha256) < 0)
 			return PAYLOAD_ERR_SHA256;
-		for (size_t i = 0; i < PAYLOAD_SHA_SIZE; i++) {
-			int hi = hex_digit(v[2 * i]), lo = hex_digit(v[2 * i + 1]);
-
-			if (hi < 0 || lo < 0)
-				return PAYLOAD_ERR_SHA256;
-			p->sha256[i] = (uint8_t)(hi << 4 | lo);
-		}
+		break;
+	case KEY_CONFIG_SHA256:
+		if (parse_sha256(v, vlen, p->config_sha256) < 0)
+			return PAYLOAD_ERR_SHA256;
 		break;
 	}
 	return PAYLOAD_OK;
@@ -127,6 +131,16 @@ enum payload_error payload_check(const struct payload *p, uint64_t size,
 	return PAYLOAD_OK;
 }
 
+enum payload_error payload_check_config(const struct payload *p, uint64_t size,
+                                        const uint8_t digest[PAYLOAD_SHA_SIZE])
+{
+	if (size != p->config_size)
+		return PAYLOAD_ERR_SIZE_MISMATCH;
+	if (memcmp(digest, p->config_sha256, PAYLOAD_SHA_SIZE) != 0)
+		return PAYLOAD_ERR_SHA_MISMATCH;
+	return PAYLOAD_OK;
+}
+
 void payload_hex(const uint8_t digest[PAYLOAD_SHA_SIZE], char out[65])
 {
 	static const char digits[] = "0123456789abcdef";
@@ -147,10 +161,10 @@ const char *payload_strerror(enum payload_error err)
 	case PAYLOAD_ERR_SYNTAX:         return "expected key = value";
 	case PAYLOAD_ERR_UNKNOWN_KEY:    return "unknown key";
 	case PAYLOAD_ERR_DUPLICATE:      return "key given twice";
-	case PAYLOAD_ERR_VERSION:        return "unsupported manifest version (want 1)";
-	case PAYLOAD_ERR_SIZE:           return "size must be a decimal byte count";
-	case PAYLOAD_ERR_SHA256:         return "sha256 must be 64 hex digits";
-	case PAYLOAD_ERR_MISSING:        return "version, size and sha256 are all required";
+	case PAYLOAD_ERR_VERSION:        return "unsupported manifest version (want 2)";
+	case PAYLOAD_ERR_SIZE:           return "size, config-size and rollback must be decimal numbers";
+	case PAYLOAD_ERR_SHA256:         return "sha256 and config-sha256 must be 64 hex digits";
+	case PAYLOAD_ERR_MISSING:        return "version, size, sha256, config-size, config-sha256 and rollback are all required";
 	case PAYLOAD_ERR_SIZE_MISMATCH:  return "size mismatch";
 	case PAYLOAD_ERR_SHA_MISMATCH:   return "SHA-256 mismatch";
 	}

@@ -107,10 +107,11 @@ sys.exit(3)
 def _fake_build(build_dir: Path, marker: bytes):
     build_dir.mkdir(parents=True, exist_ok=True)
     parts = {}
-    for name in ("BOOTX64.EFI", "app.elf", "boot.cfg"):
+    for name in ("BOOTX64.EFI", "app.elf", "boot.cfg", "payload.cfg"):
         parts[name] = build_dir / name
         parts[name].write_bytes(marker + name.encode())
-    netboot.package(parts["BOOTX64.EFI"], parts["app.elf"], parts["boot.cfg"], build_dir)
+    netboot.package(parts["BOOTX64.EFI"], parts["app.elf"], parts["boot.cfg"],
+                    parts["payload.cfg"], build_dir)
 
 
 def test_serve_passes_dnsmasq_a_root_without_comma_readable_by_nobody(tmp_path, monkeypatch):

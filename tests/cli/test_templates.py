@@ -26,8 +26,15 @@ def test_write_if_changed_keeps_mtime(tmp_path):
     assert render.write_if_changed(f, "two") and f.read_text() == "two"
 
 
+def _signed(proj):
+    """q170m requires signed payloads: give the project a key (outside it)."""
+    from unicycle import signing
+    signing.keys_generate(proj, proj.parent / "keys" / "ok.pem")
+    return proj
+
+
 def test_generated_files(project_from):
-    proj = project_from("valid.toml")
+    proj = _signed(project_from("valid.toml"))
     p = build.open_project(proj, "q170m")
     build.generate(p)
     out = proj / "build" / "q170m"
@@ -47,6 +54,7 @@ def test_generated_files(project_from):
 
 def test_dns_servers_reach_boot_cfg(project_from):
     proj = project_from("valid.toml")
+    _signed(proj)
     toml = proj / "unicycle.toml"
     toml.write_text(toml.read_text().replace('gateway = "10.0.0.1"',
                                              'gateway = "10.0.0.1"\ndns = ["10.0.0.53", "9.9.9.9"]'))

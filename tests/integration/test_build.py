@@ -66,11 +66,21 @@ def test_compiler_errors_are_shown_as_printed(tmp_path):
 
 
 def test_q170m_builds_too(tmp_path):
+    """q170m boots only signed payloads: without a key the build says so, with one
+    (`unicycle keys generate`) the image carries payload.cfg and payload.sig."""
     proj = new_project(tmp_path)
+    r = unicycle("build", "-C", proj, "--board", "q170m")
+    assert r.returncode == 2 and "board q170m requires signed payloads" in r.stderr, r.stderr
+    assert "unicycle keys generate" in r.stderr and "Traceback" not in r.stderr
+    unicycle("keys", "generate", "-C", proj, "--out", tmp_path / "keys" / "demo.pem", check=True)
     unicycle("build", "-C", proj, "--board", "q170m", check=True)
-    assert (proj / "build" / "q170m" / "unicycle.img").is_file()
-    cfg = (proj / "build" / "q170m" / "gen" / "config.h").read_text()
+    out = proj / "build" / "q170m"
+    assert (out / "unicycle.img").is_file()
+    cfg = (out / "gen" / "config.h").read_text()
     assert "CONFIG_EXIT_ISA_DEBUG" not in cfg
+    listing = subprocess.run(["mdir", "-b", "-i", f"{out / 'unicycle.img'}@@{2048 * 512}",
+                              "::/unicycle"], capture_output=True, text=True).stdout
+    assert "payload.cfg" in listing and "payload.sig" in listing, listing
 
 
 def test_image_is_a_clean_gpt_with_fat32_esp(tmp_path):

@@ -87,13 +87,17 @@ def test_netboot_dir_layout(hello):
     assert nb.is_symlink()
     for f in ("BOOTX64.EFI", "unicycle/app.elf", "unicycle/boot.cfg", "unicycle/payload.cfg"):
         assert (nb / f).is_file(), f
+    assert not (nb / "unicycle" / "payload.sig").exists()     # no key: unsigned
     m = netboot.parse_manifest((nb / "unicycle" / "payload.cfg").read_text())
-    elf = (out / "app.elf").read_bytes()
-    assert m == {"version": "1", "size": str(len(elf)),
-                 "sha256": hashlib.sha256(elf).hexdigest()}
+    elf, cfg = (out / "app.elf").read_bytes(), (out / "boot.cfg").read_bytes()
+    assert int(m.pop("rollback")) > 1_700_000_000
+    assert m == {"version": "2", "size": str(len(elf)),
+                 "sha256": hashlib.sha256(elf).hexdigest(), "config-size": str(len(cfg)),
+                 "config-sha256": hashlib.sha256(cfg).hexdigest()}
     # A rebuild switches the link to a new complete tree.
     before = os.readlink(nb)
-    netboot.package(out / "BOOTX64.EFI", out / "app.elf", out / "boot.cfg", out)
+    netboot.package(out / "BOOTX64.EFI", out / "app.elf", out / "boot.cfg", out / "payload.cfg",
+                    out)
     assert os.readlink(nb) != before
     assert (nb / "unicycle" / "payload.cfg").is_file()
 

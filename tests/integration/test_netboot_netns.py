@@ -2,7 +2,7 @@
 here (a bridge at 10.77.0.1/24, one tap device per guest, a plain dnsmasq as
 the LAN's DHCP server handing out 10.77.0.50-99), `unicycle serve` adding
 PXE (proxy DHCP) and TFTP on the bridge, two QEMU guests PXE-booting a small
-app at the same time, then a rebuild while serve keeps running and a third
+app, signed with the project's key (each guest checks the signature), at the same time, then a rebuild while serve keeps running and a third
 boot that must get the new build. A second test runs `serve --watch` and
 edits a source. All traffic stays inside the namespace; deleting it removes
 the bridge and the taps.
@@ -178,6 +178,7 @@ def _check_guest(g: Guest, status, marker: str):
     assert status == 1, f"{g.mac}: QEMU exit {status} (1 = app returned 0)\n{log[-3000:]}"
     assert "boot from net" in log, log[-3000:]
     assert "size and SHA-256 match" in log, log[-3000:]
+    assert "payload.cfg: signature valid" in log, log[-3000:]     # serve hands out signed builds
     assert f"netboot marker: {marker}" in log, log[-3000:]
 
 
@@ -195,6 +196,7 @@ def project(tmp_path):
     parent = tmp_path / "lan,one"
     parent.mkdir()
     proj = new_project(parent, "nbapp")
+    unicycle("keys", "generate", "-C", proj, "--out", tmp_path / "keys" / "nbapp.pem", check=True)
     _set_marker(proj, "build-one")
     return proj
 

@@ -36,3 +36,10 @@ $(OUT)/drivers_virtio_mmio: CFLAGS += -DUNICYCLE_HOST_TEST -DVIRTIO_MMIO_TEST_RE
 runtime_pvh_SRCS = runtime/arch/x86_64/pvh/pvh.c bootloader/fdtbuild.c bootloader/bootcfg.c \
 	bootloader/kvfile.c runtime/kernel/bootinfo.c runtime/lib/printf.c $(COMPONENT_bootloader-libfdt)
 $(OUT)/runtime_pvh: CFLAGS += -DUNICYCLE_HOST_TEST
+# payload.sig against the RFC 6979 vectors in BearSSL's own test suite (the Debian source)
+bootloader_sigcheck_SRCS = bootloader/sigcheck.c bootloader/sha256.c bootloader/kvfile.c \
+	$(COMPONENT_bootloader-bearssl)
+$(OUT)/bootloader_sigcheck: CFLAGS += $(COMPONENT_bootloader-bearssl_INCLUDES) -I$(OUT)
+$(OUT)/bootloader_sigcheck: $(OUT)/ecdsa_vectors.h
+$(OUT)/ecdsa_vectors.h: gen_ecdsa_vectors.py $(COMPONENT_bootloader-bearssl_ROOT)/test/test_crypto.c | $(OUT)
+	$(PYTHON) gen_ecdsa_vectors.py $(COMPONENT_bootloader-bearssl_ROOT)/test/test_crypto.c > $@.tmp && mv $@.tmp $@

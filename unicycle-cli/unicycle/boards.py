@@ -6,7 +6,7 @@ QEMU command line (qemu.spec_for) are derived, and `[config]` holds only the
 choices that are not hardware facts. A `[config]` entry that repeats or
 contradicts `[hardware]` is refused with the lines of both.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths, schema
@@ -26,6 +26,12 @@ class Board:
     config: dict
     run: dict
     text: str
+    signing: dict = field(default_factory=dict)
+
+    @property
+    def require_signature(self) -> bool:
+        """[signing] require-signature: default off for QEMU boards, on for hardware."""
+        return self.signing.get("require-signature", self.kind != "qemu")
 
     @property
     def runnable(self) -> bool:
@@ -92,7 +98,7 @@ def load(name: str, directory: Path | None = None) -> Board:
     b = doc["board"]
     board = Board(name=name, kind=b["kind"], path=path, description=b["description"],
                   hardware=doc["hardware"], config=doc.get("config", {}), run=doc["run"],
-                  text=text)
+                  text=text, signing=doc.get("signing", {}))
     if b["name"] != name:
         raise BoardError(f"{board.where('board', 'name')}: board.name: {b['name']!r} does not "
                          f"match the file name {name!r}")

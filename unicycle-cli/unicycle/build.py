@@ -10,8 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import (__version__, boards, components, config, manifest as manifest_mod, ninjafile,
-               paths, render, schema, thirdparty, tools)
+from . import (__version__, boards, components, config, efisign, manifest as manifest_mod,
+               ninjafile, paths, render, schema, signing, thirdparty, tools)
 from .errors import BuildError, SetupError
 
 EFI_INC = ["/usr/include/efi", "/usr/include/efi/x86_64"]
@@ -27,20 +27,29 @@ class Project:
     resolved: config.Resolved
     build_dir: Path
     sets: tuple = ()
+    signing: efisign.Signing | None = None   # sign BOOTX64.EFI for Secure Boot (efisign.py)
     ninja_output: list = field(default_factory=list)   # lines, when built with a log
+    payload_policy: "signing.Policy | None" = None     # payload.sig policy, set by generate()
 
     @property
     def image(self) -> Path:
         return self.build_dir / "unicycle.img"
 
+    @property
+    def loader(self) -> Path:
+        """The BOOTX64.EFI that goes into the image and netboot/: the signed one when signing."""
+        return self.build_dir / (efisign.SIGNED_NAME if self.signing else "BOOTX64.EFI")
 
-def open_project(project_dir, board_name=None, sets=()) -> Project:
+
+def open_project(project_dir, board_name=None, sets=(), sign_efi=None) -> Project:
+    """`sign_efi`: (KEY, CERT) from --sign-efi; it wins over the manifest's [secure-boot]."""
     project_dir = Path(project_dir or ".").resolve()
     known = boards.names()
     m = manifest_mod.load(manifest_mod.find(project_dir), known)
     board = boards.load(boards.pick(board_name, m.board))
     resolved = config.resolve(config.project_layers(m, board, sets))
-    return Project(m, board, resolved, m.root / "build" / board.name, tuple(sets))
+    efi = efisign.from_option(sign_efi) or efisign.from_manifest(m)
+    return Project(m, board, resolved, m.root / "build" / board.name, tuple(sets), efi)
 
 
 def _gcc_include() -> str:
@@ -75,7 +84,8 @@ def _cflags(project: Project, gen: Path, comps: list) -> dict:
            "-fno-stack-protector", "-fno-stack-check", "-fshort-wchar", "-mno-red-zone",
            "-maccumulate-outgoing-args", "-DGNU_EFI_USE_MS_ABI", "-nostdinc",
            "-isystem", gccinc, "-isystem", f"{home}/runtime/lib/include",
-           f"-I{home}/runtime/include", *[f"-I{d}" for d in EFI_INC], *includes["bootloader"]]
+           f"-I{home}/runtime/include", *[f"-I{d}" for d in EFI_INC], *includes["bootloader"],
+           f"-I{gen}"]
     return {
         "kernel_cflags": kernel,
         "rt_cflags": [ninjafile.Ref("$kernel_cflags")] +
@@ -176,14 +186,29 @@ def ninja_text(project: Project, comps: list) -> str:
            "$objcopy -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel "
            "-j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 "
            "$out.so $out", "EFI $out")
-    w.rule("package", "$python -m unicycle _package --efi BOOTX64.EFI --elf app.elf "
-           "--cfg boot.cfg --out $out", "IMAGE $out")
-    w.rule("netboot", "$python -m unicycle _netboot --efi BOOTX64.EFI --elf app.elf "
-           "--cfg boot.cfg --build-dir .", "NETBOOT netboot/")
+    pol = project.payload_policy or signing.policy(project)
+    payload = ["payload.cfg"] + (["payload.sig"] if pol.key else [])
+    w.variable("signing_key", ["--key", str(pol.key)] if pol.key else [])
+    w.rule("payload", "$python -m unicycle _payload --elf app.elf --cfg boot.cfg "
+           "--out payload.cfg $signing_key", "SIGN payload.cfg" if pol.key else "PAYLOAD payload.cfg")
+    efi_signing, loader = project.signing, project.loader.name
+    w.variable("loader", [loader])
+    w.rule("package", "$python -m unicycle _package --efi $loader --elf app.elf "
+           "--cfg boot.cfg --payload payload.cfg --out $out", "IMAGE $out")
+    w.rule("netboot", "$python -m unicycle _netboot --efi $loader --elf app.elf "
+           "--cfg boot.cfg --payload payload.cfg --build-dir .", "NETBOOT netboot/")
+    if efi_signing:
+        # Only the key's path is written here: the key itself never enters build/.
+        w.variable("efi_key", [efi_signing.key])
+        w.variable("efi_cert", [efi_signing.cert])
+        w.rule("sign_efi", "$python -m unicycle _sign-efi --key $efi_key --cert $efi_cert "
+               "--out $out $in", "SIGN $out")
     regen = [sys.executable, "-m", "unicycle", "build", "--regenerate-only",
              "-C", str(m.root), "--board", project.board.name]
     for s in project.sets:
         regen += ["--set", s]
+    if efi_signing and efi_signing.origin == "--sign-efi":
+        regen += ["--sign-efi", str(efi_signing.key), str(efi_signing.cert)]
     w.variable("regen_command", regen)
     w.rule("regen", "$regen_command", "REGEN build.ninja", generator=1)
     w.build("build.ninja", "regen", implicit=_regen_inputs(project))
@@ -196,11 +221,16 @@ def ninja_text(project: Project, comps: list) -> str:
             w.build(o.obj, "cc", [o.src], variables={"cflags": R(f"${o.cflags}"),
                                                       "desc": o.desc})
         w.build(target, link, [o.obj for o in objects[binary]], implicit=implicit)
+    if efi_signing:
+        w.build(loader, "sign_efi", ["BOOTX64.EFI"], implicit=[efi_signing.key, efi_signing.cert])
     w.newline()
-    w.build("unicycle.img", "package", ["BOOTX64.EFI", "app.elf", "boot.cfg"])
+    w.comment("payload.cfg names app.elf and boot.cfg; payload.sig signs it (unicycle/signing.py)")
+    w.build(payload, "payload", ["app.elf", "boot.cfg"],
+            implicit=[pol.key] if pol.key else [])
+    w.build("unicycle.img", "package", [loader, "app.elf", "boot.cfg", *payload])
     w.default("unicycle.img")
     w.comment("netboot/ -> netboot.<n>/, switched atomically (unicycle/netboot.py)")
-    w.build("netboot/unicycle/payload.cfg", "netboot", ["BOOTX64.EFI", "app.elf", "boot.cfg"])
+    w.build("netboot/unicycle/payload.cfg", "netboot", [loader, "app.elf", "boot.cfg", *payload])
     w.default("netboot/unicycle/payload.cfg")
     return w.text()
 
@@ -216,6 +246,8 @@ def generate(project: Project) -> dict:
     if project.resolved.enabled("NET"):
         render.write_if_changed(gen / "lwipopts.h", render.render("lwipopts.h.j2", ctx))
     render.write_if_changed(out / "boot.cfg", render.render("boot.cfg.j2", ctx))
+    project.payload_policy = signing.policy(project)
+    render.write_if_changed(gen / "bootkey.h", signing.bootkey_header(project.payload_policy))
     ninja_file = out / "build.ninja"
     render.write_if_changed(ninja_file, ninja_text(project, comps))
     os.utime(ninja_file)  # newer than its inputs: ninja must not regenerate again
@@ -253,7 +285,9 @@ DIRECT_TARGETS = ("app.elf",)
 def build(project: Project, verbose=False, log=None, direct=False) -> Path:
     """Generate, compile, link and package; returns the image (with `direct`, only what
     direct boot needs, and returns app.elf). With `log`, ninja's output also lands in
-    project.ninja_output."""
+    project.ninja_output. Signing keys are checked before anything is written."""
+    if project.signing and not direct:
+        efisign.check(project.signing, project.manifest.root / "build")
     generate(project)
     project.ninja_output = run_ninja(project, verbose=verbose, log=log,
                                      targets=DIRECT_TARGETS if direct else ())
@@ -261,9 +295,9 @@ def build(project: Project, verbose=False, log=None, direct=False) -> Path:
 
 
 def build_project(project_dir, board_name=None, sets=(), verbose=False,
-                  regenerate_only=False, log=None, direct=False) -> Project:
+                  regenerate_only=False, log=None, direct=False, sign_efi=None) -> Project:
     """`unicycle build`: open the project and build it (or only regenerate build.ninja)."""
-    project = open_project(project_dir, board_name, sets)
+    project = open_project(project_dir, board_name, sets, sign_efi)
     if regenerate_only:
         generate(project)
     else:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build as build_mod, components, output
+from . import build as build_mod, components, efisign, output
 from .errors import BuildError
 
 ELF_MAGIC = b"\x7fELF"
@@ -95,6 +95,7 @@ class Summary:
     groups: dict = field(default_factory=dict)      # component -> GROUPS entry
     up_to_date: bool = False
     seconds: float = 0.0
+    signed_by: str | None = None                    # the certificate's subject (--sign-efi)
 
     def as_dict(self) -> dict:
         return {"app": self.app, "board": self.board,
@@ -103,7 +104,8 @@ class Summary:
                 "sections": self.sections, "compiled": self.compiled,
                 "compiled_by_group": grouped(self.compiled, self.groups),
                 "objects_compiled": sum(self.compiled.values()),
-                "up_to_date": self.up_to_date, "seconds": round(self.seconds, 3)}
+                "up_to_date": self.up_to_date, "signed_by": self.signed_by,
+                "seconds": round(self.seconds, 3)}
 
     def lines(self, shown=str) -> list[str]:
         """One screen: the headline, then aligned rows; `shown` shortens paths."""
@@ -118,16 +120,20 @@ class Summary:
                  + f"  (total {output.size(elf_total)})"],
                 ["image", f"{shown(self.image)} {output.size(self.image_size)}"
                  if self.image_size is not None else "not built (--direct: app.elf only)"]]
+        if self.signed_by and self.image_size is not None:
+            rows.append(["loader", f"BOOTX64.EFI signed for Secure Boot by {self.signed_by} "
+                                   "(sbverify OK)"])
         head = f"built {self.app} for {self.board} in {self.seconds:.1f} s"
         return [head] + ["  " + line for line in output.table(rows)]
 
 
-def build(project_dir, board, sets=(), verbose=False, log=print, direct=False) -> Summary:
+def build(project_dir, board, sets=(), verbose=False, log=print, direct=False,
+          sign_efi=None) -> Summary:
     """`unicycle build` with its summary: ninja's lines go to log as they come. With
     `direct`, only app.elf (no image: image_size is None)."""
     start = time.monotonic()
     proj = build_mod.build_project(project_dir, board, sets, verbose=verbose, log=log,
-                                   direct=direct)
+                                   direct=direct, sign_efi=sign_efi)
     seconds = time.monotonic() - start
     elf = proj.build_dir / "app.elf"
     return Summary(app=proj.manifest.name, board=proj.board.name, image=proj.image,
@@ -135,4 +141,5 @@ def build(project_dir, board, sets=(), verbose=False, log=print, direct=False) -
                    sections=section_sizes(elf),
                    compiled=compiled(proj.ninja_output),
                    groups=group_of(components.enabled(proj.resolved)),
-                   up_to_date=NO_WORK in proj.ninja_output, seconds=seconds)
+                   up_to_date=NO_WORK in proj.ninja_output, seconds=seconds,
+                   signed_by=efisign.subject(proj.signing.cert) if proj.signing else None)

@@ -7,8 +7,8 @@ import click
 
 from . import (__version__, boards as boards_mod, build as build_mod, buildsummary, clean as
                clean_mod, components, configure, debug as debug_mod, disks, doctor as doctor_mod,
-               errors, flash, hostnet, image, imageexport, launch, monitor as monitor_mod,
-               netboot, output, project, qemu, serve, thirdparty)
+               efisign, errors, flash, hostnet, image, imageexport, launch, monitor as monitor_mod,
+               netboot, output, project, qemu, serve, signing, thirdparty, tools)
 
 
 class Group(click.Group):
@@ -54,6 +54,11 @@ json_option = click.option("--json", "as_json", is_flag=True,
 board_option = click.option("--board", "-b", default=None, shell_complete=_complete_boards,
                             help=f"Board (default: the manifest's app.board, else "
                                  f"{boards_mod.DEFAULT}).")
+sign_efi_option = click.option(
+    "--sign-efi", "sign_efi", nargs=2, type=click.Path(dir_okay=False), default=None,
+    metavar="KEY CERT", help="Sign BOOTX64.EFI for UEFI Secure Boot with sbsign: PEM private "
+    "key and certificate (overrides [secure-boot] in unicycle.toml). An encrypted key's "
+    f"passphrase comes from ${efisign.PASSPHRASE_ENV}.")
 sets_option = click.option("--set", "sets", multiple=True, metavar="SYM=VALUE",
                            help="Override a configuration symbol for this build "
                                 "(highest precedence).")
@@ -136,16 +141,18 @@ def new(name, template):
 @click.option("--direct", is_flag=True,
               help="Only what `unicycle run --direct` boots: app.elf and boot.cfg (no "
                    "bootloader, image or netboot payload; about half the time).")
+@sign_efi_option
 @json_option
 @click.pass_context
-def build(ctx, project_dir, board, sets, regenerate_only, direct, as_json):
+def build(ctx, project_dir, board, sets, regenerate_only, direct, sign_efi, as_json):
     """Generate config.h and build.ninja, compile, link and package the image."""
     if regenerate_only:
-        build_mod.build_project(project_dir, board, sets, regenerate_only=True)
+        build_mod.build_project(project_dir, board, sets, regenerate_only=True, sign_efi=sign_efi)
         return
     # With --json, stdout holds only the JSON: ninja's lines go to stderr.
     summary = buildsummary.build(project_dir, board, sets, verbose=ctx.obj["verbose"],
-                                 log=lambda line: click.echo(line, err=as_json), direct=direct)
+                                 log=lambda line: click.echo(line, err=as_json), direct=direct,
+                                 sign_efi=sign_efi)
     if as_json:
         output.echo_json(summary.as_dict())
     else:
@@ -189,18 +196,22 @@ def build(ctx, project_dir, board, sets, regenerate_only, direct, as_json):
 @click.option("--no-build", is_flag=True, help="Boot the existing image without building.")
 @click.option("--set", "sets", multiple=True, metavar="SYM=VALUE",
               help="Configuration override for the build before booting (as in build).")
+@click.option("--secure-boot", is_flag=True,
+              help="Boot with UEFI Secure Boot on: Debian's Secure-Boot OVMF with its test key "
+                   f"enrolled ({tools.SNAKEOIL_CERT}); only a loader signed with that key runs.")
+@sign_efi_option
 @click.option("--fetch", "fetch_path", metavar="PATH", default=None,
               help="Networked apps: wait until the guest answers HTTP GET PATH through the "
                    "first forward, print the response (curl), then shut the guest down.")
 @click.pass_context
 def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, memory, net, gdb_port,
-        disk_specs, usb, direct, machine, kvm, no_build, sets, fetch_path):
+        disk_specs, usb, direct, machine, kvm, no_build, sets, secure_boot, sign_efi, fetch_path):
     """Boot the project in QEMU (OVMF and the image, or app.elf directly); exit with the app's status."""
     opts = launch.Options(timeout=timeout, forwards=tuple(forwards), nic=nic, smp=smp,
                           memory=memory, net=net, gdb_port=gdb_port, usb=usb, direct=direct,
                           machine=machine, kvm=kvm, qemu_args=tuple(qemu_args),
                           build=not no_build, fetch=fetch_path, disks=tuple(disk_specs),
-                          verbose=ctx.obj["verbose"])
+                          secure_boot=secure_boot, sign_efi=sign_efi, verbose=ctx.obj["verbose"])
     out = launch.run(project_dir, board, sets, opts, log=lambda line: click.echo(line, err=True))
     if out.response is not None:
         click.echo(f"\nunicycle: GET {fetch_path} answered after {out.seconds:.1f} s:")
@@ -403,6 +414,24 @@ def clean_cmd(project_dir, everything, yes):
     click.echo(f"removed {len(targets)} folder(s), {output.size(freed)}")
 
 
+@cli.group("keys")
+def keys_group():
+    """Signing keys for payloads (see README "Signed payloads")."""
+
+
+@keys_group.command("generate")
+@project_option
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Where to write the private key (default: "
+                   "~/.config/unicycle/keys/<app>.pem; never inside build/).")
+def keys_generate_cmd(project_dir, out):
+    """Make an ECDSA P-256 key pair and name it in unicycle.toml's [signing]."""
+    path, kid = signing.keys_generate(project_dir, Path(out) if out else None)
+    click.echo(f"wrote {path} (mode 0600), key id {kid}; unicycle.toml's [signing] key names "
+               f"it.\nThe next build compiles the public key into BOOTX64.EFI and signs "
+               f"payload.cfg. Back the key up; never commit it.")
+
+
 @cli.command()
 @click.option("--from-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Use .orig tarballs from this folder instead of apt-get source.")
@@ -415,20 +444,43 @@ def fetch(from_dir):
 @click.option("--efi", required=True, type=click.Path())
 @click.option("--elf", required=True, type=click.Path())
 @click.option("--cfg", required=True, type=click.Path())
+@click.option("--payload", required=True, type=click.Path())
 @click.option("--out", required=True, type=click.Path())
-def package_cmd(efi, elf, cfg, out):
+def package_cmd(efi, elf, cfg, payload, out):
     """(internal, run by ninja) Package the bootloader and app into a disk image."""
-    image.package(Path(efi), Path(elf), Path(cfg), Path(out))
+    image.package(Path(efi), Path(elf), Path(cfg), Path(out),
+                  extra=netboot.payload_files(Path(payload)))
 
 
 @cli.command("_netboot", hidden=True)
 @click.option("--efi", required=True, type=click.Path())
 @click.option("--elf", required=True, type=click.Path())
 @click.option("--cfg", required=True, type=click.Path())
+@click.option("--payload", required=True, type=click.Path())
 @click.option("--build-dir", required=True, type=click.Path(file_okay=False))
-def netboot_cmd(efi, elf, cfg, build_dir):
+def netboot_cmd(efi, elf, cfg, payload, build_dir):
     """(internal, run by ninja) Write build/<board>/netboot/ for a TFTP server."""
-    netboot.package(Path(efi), Path(elf), Path(cfg), Path(build_dir))
+    netboot.package(Path(efi), Path(elf), Path(cfg), Path(payload), Path(build_dir))
+
+
+@cli.command("_payload", hidden=True)
+@click.option("--elf", required=True, type=click.Path())
+@click.option("--cfg", required=True, type=click.Path())
+@click.option("--out", required=True, type=click.Path())
+@click.option("--key", type=click.Path())
+def payload_cmd(elf, cfg, out, key):
+    """(internal, run by ninja) Write payload.cfg, and payload.sig with a key."""
+    signing.write_payload(Path(elf), Path(cfg), Path(out), Path(key) if key else None)
+
+
+@cli.command("_sign-efi", hidden=True)
+@click.option("--key", required=True, type=click.Path())
+@click.option("--cert", required=True, type=click.Path())
+@click.option("--out", required=True, type=click.Path())
+@click.argument("efi", type=click.Path())
+def sign_efi_cmd(key, cert, out, efi):
+    """(internal, run by ninja) Sign BOOTX64.EFI with sbsign and check it with sbverify."""
+    efisign.sign(efisign.from_option((key, cert)), Path(efi), Path(out))
 
 
 @cli.command("_sources", hidden=True)

@@ -22,10 +22,12 @@ VERSION_WIDTH = 60               # longer --version lines (curl's) are cut
 # Each tool is its own check, in workflow order: compile, link, package, run (and symbolize
 # backtraces), flash, serve; every tool the library asks tools.require/find for is here.
 TOOLS = ("gcc", "ld", "objcopy", "nm", "objdump", "addr2line", "ninja", "mcopy", "mmd",
-         "mkfs.vfat", "sgdisk", "qemu-system-x86_64", "qemu-img", "curl", "lsblk", "dnsmasq", "ip",
-         "gdb")
+         "mkfs.vfat", "sgdisk", "sbsign", "sbverify", "qemu-system-x86_64", "qemu-img", "curl",
+         "lsblk", "dnsmasq", "ip", "gdb", "openssl")
 VERSION_FLAGS = {"ip": "-V"}     # tools without --version
-OVMF_FILES = (("ovmf-code", tools.OVMF_CODE), ("ovmf-vars", tools.OVMF_VARS))
+OVMF_FILES = (("ovmf-code", tools.OVMF_CODE), ("ovmf-vars", tools.OVMF_VARS),
+              ("ovmf-secboot", tools.OVMF_CODE_SECBOOT),
+              ("ovmf-snakeoil", tools.OVMF_VARS_SNAKEOIL))
 GNU_EFI_PACKAGE = "gnu-efi"
 GNU_EFI_FILES = (build.EFI_LDS, build.EFI_CRT0, f"{build.EFI_LIBDIR}/libgnuefi.a",
                  f"{build.EFI_LIBDIR}/libefi.a", f"{build.EFI_INC[0]}/efi.h")

@@ -7,7 +7,8 @@ import socket
 import sys
 from dataclasses import dataclass
 
-from . import build as build_mod, disks as disks_mod, hostnet, kvm as kvm_mod, qemu
+from . import (build as build_mod, disks as disks_mod, efisign, hostnet, kvm as kvm_mod, netboot,
+               qemu)
 from .errors import InputError
 
 DEFAULT_FORWARD = (8080, 80)       # networked apps: 127.0.0.1:8080 -> the guest's port 80
@@ -33,6 +34,8 @@ class Options:
     build: bool = True
     fetch: str | None = None       # GET this path through the first forward, then stop
     disks: tuple = ()              # disks.DiskSpec, from --disk
+    secure_boot: bool = False      # Secure-Boot OVMF with the snakeoil key enrolled
+    sign_efi: tuple | None = None  # (KEY, CERT): sign BOOTX64.EFI (as build --sign-efi)
     verbose: bool = False
 
 
@@ -46,7 +49,7 @@ class Plan:
 def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None = None) -> Plan:
     """Check every option and work out the QEMU run (`boot` forces one of qemu.BOOT_FROM);
     nothing is built or started yet."""
-    proj = build_mod.open_project(project_dir, board_name, sets)
+    proj = build_mod.open_project(project_dir, board_name, sets, opts.sign_efi)
     tap = opts.net.kind == "tap"
     if tap and opts.forwards:
         raise InputError("--forward works with --net user only: a tap device has no port "
@@ -67,9 +70,15 @@ def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None 
         log("unicycle: microvm boots only directly: booting app.elf without firmware")
     if boot is None:
         boot = "direct" if direct else "usb" if opts.usb else "disk"
+    if opts.secure_boot and boot == "direct":
+        raise InputError("--secure-boot is checked by the firmware, which direct boot skips: "
+                         "give one of --secure-boot and --direct")
+    if opts.secure_boot and _unsigned_loader(proj, opts.build):
+        log("unicycle: BOOTX64.EFI is not signed (no --sign-efi, no [secure-boot] in "
+            "unicycle.toml): the firmware will refuse it")
     spec = qemu.spec_for(proj, boot=boot, smp=opts.smp, kvm=opts.kvm or None,
                          forwards=forwards, machine=opts.machine, memory_mib=opts.memory,
-                         netdev=opts.net.netdev())
+                         netdev=opts.net.netdev(), secure_boot=opts.secure_boot or None)
     spec.disks = disks_mod.plan(opts.disks, proj.board, proj.resolved.values, log)
     if opts.nic:
         spec.nic = qemu.NICS[opts.nic]
@@ -86,6 +95,15 @@ def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None 
     if opts.kvm:
         kvm_mod.check()
     return Plan(proj, spec, forwards)
+
+
+def _unsigned_loader(proj, building: bool) -> bool:
+    """Will the loader booted be unsigned: the build about to run does not sign, or (without
+    a build) the last build's loader, which netboot/ holds as the image does, has no signature."""
+    if building:
+        return proj.signing is None
+    last = netboot.current(proj.build_dir) / "BOOTX64.EFI"
+    return last.is_file() and not efisign.has_signature(last)
 
 
 def check_port_free(port: int):

@@ -21,6 +21,8 @@ class Manifest:
     config: dict = field(default_factory=dict)
     network: dict = field(default_factory=dict)
     boot: dict = field(default_factory=dict)
+    signing: dict = field(default_factory=dict)
+    secure_boot: dict = field(default_factory=dict)   # [secure-boot]: key, cert (efisign.py)
     version: str = "0.1.0"
 
     @property
@@ -56,7 +58,8 @@ def load(path: Path, known_boards=None) -> Manifest:
     m = Manifest(path=path, text=text, name=app["name"], sources=[],
                  cflags=list(app.get("cflags", [])), board=app.get("board"),
                  config=dict(doc.get("config", {})), network=dict(doc.get("network", {})),
-                 boot=dict(doc.get("boot", {})), version=app.get("version", "0.1.0"))
+                 boot=dict(doc.get("boot", {})), signing=dict(doc.get("signing", {})),
+                 secure_boot=dict(doc.get("secure-boot", {})), version=app.get("version", "0.1.0"))
     for i, src in enumerate(app["sources"]):
         p = (m.root / src).resolve()
         if not p.is_file():

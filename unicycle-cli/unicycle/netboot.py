@@ -5,7 +5,8 @@ Layout (paths as the bootloader asks for them):
     BOOTX64.EFI              what the PXE firmware loads (DHCP boot file)
     unicycle/app.elf
     unicycle/boot.cfg
-    unicycle/payload.cfg     version = 1, size = <bytes>, sha256 = <hex> of app.elf
+    unicycle/payload.cfg     sizes and SHA-256 of app.elf and boot.cfg, rollback (signing.py)
+    unicycle/payload.sig     its signature, when the project has a key
 
 `netboot` is a symlink to `netboot.<n>/`. A build writes a complete new
 `netboot.<n+1>/` and then renames a new symlink over the old one (rename(2)
@@ -24,21 +25,20 @@ from pathlib import Path
 
 from .errors import BuildError
 
-PAYLOAD_VERSION = 1
 LINK = "netboot"
 _TREE = re.compile(r"^netboot\.(\d+)$")
 FILE_MODE = 0o644                 # readable by a TFTP server that runs as nobody
 DIR_MODE = 0o755
 
 
-def payload_manifest(elf: Path) -> str:
-    """The text of unicycle/payload.cfg for app.elf (boot.cfg's key = value format)."""
-    data = Path(elf).read_bytes()
-    return (f"# unicycle netboot payload manifest: checked by the bootloader before it\n"
-            f"# uses app.elf fetched over the network.\n"
-            f"version = {PAYLOAD_VERSION}\n"
-            f"size = {len(data)}\n"
-            f"sha256 = {hashlib.sha256(data).hexdigest()}\n")
+def payload_files(payload: Path) -> dict:
+    """'unicycle/payload.cfg' (and 'unicycle/payload.sig' when the build signed it) -> file."""
+    payload = Path(payload)
+    files = {"unicycle/payload.cfg": payload}
+    sig = payload.with_name("payload.sig")
+    if sig.is_file():
+        files["unicycle/payload.sig"] = sig
+    return files
 
 
 def parse_manifest(text: str) -> dict:
@@ -66,14 +66,13 @@ def current(build_dir: Path) -> Path:
     return Path(build_dir) / LINK
 
 
-def package(efi: Path, elf: Path, cfg: Path, build_dir: Path) -> Path:
+def package(efi: Path, elf: Path, cfg: Path, payload: Path, build_dir: Path) -> Path:
     """Write build_dir/netboot.<n+1>/ and switch build_dir/netboot to it."""
     files = {"BOOTX64.EFI": Path(efi), "unicycle/app.elf": Path(elf),
-             "unicycle/boot.cfg": Path(cfg)}
+             "unicycle/boot.cfg": Path(cfg), **payload_files(payload)}
     for dest, src in files.items():
         if not src.is_file():
             raise BuildError(f"{src}: missing (needed for netboot/{dest})")
-    files["unicycle/payload.cfg"] = payload_manifest(files["unicycle/app.elf"]).encode()
     return publish(files, Path(build_dir))
 
 

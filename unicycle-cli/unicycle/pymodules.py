@@ -25,6 +25,8 @@ MODULES = (
     Module("kconfiglib", "kconfiglib", "python3-kconfiglib", "build and config"),
     Module("jsonschema", "jsonschema", "python3-jsonschema", "manifests and board files"),
     Module("serial", "pyserial", "python3-serial", "monitor", required=False),
+    Module("cryptography", "cryptography", "python3-cryptography", "build --sign-efi",
+           required=False),
 )
 BY_NAME = {m.name: m for m in MODULES}
 

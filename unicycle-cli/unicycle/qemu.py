@@ -13,6 +13,7 @@ through the runtime (a crash, a reset with -no-reboot, QEMU failing).
 """
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from . import tools
 from .errors import InputError, RunError
-from .tools import OVMF_CODE, OVMF_VARS
+from .tools import OVMF_CODE, OVMF_CODE_SECBOOT, OVMF_VARS, OVMF_VARS_SNAKEOIL
 
 # --nic names -> QEMU -device models ("none": no NIC at all).
 NICS = {"virtio-net": "virtio-net-pci", "virtio-net-modern": "virtio-net-pci,disable-legacy=on",
@@ -60,6 +61,8 @@ class RunSpec:
     kvm: bool = False
     gdb_port: int | None = None        # QEMU's gdbstub listens on 127.0.0.1:PORT
     halted: bool = False               # -S: the CPU waits for gdb's `continue`
+    keep_nvram: bool = False           # reuse the last run's OVMF vars, like a board's NVRAM
+    secure_boot: bool = False          # Secure-Boot OVMF, snakeoil key in PK/KEK/db
     extra: list = field(default_factory=list)
 
 
@@ -77,9 +80,15 @@ def command(spec: RunSpec) -> list[str]:
         for what, path in (("app.elf", spec.kernel), ("boot.cfg", spec.initrd)):
             if not (path and Path(path).is_file()):
                 raise RunError(f"{path}: no {what}; run `unicycle build` first")
+    elif spec.secure_boot:
+        tools.require(OVMF_CODE_SECBOOT)
+        tools.require(OVMF_VARS_SNAKEOIL)
     else:
         tools.require(OVMF_CODE)
         tools.require(OVMF_VARS)
+    if spec.secure_boot and (direct or spec.machine != "q35"):
+        raise RunError("Secure Boot is the firmware's: it needs OVMF on q35 (not --direct, "
+                       "not microvm)")
     if spec.boot in ("disk", "usb") and not (spec.image and Path(spec.image).is_file()):
         raise RunError(f"{spec.image}: no image; run `unicycle build` first")
     if spec.boot == "net" and not spec.nic:
@@ -101,11 +110,16 @@ def command(spec: RunSpec) -> list[str]:
         if spec.append:
             cmd += ["-append", spec.append]
     else:
-        vars_copy = Path(spec.workdir) / "OVMF_VARS.fd"
+        code, template = ((OVMF_CODE_SECBOOT, OVMF_VARS_SNAKEOIL) if spec.secure_boot else
+                          (OVMF_CODE, OVMF_VARS))
+        vars_copy = Path(spec.workdir) / Path(template).name
         vars_copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(OVMF_VARS, vars_copy)
-        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={_opt(OVMF_CODE)}",
+        if not (spec.keep_nvram and vars_copy.is_file()):
+            shutil.copyfile(template, vars_copy)
+        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={_opt(code)}",
                 "-drive", f"if=pflash,format=raw,file={_opt(vars_copy)}"]
+        if spec.secure_boot:
+            cmd = _secure_boot_machine(cmd)
     if spec.boot == "usb":
         cmd += ["-drive", f"if=none,id=stick,format=raw,file={_opt(spec.image)}",
                 "-device", "qemu-xhci,id=xhci", "-device", "usb-storage,bus=xhci.0,drive=stick"]
@@ -142,6 +156,19 @@ def command(spec: RunSpec) -> list[str]:
     if spec.halted:
         cmd += ["-S"]
     return cmd + list(spec.extra)
+
+
+# The secboot build is OVMF with SMM_REQUIRE: it stops without SMM (Debian's ovmf README), and
+# edk2's OvmfPkg/README asks for the variable flash to be SMM-only (cfi.pflash01 secure=on),
+# so that only the firmware's SMM code, not a loaded image, can rewrite PK, KEK and db.
+SECURE_BOOT_GLOBALS = ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+
+
+def _secure_boot_machine(cmd: list[str]) -> list[str]:
+    """q35 with SMM on, and the pflash holding the variables secure."""
+    i = cmd.index("-machine") + 1
+    cmd[i] += ",smm=on"
+    return cmd + SECURE_BOOT_GLOBALS
 
 
 def _disk_args(spec: RunSpec) -> list[str]:
@@ -185,12 +212,15 @@ class Outcome:
     seconds: float
     timeout: float | None = None
     response: str | None = None   # run_and_fetch: the guest's HTTP answer
+    refused: str | None = None    # Secure Boot: the firmware's line refusing the loader
 
     @property
     def exit_code(self) -> int:
         """What `unicycle run` exits with: the app's status, or why there is none."""
         if self.response is not None:
             return 0
+        if self.refused:
+            return EXIT_NO_STATUS
         if self.timed_out:
             return EXIT_TIMED_OUT
         if self.app_status is None:
@@ -201,6 +231,9 @@ class Outcome:
         """One line saying how the guest ended."""
         if self.response is not None:
             return "unicycle: guest shut down"
+        if self.refused:
+            return ("unicycle: the firmware refused BOOTX64.EFI under Secure Boot (not signed "
+                    "by a key in its db, or changed after signing); QEMU stopped")
         if self.timed_out:
             return f"unicycle: timed out after {self.timeout:g} s; QEMU stopped"
         if self.app_status is None:
@@ -230,9 +263,37 @@ def decode_status(qemu_status: int, has_exit_device: bool) -> int | None:
     return None
 
 
-def _pump(src, dst, symbolizer):
+# What OVMF's boot manager (edk2 BdsDxe) prints when LoadImage() returns EFI_ACCESS_DENIED,
+# "the platform policy prohibits the image from being loaded" (UEFI 2.10 sec. 7.4): under
+# Secure Boot, a loader whose signature is not in db, or that changed after signing.
+FIRMWARE_REFUSED = re.compile(r"BdsDxe: failed to load Boot[0-9A-F]{4} .*: Access Denied")
+
+
+class RefusalWatch:
+    """Spots the firmware's refusal line in the console as it arrives in chunks."""
+
+    MAX_LINE = 4096
+
+    def __init__(self):
+        self.pending = b""
+        self.line: str | None = None
+
+    def feed(self, chunk: bytes) -> bool:
+        """True once, at the chunk that completes the refusal line."""
+        *lines, tail = (self.pending + chunk).split(b"\n")
+        self.pending = tail[-self.MAX_LINE:]
+        for line in lines:
+            m = FIRMWARE_REFUSED.search(line.decode(errors="replace"))
+            if m and self.line is None:
+                self.line = m.group(0)
+                return True
+        return False
+
+
+def _pump(src, dst, symbolizer, watch: RefusalWatch | None = None, on_refused=None):
     """Copy the guest's console to `dst`, adding symbolized lines after fault
-    reports. Reads in chunks so prompts without a newline show at once."""
+    reports. Reads in chunks so prompts without a newline show at once. With `watch`,
+    on_refused() is called when the firmware refuses the loader."""
     from .symbolize import ConsoleFilter
     console = ConsoleFilter(symbolizer)
     while True:
@@ -241,6 +302,8 @@ def _pump(src, dst, symbolizer):
             break
         dst.write(console.feed(chunk))
         dst.flush()
+        if watch and watch.feed(chunk):
+            on_refused()
 
 
 class Running:
@@ -251,7 +314,11 @@ class Running:
         from .symbolize import Symbolizer
         self.spec, self.cmd = spec, command(spec)
         self.start = time.monotonic()
-        pipe = elf is not None and Path(elf).is_file()
+        has_elf = elf is not None and Path(elf).is_file()
+        # Under Secure Boot the console is watched: a refused loader stops QEMU at once,
+        # instead of the firmware trying the network and waiting at its menu for ever.
+        self.watch = RefusalWatch() if spec.secure_boot else None
+        pipe = has_elf or self.watch is not None
         self.errfile = tempfile.TemporaryFile()  # a pipe nobody reads could fill and stall QEMU
         self.stderr = ""
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
@@ -262,7 +329,9 @@ class Running:
             import sys
             dst = stdout if stdout is not None else sys.stdout.buffer
             self.pump = threading.Thread(target=_pump, daemon=True,
-                                         args=(self.proc.stdout, dst, Symbolizer(elf)))
+                                         args=(self.proc.stdout, dst,
+                                               Symbolizer(elf) if has_elf else None,
+                                               self.watch, self._refused))
             self.pump.start()
 
     def wait(self, timeout: float | None = None) -> Outcome:
@@ -291,12 +360,18 @@ class Running:
         # told apart by QEMU's error line ("qemu-system-x86_64: ...", not a warning).
         failed = [l for l in lines
                   if l.startswith(f"{Path(self.cmd[0]).name}:") and ": warning:" not in l]
-        if not timed_out and status not in (0, None) and lines and (
+        refused = self.watch.line if self.watch else None
+        stopped = timed_out or refused        # by us: QEMU's status says nothing
+        if not stopped and status not in (0, None) and lines and (
                 not (spec.exit_device and status & 1) or (status == 1 and failed)):
             raise RunError(f"QEMU failed (exit {status}): {(failed or lines)[-1]}")
-        return Outcome(status, None if timed_out else decode_status(status,
-                                                                    bool(spec.exit_device)),
-                       timed_out, seconds, timeout)
+        return Outcome(status, None if stopped else decode_status(status, bool(spec.exit_device)),
+                       timed_out, seconds, timeout, refused=refused)
+
+    def _refused(self):
+        """From the console thread: the firmware refused the loader; QEMU goes (wait() sees)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
 
 
 EXIT_TERMINATED = 128 + signal.SIGTERM

@@ -38,6 +38,10 @@ COMPONENTS = (
     Component("http-parser", "http-parser", "http-parser_2.9.4.orig.tar.gz",
               "467b9e30fd0979ee301065e70f637d525c28193449e1b13fbcb1b1fab3ad224f",
               "http-parser-2.9.4/", ("http_parser.c", "http_parser.h", "LICENSE-MIT")),
+    # BearSSL: the bootloader's signature check (ECDSA P-256); test/ for its test vectors.
+    Component("bearssl", "bearssl", "bearssl_0.6+dfsg.1.orig.tar.xz",
+              "102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004",
+              "bearssl-0.6/", ("inc", "src", "test", "LICENSE.txt")),
 )
 
 STAMP = ".unicycle-sha256"

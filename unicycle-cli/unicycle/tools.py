@@ -11,6 +11,12 @@ from .errors import SetupError
 
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+# Secure Boot (run --secure-boot): the SMM build, and variables with Debian's test ("snakeoil")
+# certificate enrolled as PK, KEK and db; its key signs loaders that this firmware trusts.
+OVMF_CODE_SECBOOT = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+OVMF_VARS_SNAKEOIL = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd"
+SNAKEOIL_KEY = "/usr/share/ovmf/PkKek-1-snakeoil.key"     # passphrase "snakeoil"
+SNAKEOIL_CERT = "/usr/share/ovmf/PkKek-1-snakeoil.pem"
 
 PACKAGES = {
     "addr2line": "binutils",
@@ -28,11 +34,18 @@ PACKAGES = {
     "nm": "binutils",
     "objcopy": "binutils",
     "objdump": "binutils",
+    "openssl": "openssl",
     "qemu-img": "qemu-utils",
     "qemu-system-x86_64": "qemu-system-x86",
+    "sbsign": "sbsigntool",
+    "sbverify": "sbsigntool",
     "sgdisk": "gdisk",
     OVMF_CODE: "ovmf",
     OVMF_VARS: "ovmf",
+    OVMF_CODE_SECBOOT: "ovmf",
+    OVMF_VARS_SNAKEOIL: "ovmf",
+    SNAKEOIL_KEY: "ovmf",
+    SNAKEOIL_CERT: "ovmf",
 }
 
 _SBIN = ("/usr/sbin", "/sbin")
