@@ -55,6 +55,8 @@ WRK_TIMEOUT_S = 5                         # a response slower than this is a wrk
 STATS_TIMEOUT_S = 5                       # a stats request slower than this is a stall
 BOOT_TIMEOUT_S = 30
 LEG_GRACE_S = 30                          # a wrk leg may overrun its -d by this much
+LEG_STALL_S = 5                           # ...but more than this is a stall (wrk stops only
+                                          # at a response: none came for that long)
 LWIP_POOLS = ("tcp_pcb", "tcp_pcb_listen", "tcp_seg", "pbuf_pool", "pbuf")
 # Bytes in use under load move with the connections open at the sampling instant
 # (up to 48 here, about 2 KiB each); growth beyond this is a trend.
@@ -298,6 +300,9 @@ def load(args, url: str, wrap, body_file: Path, deadline: float, doc: dict):
                      for k, v in leg.items()})
         legs[-1]["wall_s"] = round(time.monotonic() - began, 1)
         errs = [f"{kind}: {e}" for kind, r in leg.items() for e in leg_errors(r)]
+        if legs[-1]["wall_s"] > seconds + LEG_STALL_S:
+            errs.append(f"the {seconds} s leg took {legs[-1]['wall_s']:g} s: no response for "
+                        f"over {LEG_STALL_S} s (a stall)")
         done = sum(t["requests"] for t in totals.values())
         log(f"soak: leg {len(legs)} ({legs[-1]['wall_s']:g} s): {done:,} requests so far; "
             + ", ".join(f"{k} {v.get('rps') or 0:,.0f} req/s" for k, v in leg.items())
