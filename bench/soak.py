@@ -10,7 +10,8 @@ which new-connection load overflows. Two wrk clients run side by side in legs of
   keepalive  wrk -t1 -c32: every connection kept open for the whole leg;
   close      wrk -t1 -c16 -H "Connection: close": a new connection per request.
 
-Both run bench/soak.lua, which checks every response's status (200) and body
+A warm-up of --warmup s at more connections (56 + 24) comes first. Both clients
+run bench/soak.lua, which checks every response's status (200) and body
 (the exact 48-byte page). Any socket error, timeout, non-2xx, wrong body or
 response-count mismatch fails the run. Every --sample-every seconds GET
 /_unicycle/stats records the allocator's bytes_in_use and peak_bytes and lwIP's
@@ -49,8 +50,13 @@ NETNS_NAME = "ucsoak"
 NETNS_GUEST = "unicycle"                  # bench/netns.py's tap and address for the guest
 PAGE = linuxvm.PAGE                       # http-hello's GET / (examples/http-hello/src/main.c)
 BUILD_SETS = ("HTTP_STATS=y", "NET_STATS=y")
-CLIENTS = {"keepalive": ["-t1", "-c32"],
-           "close": ["-t1", "-c16", "-H", "Connection: close"]}
+# Connections in the soak, in the warm-up, and wrk's extra arguments. The warm-up opens
+# more: what grows to the peak and stays (the HTTP engine's recycled connection buffers,
+# the timer table) reaches a high-water mark the soak stays below, so the start sample
+# already holds it. Both stay below CONFIG_NET_TCP_PER_PEER (128) with room for the
+# server's closing connections, which count against it until TIME_WAIT.
+CLIENTS = {"keepalive": (32, 56, []),
+           "close": (16, 24, ["-H", "Connection: close"])}
 WRK_TIMEOUT_S = 5                         # a response slower than this is a wrk timeout (an error)
 STATS_TIMEOUT_S = 5                       # a stats request slower than this is a stall
 BOOT_TIMEOUT_S = 30
@@ -124,18 +130,36 @@ def comparable(sample: dict) -> dict:
                                                                               "loadavg")}
 
 
-def settle(url: str, wrap, want: dict, limit_s: float, every_s: float = 1.0):
-    """Polls the stats until they equal `want` (comparable part) or limit_s passes;
-    returns (last sample, seconds waited)."""
-    start = time.monotonic()
+def pools(sample: dict) -> dict:
+    return {k: sample[k] for k in LWIP_POOLS if k in sample}
+
+
+def settle(url: str, wrap, done, limit_s: float, every_s: float = 1.0):
+    """Polls the stats until done(previous, sample) or limit_s passes; returns
+    (last sample, seconds waited, whether done)."""
+    start, prev = time.monotonic(), None
     while True:
         s = read_stats(url, wrap)
         if s is None:
             raise SoakError("GET /_unicycle/stats got no answer while settling")
         waited = time.monotonic() - start
-        if comparable(s) == comparable(want) or waited >= limit_s:
-            return s, round(waited, 1)
+        ok = done(prev, s)
+        if ok or waited >= limit_s:
+            return s, round(waited, 1), ok
+        prev = s
         time.sleep(every_s)
+
+
+def settled_start(boot: dict):
+    """The start sample: lwIP's pools as at boot (the warm-up's TIME_WAIT pcbs gone) and
+    bytes in use still. Not the boot figure: the warm-up fills caches that stay (the
+    HTTP engine recycles connection buffers, the timer table grows to the peak)."""
+    return lambda prev, s: (pools(s) == pools(boot) and prev is not None
+                            and prev["bytes_in_use"] == s["bytes_in_use"])
+
+
+def back_to(start: dict):
+    return lambda prev, s: comparable(s) == comparable(start)
 
 
 class Sampler(threading.Thread):
@@ -164,8 +188,14 @@ class Sampler(threading.Thread):
 
 # ---------------------------------------------------------------- wrk
 
-def wrk_command(kind: str, url: str, seconds: int, body_file: Path) -> list[str]:
-    return ["wrk", *CLIENTS[kind], f"-d{seconds}s", "--timeout", f"{WRK_TIMEOUT_S}s",
+def client_args(kind: str, warmup: bool = False) -> list[str]:
+    conns, warm_conns, extra = CLIENTS[kind]
+    return ["-t1", f"-c{warm_conns if warmup else conns}", *extra]
+
+
+def wrk_command(kind: str, url: str, seconds: int, body_file: Path,
+                warmup: bool = False) -> list[str]:
+    return ["wrk", *client_args(kind, warmup), f"-d{seconds}s", "--timeout", f"{WRK_TIMEOUT_S}s",
             "-s", str(LUA), url, "--", str(body_file)]
 
 
@@ -197,9 +227,9 @@ def leg_errors(res: dict) -> list[str]:
     return errs
 
 
-def run_leg(url: str, seconds: int, body_file: Path, wrap) -> dict:
+def run_leg(url: str, seconds: int, body_file: Path, wrap, warmup: bool = False) -> dict:
     """Both clients side by side for `seconds`; {kind: parsed result}."""
-    procs = {k: subprocess.Popen(wrap(wrk_command(k, url, seconds, body_file)),
+    procs = {k: subprocess.Popen(wrap(wrk_command(k, url, seconds, body_file, warmup)),
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for k in CLIENTS}
     out = {}
@@ -320,13 +350,19 @@ def soak(args, proj_dir: Path, net, doc: dict, deadline: float):
     guest, doc["memory"]["boot"] = boot(proj_dir, net, url)
     try:
         log(f"soak: http-hello up at {host}; warm-up {args.warmup} s")
-        warm = run_leg(url, args.warmup, body_file, net.wrap)
+        warm = run_leg(url, args.warmup, body_file, net.wrap, warmup=True)
         errs = [f"warm-up, {k}: {e}" for k, r in warm.items() for e in leg_errors(r)]
         if errs:
             doc["failures"].extend(errs)
             return
-        start, waited = settle(url, net.wrap, doc["memory"]["boot"], args.settle)
+        start, waited, ok = settle(url, net.wrap, settled_start(doc["memory"]["boot"]),
+                                   args.settle)
         doc["memory"]["start"], doc["memory"]["start_settle_s"] = start, waited
+        if not ok:
+            doc["failures"].append(f"lwIP's pools not back to their boot values {args.settle:g} s "
+                                   f"after the warm-up: {pools(start)}, at boot "
+                                   f"{pools(doc['memory']['boot'])}")
+            return
         t0 = time.monotonic()
         sampler = Sampler(url, net.wrap, args.sample_every, t0)
         sampler.start()
@@ -339,7 +375,7 @@ def soak(args, proj_dir: Path, net, doc: dict, deadline: float):
         if sampler.misses:
             doc["failures"].append(f"{sampler.misses} stats requests unanswered within "
                                    f"{STATS_TIMEOUT_S} s under load (a stall)")
-        end, waited = settle(url, net.wrap, start, args.settle)
+        end, waited, _ = settle(url, net.wrap, back_to(start), args.settle)
         if args.fake_leak:
             apply_fake_leak(samples, end, args.fake_leak)
         doc["memory"]["end"], doc["memory"]["end_settle_s"] = end, waited
@@ -372,7 +408,7 @@ def summary(doc: dict) -> str:
              f"{doc['errors']} errors"]
     for kind, t in doc["clients"].items():
         lines.append(f"  {kind:<10} {t['requests']:>11,} requests  {t['rps']:>9,.0f} req/s  "
-                     f"{t['errors']} errors  ({' '.join(CLIENTS[kind])})")
+                     f"{t['errors']} errors  ({' '.join(client_args(kind))})")
     m = doc["memory"]
     if "start" in m and "end" in m:
         lines.append(f"  bytes in use: start {m['start']['bytes_in_use']:,}, max under load "
@@ -455,7 +491,9 @@ def main(argv=None):
            "config": {"requests": args.requests, "minutes": args.minutes, "leg_s": args.leg,
                       "warmup_s": args.warmup, "sample_every_s": args.sample_every,
                       "settle_s": args.settle, "build": " ".join(BUILD_SETS),
-                      "clients": {k: " ".join(v) for k, v in CLIENTS.items()},
+                      "clients": {k: " ".join(client_args(k)) for k in CLIENTS},
+                      "warmup_clients": {k: " ".join(client_args(k, warmup=True))
+                                         for k in CLIENTS},
                       "wrk_timeout_s": WRK_TIMEOUT_S,
                       "qemu": "tcg, q35, -cpu max, 512 MiB, 1 CPU, virtio-net-pci, direct boot",
                       "network": f"tap on a bridge in netns {NETNS_NAME}",
