@@ -1,4 +1,4 @@
-"""`make soak`: a million requests to examples/http-hello, keep-alive and new connections at once; zero errors, memory flat.
+"""`make soak`: a million requests to http-hello, keep-alive and new connections at once; no errors, memory flat.
 
 Not part of `make test`. http-hello (built with HTTP_STATS and NET_STATS, booted
 directly: app.elf with -kernel, no OVMF) runs under QEMU (TCG, q35, -cpu max,
@@ -134,15 +134,16 @@ def pools(sample: dict) -> dict:
     return {k: sample[k] for k in LWIP_POOLS if k in sample}
 
 
-def settle(url: str, wrap, done, limit_s: float, every_s: float = 1.0):
+def settle(url: str, wrap, done, limit_s: float, trace: list, every_s: float = 1.0):
     """Polls the stats until done(previous, sample) or limit_s passes; returns
-    (last sample, seconds waited, whether done)."""
+    (last sample, seconds waited, whether done). Each sample goes to trace too."""
     start, prev = time.monotonic(), None
     while True:
         s = read_stats(url, wrap)
         if s is None:
             raise SoakError("GET /_unicycle/stats got no answer while settling")
         waited = time.monotonic() - start
+        trace.append(dict(s, t=round(waited, 1)))
         ok = done(prev, s)
         if ok or waited >= limit_s:
             return s, round(waited, 1), ok
@@ -356,12 +357,12 @@ def soak(args, proj_dir: Path, net, doc: dict, deadline: float):
             doc["failures"].extend(errs)
             return
         start, waited, ok = settle(url, net.wrap, settled_start(doc["memory"]["boot"]),
-                                   args.settle)
+                                   args.settle, doc["memory"].setdefault("start_settle", []))
         doc["memory"]["start"], doc["memory"]["start_settle_s"] = start, waited
         if not ok:
-            doc["failures"].append(f"lwIP's pools not back to their boot values {args.settle:g} s "
-                                   f"after the warm-up: {pools(start)}, at boot "
-                                   f"{pools(doc['memory']['boot'])}")
+            doc["failures"].append(f"lwIP's pools not back to their boot values "
+                                   f"{args.settle:g} s after the warm-up: {pools(start)}, "
+                                   f"at boot {pools(doc['memory']['boot'])}")
             return
         t0 = time.monotonic()
         sampler = Sampler(url, net.wrap, args.sample_every, t0)
@@ -375,7 +376,8 @@ def soak(args, proj_dir: Path, net, doc: dict, deadline: float):
         if sampler.misses:
             doc["failures"].append(f"{sampler.misses} stats requests unanswered within "
                                    f"{STATS_TIMEOUT_S} s under load (a stall)")
-        end, waited, _ = settle(url, net.wrap, back_to(start), args.settle)
+        end, waited, _ = settle(url, net.wrap, back_to(start), args.settle,
+                                doc["memory"].setdefault("end_settle", []))
         if args.fake_leak:
             apply_fake_leak(samples, end, args.fake_leak)
         doc["memory"]["end"], doc["memory"]["end_settle_s"] = end, waited
@@ -455,8 +457,8 @@ def parse_args(argv):
                    "sample (3)")
     p.add_argument("--sample-every", type=float, default=2.0,
                    help="seconds between stats samples under load (2)")
-    p.add_argument("--settle", type=float, default=45.0,
-                   help="longest wait for memory to come back after the load (45)")
+    p.add_argument("--settle", type=float, default=60.0,
+                   help="longest wait for memory to come back after the load (60)")
     p.add_argument("--no-build", action="store_true", help="boot the previous soak build")
     p.add_argument("--out", type=Path, default=RESULTS / "soak.json")
     p.add_argument("--expect-body", metavar="TEXT",
