@@ -417,10 +417,10 @@ def summary(doc: dict) -> str:
                      f"{m['load_max_bytes_in_use'] or 0:,}, end {m['end']['bytes_in_use']:,} "
                      f"(after {m['end_settle_s']:g} s); peak_bytes {m['peak_bytes']:,}; "
                      f"{len(m['samples'])} samples")
-        pools = [k for k in LWIP_POOLS if k in m["start"]]
-        if pools:
+        names = [k for k in LWIP_POOLS if k in m["start"]]
+        if names:
             lines.append("  lwIP in use start/end: " + ", ".join(
-                f"{k} {m['start'][k]}/{m['end'].get(k)}" for k in pools))
+                f"{k} {m['start'][k]}/{m['end'].get(k)}" for k in names))
         t = m["trend"]
         lines.append("  trend: " + ("too few samples to judge" if t["grew"] is None else
                                     f"first quarter max {t['first_quarter_max']:,}, last "
@@ -449,7 +449,7 @@ def finish(doc: dict, out: Path):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=1_000_000,
-                   help="responses to read, both clients together (1000000)")
+                   help="responses to read after the warm-up, both clients together (1000000)")
     p.add_argument("--minutes", type=float, default=20.0,
                    help="hard bound on the whole run, boot to verdict (20)")
     p.add_argument("--leg", type=int, default=30, help="seconds per wrk run (30)")
