@@ -114,7 +114,8 @@ def page_url():
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) not installed")
 @pytest.mark.parametrize("kind", sorted(soak.CLIENTS))
-@pytest.mark.parametrize("body,bad", [(soak.PAGE, False), (soak.PAGE[:-1] + b"!", True)])
+@pytest.mark.parametrize("body,bad", [(soak.PAGE, False), (soak.PAGE[:-1] + b"!", True)],
+                         ids=["right-body", "wrong-body"])
 def test_soak_lua_checks_every_body(tmp_path, page_url, kind, body, bad):
     expected = tmp_path / "body"
     expected.write_bytes(body)
