@@ -70,9 +70,12 @@
  * and one deferred item frees the TIME_WAIT pcb (lwIP frees those without
  * a segment or callback) and feeds the copy to ip_input(), which hands it
  * to the listener. The hook may not touch pcb lists, hence the detour.
- * The new connection's ISN is lwIP's (tcp_next_iss: a counter that grows
- * with every connection), and an old duplicate SYN costs the TIME_WAIT
- * pcb: both as lwIP's own pool-full eviction of TIME_WAIT pcbs does.
+ * Not enforced: the RFC's condition (1), an ISN above the old connection's
+ * last sequence number; the ISN is lwIP's (tcp_next_iss: a counter that
+ * grows by the slow-timer ticks since boot at every connection), above it
+ * unless the old connection sent more bytes than that grew by. Nor (2),
+ * back to TIME_WAIT when the SYN was an old duplicate: such a SYN costs the
+ * TIME_WAIT pcb, as lwIP's own pool-full eviction of TIME_WAIT pcbs does.
  *
  * Unacknowledged closes: a lingering connection whose peer acknowledges
  * nothing for TCP_LINGER_MS, or that is still lingering TCP_CLOSE_MAX_MS
