@@ -2,9 +2,9 @@
 
 QEMU's user-net hostfwd listens with a backlog of 1, which stalls loads that
 open many connections; a tap device has no such limit. Everything lives in the
-namespace `ucbench` (created here, deleted on exit): the bridge br0 at
-10.0.9.1/24, the taps, the QEMU processes, curl and wrk. Nothing touches the
-host's own network.
+namespace `ucbench` (or the name given; created here, deleted on exit): the
+bridge br0 at 10.0.9.1/24, the taps, the QEMU processes, curl and wrk. Nothing
+touches the host's own network.
 """
 import subprocess
 
@@ -21,9 +21,12 @@ def _ip(*args, check=True):
 class Netns:
     """Context manager: the namespace, its bridge and taps; wrap() runs a command inside."""
 
+    def __init__(self, name: str = NAME):
+        self.name = name
+
     def __enter__(self):
-        _ip("netns", "del", NAME, check=False)         # a leftover from an interrupted run
-        _ip("netns", "add", NAME)
+        _ip("netns", "del", self.name, check=False)    # a leftover from an interrupted run
+        _ip("netns", "add", self.name)
         try:
             self._setup()
         except BaseException:
@@ -32,7 +35,7 @@ class Netns:
         return self
 
     def _setup(self):
-        n = ["-n", NAME]
+        n = ["-n", self.name]
         _ip(*n, "link", "set", "lo", "up")
         _ip(*n, "link", "add", "br0", "type", "bridge")
         _ip(*n, "addr", "add", f"{BRIDGE_ADDR}/{PREFIX}", "dev", "br0")
@@ -43,12 +46,11 @@ class Netns:
             _ip(*n, "link", "set", tap, "up")
 
     def __exit__(self, *exc):
-        _ip("netns", "del", NAME, check=False)
+        _ip("netns", "del", self.name, check=False)
         return False
 
-    @staticmethod
-    def wrap(cmd: list[str]) -> list[str]:
-        return ["ip", "netns", "exec", NAME, *cmd]
+    def wrap(self, cmd: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *cmd]
 
     @staticmethod
     def netdev(side: str) -> str:

@@ -59,6 +59,24 @@
  *   from tcp_input(), where no callback of this file is on the stack.
  * An evicted connection ends like a timed-out one (`closed`, -ETIMEDOUT).
  *
+ * Reopening from TIME_WAIT (RFC 9293 sec 3.6.1, MAY-2; RFC 1122 sec
+ * 4.2.2.13): when the app closed first, lwIP keeps the pcb in TIME_WAIT
+ * for 2 * TCP_MSL, answers a SYN for the same address and port pair with
+ * an ACK, which the client resets, and ignores the reset (RFC 1337): the
+ * client retries once a second until TIME_WAIT ends. Clients reuse ports
+ * every few thousand connections, so under load new connections stalled
+ * for seconds. A SYN above the sequence numbers the old connection
+ * received may reopen it: tcp_lwip_syn drops such a SYN and keeps a copy,
+ * and one deferred item frees the TIME_WAIT pcb (lwIP frees those without
+ * a segment or callback) and feeds the copy to ip_input(), which hands it
+ * to the listener. The hook may not touch pcb lists, hence the detour.
+ * Not enforced: the RFC's condition (1), an ISN above the old connection's
+ * last sequence number; the ISN is lwIP's (tcp_next_iss: a counter that
+ * grows by the slow-timer ticks since boot at every connection), above it
+ * unless the old connection sent more bytes than that grew by. Nor (2),
+ * back to TIME_WAIT when the SYN was an old duplicate: such a SYN costs the
+ * TIME_WAIT pcb, as lwIP's own pool-full eviction of TIME_WAIT pcbs does.
+ *
  * Unacknowledged closes: a lingering connection whose peer acknowledges
  * nothing for TCP_LINGER_MS, or that is still lingering TCP_CLOSE_MAX_MS
  * after the close (a slow reader taking a byte now and then), is reset
@@ -940,17 +958,102 @@ static unsigned tcp_syn_scan(const ip_addr_t *peer)
 	return n;
 }
 
+/* ---- reopening from TIME_WAIT (why: the file's header comment) ---- */
+
+#define TCP_REOPEN_MAX 16   /* SYNs waiting for their TIME_WAIT pcb to go, per loop pass */
+
+struct tcp_reopen {
+	struct pbuf *syn;        /* a copy of the IP datagram, header in network order */
+	struct netif *inp;
+	ip_addr_t local, remote;
+	u16_t local_port, remote_port;
+};
+
+static struct tcp_reopen tcp_reopens[TCP_REOPEN_MAX];
+static unsigned tcp_reopen_count;
+
+static struct tcp_pcb *tcp_timewait_find(const struct tcp_reopen *r)
+{
+	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->local_port == r->local_port && pcb->remote_port == r->remote_port &&
+		    ip_addr_cmp(&pcb->local_ip, &r->local) && ip_addr_cmp(&pcb->remote_ip, &r->remote))
+			return pcb;
+	}
+	return NULL;
+}
+
+static void tcp_reopen_run(void *arg)
+{
+	struct tcp_reopen batch[TCP_REOPEN_MAX];
+	unsigned n = tcp_reopen_count;
+	struct tcp_pcb *pcb;
+
+	(void)arg;
+	memcpy(batch, tcp_reopens, n * sizeof(batch[0]));
+	tcp_reopen_count = 0;
+	for (unsigned i = 0; i < n; i++) {
+		pcb = tcp_timewait_find(&batch[i]);
+		if (pcb)
+			tcp_abort(pcb);   /* TIME_WAIT: freed, nothing sent, no callback */
+		ip_input(batch[i].syn, batch[i].inp);   /* consumes the pbuf */
+	}
+	net_timeouts_changed();
+}
+
+/* A SYN for `pcb` in TIME_WAIT: ERR_ABRT when it was taken to reopen the
+ * connection, ERR_OK to leave it to lwIP (not above the old connection's
+ * sequence numbers, carrying data, headers not in one piece, no room). */
+static err_t tcp_reopen_syn(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
+{
+	u16_t iplen = ip_current_header_tot_len();
+	const u8_t *iph = (const u8_t *)ip_next_header_ptr() - iplen;
+	u16_t len = (u16_t)(iplen + TCPH_HDRLEN_BYTES(hdr));
+	struct tcp_reopen *r = &tcp_reopens[tcp_reopen_count];
+	struct tcp_hdr *th;
+
+	if (!TCP_SEQ_GT(hdr->seqno, pcb->rcv_nxt) || p->tot_len != 0 ||
+	    iph + iplen != (const u8_t *)hdr || tcp_reopen_count == TCP_REOPEN_MAX)
+		return ERR_OK;
+	r->syn = pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
+	if (!r->syn)
+		return ERR_OK;
+	if (tcp_reopen_count == 0 && loop_defer(tcp_reopen_run, NULL) != 0) {
+		pbuf_free(r->syn);
+		return ERR_OK;
+	}
+	memcpy(r->syn->payload, iph, len);
+	/* tcp_input() turned these to host order in place; the copy goes in again. */
+	th = (struct tcp_hdr *)((u8_t *)r->syn->payload + iplen);
+	th->src = lwip_htons(th->src);
+	th->dest = lwip_htons(th->dest);
+	th->seqno = lwip_htonl(th->seqno);
+	th->ackno = lwip_htonl(th->ackno);
+	th->wnd = lwip_htons(th->wnd);
+	r->inp = ip_current_input_netif();
+	ip_addr_copy(r->local, *ip_current_dest_addr());
+	ip_addr_copy(r->remote, *ip_current_src_addr());
+	r->local_port = hdr->dest;
+	r->remote_port = hdr->src;
+	tcp_reopen_count++;
+	return ERR_ABRT;
+}
+
 /* Runs for every segment before lwIP hands it to `pcb`; a SYN reaching a
  * listener is admitted (ERR_OK) or refused with a reset (RFC 9293 sec
  * 3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>) when its address
- * holds CONFIG_NET_TCP_PER_PEER connections. lwIP has already turned the
- * header's ports and sequence number to host order. */
+ * holds CONFIG_NET_TCP_PER_PEER connections; a SYN reaching a TIME_WAIT
+ * pcb may reopen the connection. lwIP has already turned the header's
+ * ports and sequence number to host order. */
 err_t tcp_lwip_syn(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 {
 	const ip_addr_t *peer = ip_current_src_addr();
 	unsigned n;
 
-	if (pcb->state != LISTEN || (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+	if ((TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+		return ERR_OK;
+	if (pcb->state == TIME_WAIT)
+		return tcp_reopen_syn(pcb, hdr, p);
+	if (pcb->state != LISTEN)
 		return ERR_OK;
 	n = tcp_syn_scan(peer);
 	if (TCP_PER_PEER == 0 || n < TCP_PER_PEER)

@@ -1,17 +1,19 @@
 """http-hello on a real TCP/IP stack, for each NIC driver (virtio-net, e1000e):
 exact pages through hostfwd, 10,000 keep-alive requests that give back every
 allocated byte, and -- through a tap device in a namespace this test creates --
-ping and 100 requests at concurrency 80."""
+ping, 100 requests at concurrency 80, and a client reconnecting from a port whose
+last connection the guest still holds in TIME_WAIT."""
 import http.client
 import json
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from helpers import NICS, ROOT, Guest, tap_netns, unicycle
+from helpers import NICS, ROOT, Guest, ns_socket, tap_netns, unicycle
 from unicycle import qemu
 
 pytestmark = pytest.mark.qemu
@@ -122,5 +124,52 @@ def test_ping_and_concurrency_80_on_a_tap(tap_app, netns, nic):
         assert fields.get("failed requests") == "0", out
         assert "non-2xx responses" not in fields, out
         assert fields.get("document length") == "48 bytes", out
+    finally:
+        guest.stop()
+
+
+# Less than Linux's first SYN retransmission (1 s): a connect that needed one failed.
+REOPEN_CONNECT_S = 0.8
+
+
+def close_first(ns: str, port: int) -> int:
+    """One GET / with Connection: close from HOST:port (0: any); the guest closes first,
+    so it holds the 4-tuple in TIME_WAIT afterwards. Returns the port used."""
+    s = ns_socket(ns)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((HOST, port))
+        s.settimeout(REOPEN_CONNECT_S)
+        try:
+            s.connect((GUEST, 80))
+        except socket.timeout:
+            pytest.fail(f"connect from port {s.getsockname()[1]} took over "
+                        f"{REOPEN_CONNECT_S} s: the SYN did not get through at once")
+        s.settimeout(10)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: guest\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200") and data.endswith(INDEX), data
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def test_syn_reopens_a_time_wait_connection(tap_app, netns):
+    """RFC 9293 sec 3.6.1: a SYN whose sequence number is above the TIME_WAIT
+    connection's may reopen it. lwIP alone answers it with an ACK, which the
+    client resets, and ignores the reset (RFC 1337): the client retries each
+    second until TIME_WAIT ends (20 s). Clients pick ports anew every few thousand
+    connections, so under load this stalled new connections (make soak)."""
+    inside = ["ip", "netns", "exec", netns]
+    guest = Guest(tap_app, "virtio-net", netdev="tap,id=net0,ifname=uctap0,script=no,"
+                  "downscript=no", prefix=inside)
+    try:
+        guest.wait_for(f"net0 {GUEST}/24 via static")
+        port = close_first(netns, 0)
+        for _ in range(3):
+            time.sleep(0.2)           # the client's last ACK lands: the guest is in TIME_WAIT
+            close_first(netns, port)
     finally:
         guest.stop()
