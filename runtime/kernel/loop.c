@@ -157,7 +157,7 @@ static void loop_idle(struct loop_cpu *lc, bool cpu0)
 		return;
 	}
 	if (cpu0)
-		lapic_timer_arm(next == UINT64_MAX ? 0 : next);
+		lapic_timer_arm(watchdog_idle_deadline(next == UINT64_MAX ? 0 : next));
 	irq_enable_and_halt();
 	lc->stats.idle_ns += time_ns() - t0;
 }
@@ -168,12 +168,16 @@ void loop_run(void)
 	struct loop_cpu *lc = loop_self();
 	bool cpu0 = smp_cpu_id() == 0;
 
-	if (cpu0)
+	if (cpu0) {
 		irq_set_handler(IRQ_VEC_TIMER, loop_timer_irq, NULL);
+		watchdog_start();
+	}
 	irq_enable();
 	for (;;) {
 		uint64_t events_before = lc->stats.events;
 
+		if (cpu0)
+			watchdog_beat();
 		lc->stats.iterations++;
 		loop_pass(lc, cpu0);
 		if (lc->stats.events == events_before) {

@@ -134,6 +134,8 @@ void trap_handler(struct trap_frame *f)
 	static int idt_nested;
 
 	if (f->vector >= IDT_NUM_EXCEPTIONS) {
+		if (f->vector == IRQ_VEC_TIMER)
+			watchdog_tick(f->rip, f->rbp, f->rsp); /* returns unless the loop stalled */
 		irq_interrupt((unsigned)f->vector);
 		return;
 	}
