@@ -103,6 +103,7 @@ static int i6300esb_probe(struct pci_dev *pci, const struct pci_id *id)
 {
 	struct i6300esb *w = &i6300esb_dev;
 	uint8_t lock;
+	bool fired;
 
 	(void)id;
 	if (w->pci)
@@ -123,14 +124,15 @@ static int i6300esb_probe(struct pci_dev *pci, const struct pci_id *id)
 	if (!(lock & I6300ESB_LOCK_LOCK))
 		pci_write8(pci, I6300ESB_CFG_WDTLR, 0);
 	pci_write16(pci, I6300ESB_CFG_WDTCONFIG, I6300ESB_CONFIG_INT_NONE);
-	if (*(volatile uint16_t *)(w->regs + I6300ESB_RELOAD) & I6300ESB_RELOAD_TIMEOUT) {
+	fired = *(volatile uint16_t *)(w->regs + I6300ESB_RELOAD) & I6300ESB_RELOAD_TIMEOUT;
+	if (fired) {
 		console_printf(I6300ESB_NAME ": the last reset was a watchdog timeout\n");
 		i6300esb_write_reload(w, I6300ESB_RELOAD_TIMEOUT);
 	}
 	console_printf(I6300ESB_NAME ": %02x:%02x.%x watchdog timer%s\n", pci->bus, pci->slot,
 		       pci->func, lock & I6300ESB_LOCK_ENABLE ? " (left running by the firmware)" : "");
 	pci->driver_state = w;
-	watchdog_register(&i6300esb_watchdog);
+	watchdog_register(&i6300esb_watchdog, fired);
 	return 0;
 }
 

@@ -219,7 +219,8 @@ struct watchdog_driver {
 	void (*feed)(void *state);
 };
 #ifdef CONFIG_WATCHDOG
-void watchdog_register(const struct watchdog_driver *drv); /* the first one is used */
+/* The first one registered is used; `caused_reset`: its timeout caused the last reset. */
+void watchdog_register(const struct watchdog_driver *drv, bool caused_reset);
 void watchdog_start(void);         /* CPU 0's loop, before its first pass */
 void watchdog_beat(void);          /* CPU 0's loop, every pass: heartbeat, feeds the hardware */
 /* The LAPIC deadline for a halted loop: `next_ns` (0: none), or the next check if sooner. */

@@ -34,14 +34,16 @@ static const struct watchdog_driver *watchdog_hw;
 static bool watchdog_running;            /* the checks are on */
 static volatile uint64_t watchdog_beat_ns; /* time_ns() at the loop's latest pass */
 static uint64_t watchdog_fed_ns;         /* when the loop last fed the hardware */
+static bool watchdog_caused_reset;
 
-void watchdog_register(const struct watchdog_driver *drv)
+void watchdog_register(const struct watchdog_driver *drv, bool caused_reset)
 {
 	if (watchdog_hw) {
 		console_printf("watchdog: %s not used: %s is\n", drv->name, watchdog_hw->name);
 		return;
 	}
 	watchdog_hw = drv;
+	watchdog_caused_reset = caused_reset;
 }
 
 void watchdog_start(void)
@@ -118,3 +120,12 @@ void watchdog_tick(uint64_t rip, uint64_t rbp, uint64_t rsp)
 	lapic_timer_arm(now + WATCHDOG_PERIOD_NS);
 }
 #endif
+
+int uc_watchdog_caused_reset(void)
+{
+#ifdef CONFIG_WATCHDOG
+	return watchdog_caused_reset;
+#else
+	return 0;
+#endif
+}

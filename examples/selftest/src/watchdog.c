@@ -1,0 +1,96 @@
+/* watchdog.c: selftest's watchdog modes: stall the event loop (interrupts on or off), or keep it healthy for several limits. */
+#include <string.h>
+
+#include <unicycle/stats.h>
+#include <unicycle/timer.h>
+#include <unicycle/unicycle.h>
+
+#include "watchdog.h"
+
+/*
+ * Built with CONFIG_WATCHDOG (tests/integration/test_watchdog.py sets a
+ * 300 ms limit) and booted with QEMU's reboot action "reset":
+ *  wd-stall         a timer callback spins in st_wd_spin() with interrupts
+ *                   on: the timer interrupt must report the stall there,
+ *                   then the i6300esb reset the machine;
+ *  wd-stall-irqoff  the same with interrupts off: no report, only the reset;
+ *  wd-healthy       100 ms of work in one callback, then an idle loop for
+ *                   ST_WD_HEALTHY_NS: no report and no reset; exits 0.
+ * The boot after a watchdog reset exits at once: 0 in the stall modes (the
+ * reset is what they wait for), 42 in wd-healthy. A stall mode that gets
+ * past its stall exits 40; 41: a timer could not be added or no such mode.
+ */
+#define ST_WD_MS             1000000ULL
+#define ST_WD_START_NS       (20 * ST_WD_MS)
+#define ST_WD_WORK_NS        (100 * ST_WD_MS)   /* a third of the test's limit */
+#define ST_WD_HEALTHY_NS     (2000 * ST_WD_MS)  /* six limits, three hardware limits */
+#define ST_WD_EXIT_NO_STALL  40
+#define ST_WD_EXIT_NO_TIMER  41
+#define ST_WD_EXIT_WAS_RESET 42
+
+static volatile unsigned long st_wd_spins;
+
+/* Where the CPU is stuck: the report's backtrace must name it. */
+__attribute__((noinline)) static void st_wd_spin(void)
+{
+	for (;;)
+		st_wd_spins++;
+}
+
+static void st_wd_stall(void *arg)
+{
+	int irqoff = arg != NULL;
+
+	uc_printf("selftest: stalling the loop in st_wd_spin, interrupts %s\n",
+		  irqoff ? "off" : "on");
+	if (irqoff)
+		__asm__ volatile("cli" ::: "memory");
+	st_wd_spin();
+	uc_exit(ST_WD_EXIT_NO_STALL);
+}
+
+static void st_wd_work(void *arg)
+{
+	uint64_t end = uc_time_ns() + ST_WD_WORK_NS;
+
+	(void)arg;
+	while (uc_time_ns() < end)
+		st_wd_spins++;
+}
+
+static void st_wd_done(void *arg)
+{
+	struct uc_loop_stats ls;
+
+	(void)arg;
+	uc_loop_stats(&ls);
+	uc_printf("selftest: watchdog: healthy for %lu ms: %lu passes, %lu ms halted\n",
+		  (unsigned long)(ST_WD_HEALTHY_NS / ST_WD_MS), (unsigned long)ls.iterations,
+		  (unsigned long)(ls.idle_ns / ST_WD_MS));
+	uc_exit(0);
+}
+
+void st_watchdog(const char *cmd)
+{
+	int stall = strcmp(cmd, "wd-stall") == 0, stall_irqoff = strcmp(cmd, "wd-stall-irqoff") == 0;
+	int ok;
+
+	if (strncmp(cmd, "wd-", 3) != 0)
+		return;
+	if (uc_watchdog_caused_reset()) {
+		uc_printf("selftest: watchdog: this boot follows a watchdog reset\n");
+		uc_exit(stall || stall_irqoff ? 0 : ST_WD_EXIT_WAS_RESET);
+	}
+	if (stall || stall_irqoff) {
+		ok = uc_timer_add(ST_WD_START_NS, st_wd_stall, stall_irqoff ? (void *)1 : NULL) != 0;
+	} else if (strcmp(cmd, "wd-healthy") == 0) {
+		ok = uc_timer_add(ST_WD_START_NS, st_wd_work, NULL) != 0 &&
+		     uc_timer_add(ST_WD_HEALTHY_NS, st_wd_done, NULL) != 0;
+	} else {
+		uc_printf("selftest: unknown watchdog mode %s\n", cmd);
+		uc_exit(ST_WD_EXIT_NO_TIMER);
+	}
+	if (!ok)
+		uc_exit(ST_WD_EXIT_NO_TIMER);
+	uc_run();
+}

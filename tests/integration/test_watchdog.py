@@ -1,0 +1,94 @@
+"""CONFIG_WATCHDOG under QEMU: a stalled event loop is reported (symbolized backtrace of where
+the CPU is stuck) and the i6300esb resets the machine; a healthy loop is never reset.
+
+examples/selftest built with WATCHDOG on, a 300 ms limit (the i6300esb resets after 600 ms
+unfed), booted directly, the mode on the command line (-append; see its src/watchdog.c).
+QEMU runs with its reboot action "reset" instead of `unicycle run`'s -no-reboot, so the
+watchdog's reset boots the app a second time: there the i6300esb's WDT_TIMEOUT bit says the
+reset was the watchdog's (not a triple fault or a reboot), and the app exits through
+isa-debug-exit with a status saying whether that reset was wanted (0 in the stall modes, 42 in
+wd-healthy).
+"""
+import re
+import shutil
+
+import pytest
+
+from helpers import ROOT, unicycle
+
+pytestmark = pytest.mark.qemu
+
+LIMIT_MS = 300
+BANNER = "unicycle: selftest starting on qemu-x86_64"
+REPORT = "unicycle: PANIC: watchdog: the event loop stalled"
+RESET_SEEN = "i6300esb: the last reset was a watchdog timeout"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """POLL value -> a built selftest project with the watchdog on (one build each)."""
+    cache = {}
+
+    def get(poll: bool):
+        if poll not in cache:
+            proj = tmp_path_factory.mktemp(f"wd-poll-{'y' if poll else 'n'}") / "selftest"
+            shutil.copytree(ROOT / "examples" / "selftest", proj,
+                            ignore=shutil.ignore_patterns("build"))
+            toml = proj / "unicycle.toml"
+            toml.write_text(toml.read_text().replace(
+                "POLL = false",
+                f"POLL = {'true' if poll else 'false'}\nWATCHDOG = true\n"
+                f"WATCHDOG_TIMEOUT_MS = {LIMIT_MS}"))
+            unicycle("build", "-C", proj, "--direct", check=True, timeout=300)
+            cache[poll] = proj
+        return cache[poll]
+    return get
+
+
+def _run(proj, mode):
+    r = unicycle("run", "-C", proj, "--direct", "--timeout", "30",
+                 "--qemu-arg=-action", "--qemu-arg=reboot=reset",
+                 "--qemu-arg=-append", f"--qemu-arg={mode}", timeout=120)
+    return r, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["halt", "poll"])
+def test_stall_is_reported_then_the_watchdog_resets(built, poll):
+    r, out = _run(built(poll), "wd-stall")
+    assert r.returncode == 0, out
+    boots = r.stdout.split(BANNER)[1:]
+    assert len(boots) == 2, f"not booted exactly twice:\n{out}"
+    first, second = boots
+    m = re.search(rf"{re.escape(REPORT)}: no pass for (\d+) ms \(limit {LIMIT_MS} ms\)", first)
+    assert m, out
+    # Checked every quarter limit: detected between one limit and one limit plus a period.
+    assert LIMIT_MS <= int(m.group(1)) <= LIMIT_MS * 3 // 2 + 50, out
+    # Frame #0 is the interrupted RIP, symbolized by `unicycle run` on the next line.
+    assert re.search(r"^  #0 0x[0-9a-f]{16}\n +0x[0-9a-f]+ st_wd_spin at .*watchdog\.c:\d+",
+                     first, re.M), out
+    assert "st_wd_stall at" in first, out
+    assert "i6300esb resets the machine" in first, out
+    assert RESET_SEEN not in first and RESET_SEEN in second, out
+    assert "this boot follows a watchdog reset" in second, out
+
+
+def test_stall_with_interrupts_off_still_resets(built):
+    """No timer interrupt, so no report: only the hardware watchdog ends it."""
+    r, out = _run(built(False), "wd-stall-irqoff")
+    assert r.returncode == 0, out
+    assert "stalling the loop in st_wd_spin, interrupts off" in r.stdout, out
+    assert REPORT not in r.stdout, out
+    assert RESET_SEEN in r.stdout and r.stdout.count(BANNER) == 2, out
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["halt", "poll"])
+def test_healthy_loop_is_not_reset(built, poll):
+    """100 ms of work in one callback, then 1.9 s without timers (halted with POLL off: only
+    the watchdog's own tick wakes the loop to feed the i6300esb): six limits, no reset."""
+    r, out = _run(built(poll), "wd-healthy")
+    assert r.returncode == 0, out
+    assert "selftest: watchdog: healthy for 2000 ms" in r.stdout, out
+    assert REPORT not in r.stdout and RESET_SEEN not in r.stdout, out
+    assert r.stdout.count(BANNER) == 1, out
+    assert f"loop stall limit {LIMIT_MS} ms, i6300esb resets after {2 * LIMIT_MS} ms" \
+        in r.stdout, out
