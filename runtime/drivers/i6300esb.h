@@ -18,11 +18,12 @@
 #define I6300ESB_CFG_WDTCONFIG  0x60    /* 16 r/w  WDT Configuration Register */
 #define   I6300ESB_CONFIG_INT_MASK     0x0003u     /* bits 1:0 WDT_INT_TYPE: stage-1 interrupt */
 #define   I6300ESB_CONFIG_INT_IRQ      0x0000u     /*   00: IRQ (APIC 1, INT 10) */
-#define   I6300ESB_CONFIG_INT_SMI      0x0002u     /*   10: SMI */
+#define   I6300ESB_CONFIG_INT_SMI      0x0002u     /*   10: SMI (01: reserved) */
 #define   I6300ESB_CONFIG_INT_NONE     0x0003u     /*   11: disabled */
 #define   I6300ESB_CONFIG_PRE_1MHZ     (1u << 2)   /* WDT_PRE_SEL: 1 = preload in counter bits 24:5,
 						    * 0 = bits 34:15 (the ~1 kHz scale) */
-#define   I6300ESB_CONFIG_OUT_DISABLE  (1u << 5)   /* WDT_OUTPUT: 1 = WDT_TOUT# (the reset) disabled */
+#define   I6300ESB_CONFIG_OUT_DISABLE  (1u << 5)   /* WDT_OUTPUT_EN, active low: 0 = WDT_TOUT#
+						    * (the reset) driven, 1 = not */
 #define I6300ESB_CFG_WDTLR      0x68    /* 8 r/w   WDT Lock Register */
 #define   I6300ESB_LOCK_LOCK           (1u << 0)   /* WDT_LOCK: this register read-only until reset */
 #define   I6300ESB_LOCK_ENABLE         (1u << 1)   /* WDT_ENABLE: the counter runs */
@@ -33,8 +34,8 @@
 #define I6300ESB_PRELOAD1       0x00    /* 32 w    Preload Value 1 (bits 19:0): the first stage */
 #define I6300ESB_PRELOAD2       0x04    /* 32 w    Preload Value 2 (bits 19:0): the second stage */
 #define   I6300ESB_PRELOAD_MAX         0xfffffu
-#define I6300ESB_GINTSR         0x08    /* 32 r    General Interrupt Status (bit 0: stage-1 interrupt
-					 * active); unused, the interrupt is off */
+#define I6300ESB_GINTSR         0x08    /* 32 r    General Interrupt Status (bit 0 WDT_INTR_ACT:
+					 * stage-1 interrupt); unused, the interrupt is off */
 #define I6300ESB_RELOAD         0x0c    /* 16 r/w  Reload Register; also takes the unlock writes */
 #define   I6300ESB_RELOAD_RELOAD       (1u << 8)   /* WDT_RELOAD: 1 = back to the first stage */
 #define   I6300ESB_RELOAD_TIMEOUT      (1u << 9)   /* WDT_TIMEOUT: the second stage ran out (the

@@ -39,7 +39,8 @@ static bool watchdog_caused_reset;
 void watchdog_register(const struct watchdog_driver *drv, bool caused_reset)
 {
 	if (watchdog_hw) {
-		console_printf("watchdog: %s not used: %s is\n", drv->name, watchdog_hw->name);
+		console_printf("unicycle: watchdog: %s not used: %s is\n", drv->name,
+			       watchdog_hw->name);
 		return;
 	}
 	watchdog_hw = drv;
