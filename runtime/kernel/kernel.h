@@ -222,19 +222,29 @@ struct watchdog_driver {
 /* The first one registered is used; `caused_reset`: its timeout caused the last reset. */
 void watchdog_register(const struct watchdog_driver *drv, bool caused_reset);
 void watchdog_start(void);         /* CPU 0's loop, before its first pass */
+void watchdog_stop(void);          /* exit_machine(): no more checks (the hardware counts on) */
 void watchdog_beat(void);          /* CPU 0's loop, every pass: heartbeat, feeds the hardware */
 /* The LAPIC deadline for a halted loop: `next_ns` (0: none), or the next check if sooner. */
 uint64_t watchdog_idle_deadline(uint64_t next_ns);
 /* From the timer interrupt (IRQ_VEC_TIMER) with the interrupted RIP, RBP, RSP:
  * reports a stalled loop (and never returns), else re-arms the check. */
 void watchdog_tick(uint64_t rip, uint64_t rbp, uint64_t rsp);
+/* From the NMI handler: true when the NMI is the watchdog's (then it was
+ * checked as watchdog_tick does, whatever the interrupted RFLAGS.IF). */
+bool watchdog_nmi(uint64_t rip, uint64_t rbp, uint64_t rsp, uint64_t rflags);
 #else
 static inline void watchdog_start(void) {}
+static inline void watchdog_stop(void) {}
 static inline void watchdog_beat(void) {}
 static inline uint64_t watchdog_idle_deadline(uint64_t next_ns) { return next_ns; }
 static inline void watchdog_tick(uint64_t rip, uint64_t rbp, uint64_t rsp)
 {
 	(void)rip, (void)rbp, (void)rsp;
+}
+static inline bool watchdog_nmi(uint64_t rip, uint64_t rbp, uint64_t rsp, uint64_t rflags)
+{
+	(void)rip, (void)rbp, (void)rsp, (void)rflags;
+	return false;
 }
 #endif
 

@@ -139,6 +139,8 @@ void trap_handler(struct trap_frame *f)
 		irq_interrupt((unsigned)f->vector);
 		return;
 	}
+	if (f->vector == IDT_VEC_NMI && watchdog_nmi(f->rip, f->rbp, f->rsp, f->rflags))
+		return; /* the watchdog's NMI (kernel/watchdog.c), the loop was not stuck */
 	const char *name = f->vector < IDT_NUM_EXCEPTIONS && idt_names[f->vector]
 				   ? idt_names[f->vector]
 				   : "unexpected interrupt";
