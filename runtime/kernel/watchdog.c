@@ -27,17 +27,20 @@
  * reported. After exit_machine() (an exit, a panic) nothing is checked.
  *
  * The hardware watchdog is fed from the loop (watchdog_beat), never from
- * an interrupt, so whatever stops the loop stops the feeding. Its limit,
- * twice the stall limit, leaves a check (at most a stall limit plus a
- * period after the last feed, which is at most a period before the stall
- * began) time to come first; the check feeds once more before printing,
- * so the report gets a whole hardware period to reach the console.
+ * an interrupt, so whatever stops the loop stops the feeding. The last
+ * feed is at most a period before the stall began and the check at most a
+ * stall limit plus a period after it: the hardware's limit, three stall
+ * limits, leaves one and a half limits of slack for the check to come
+ * first even when the CPU is late (an emulator's vCPU thread descheduled:
+ * twice the limit was not enough on a loaded host). The check feeds once
+ * more before printing, so the report gets a whole hardware period to
+ * reach the console.
  */
 #define WATCHDOG_NS_PER_MS     1000000ULL
 #define WATCHDOG_NS_PER_SEC    1000000000ULL
 #define WATCHDOG_TIMEOUT_NS    ((uint64_t)CONFIG_WATCHDOG_TIMEOUT_MS * WATCHDOG_NS_PER_MS)
 #define WATCHDOG_PERIOD_NS     (WATCHDOG_TIMEOUT_NS / 4)
-#define WATCHDOG_HW_TIMEOUT_MS (2u * CONFIG_WATCHDOG_TIMEOUT_MS)
+#define WATCHDOG_HW_TIMEOUT_MS (3u * CONFIG_WATCHDOG_TIMEOUT_MS)
 #define WATCHDOG_EXIT_STATUS   255 /* no hardware watchdog: end like a panic */
 #define WATCHDOG_PIT_IRQ       0   /* ISA IRQ of 8254 counter 0 */
 #define WATCHDOG_PIT_MAX_COUNT 0xffffu /* 16-bit count: at most 54.9 ms a pulse */

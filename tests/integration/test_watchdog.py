@@ -2,7 +2,7 @@
 the CPU is stuck; by the LAPIC timer interrupt, or by the PIT's NMI when interrupts are off) and
 the i6300esb resets the machine; a healthy loop is never reset.
 
-examples/selftest built with WATCHDOG on, a 300 ms limit (the i6300esb resets after 600 ms
+examples/selftest built with WATCHDOG on, a 400 ms limit (the i6300esb resets after 1.2 s
 unfed), booted directly, the mode on the command line (-append; see its src/watchdog.c).
 QEMU runs with its reboot action "reset" instead of `unicycle run`'s -no-reboot, so the
 watchdog's reset boots the app a second time: there the i6300esb's WDT_TIMEOUT bit says the
@@ -12,6 +12,8 @@ wd-healthy).
 """
 import re
 import shutil
+import subprocess
+import time
 
 import pytest
 
@@ -19,7 +21,7 @@ from helpers import ROOT, unicycle
 
 pytestmark = pytest.mark.qemu
 
-LIMIT_MS = 300
+LIMIT_MS = 400
 BANNER = "unicycle: selftest starting on qemu-x86_64"
 REPORT = "unicycle: PANIC: watchdog: the event loop stalled"
 RESET_SEEN = "i6300esb: the last reset was a watchdog timeout"
@@ -62,8 +64,9 @@ def test_stall_is_reported_then_the_watchdog_resets(built, poll):
     first, second = boots
     m = re.search(rf"{re.escape(REPORT)}: no pass for (\d+) ms \(limit {LIMIT_MS} ms\)", first)
     assert m, out
-    # Checked every quarter limit: detected between one limit and one limit plus a period.
-    assert LIMIT_MS <= int(m.group(1)) <= LIMIT_MS * 3 // 2 + 50, out
+    # Checked every quarter limit: seen after one limit and a quarter at most (twice the limit
+    # allowed: a loaded host delays the vCPU).
+    assert LIMIT_MS <= int(m.group(1)) <= 2 * LIMIT_MS, out
     # Frame #0 is the interrupted RIP, symbolized by `unicycle run` on the next line.
     assert re.search(r"^  #0 0x[0-9a-f]{16}\n +0x[0-9a-f]+ st_wd_spin at .*watchdog\.c:\d+",
                      first, re.M), out
@@ -89,12 +92,38 @@ def test_stall_with_interrupts_off_is_reported_by_nmi_then_reset(built):
 
 @pytest.mark.parametrize("poll", [False, True], ids=["halt", "poll"])
 def test_healthy_loop_is_not_reset(built, poll):
-    """100 ms of work in one callback, then 1.9 s without timers (halted with POLL off: only
-    the watchdog's own tick wakes the loop to feed the i6300esb): six limits, no reset."""
+    """100 ms of work in one callback, then 2.9 s without timers (halted with POLL off: only
+    the watchdog's own tick wakes the loop to feed the i6300esb): 7.5 limits, no reset."""
     r, out = _run(built(poll), "wd-healthy")
     assert r.returncode == 0, out
-    assert "selftest: watchdog: healthy for 2000 ms" in r.stdout, out
+    assert "selftest: watchdog: healthy for 3000 ms" in r.stdout, out
     assert REPORT not in r.stdout and RESET_SEEN not in r.stdout, out
     assert r.stdout.count(BANNER) == 1, out
-    assert f"loop stall limit {LIMIT_MS} ms, i6300esb resets after {2 * LIMIT_MS} ms" \
+    assert f"loop stall limit {LIMIT_MS} ms, i6300esb resets after {3 * LIMIT_MS} ms" \
         in r.stdout, out
+
+
+def test_halted_after_exit_is_reset_without_a_report(built, tmp_path):
+    """As on hardware (QEMU without the isa-debug-exit device): uc_exit() halts the CPU, which is
+    no stall (no report, although the heartbeat stops), and the unfed i6300esb resets the
+    machine. Serial to a file, unsymbolized: QEMU never ends by itself here."""
+    from unicycle import build as build_mod, qemu
+    spec = qemu.spec_for(build_mod.open_project(built(False)), boot="direct", append="wd-exit")
+    spec.exit_device = None
+    spec.extra += ["-action", "reboot=reset"]
+    log = tmp_path / "serial.log"
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(qemu.command(spec), stdout=f, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end and "this boot follows a watchdog reset" not in \
+                log.read_text(errors="replace"):
+            time.sleep(0.2)
+    finally:
+        qemu._stop(proc)
+    out = log.read_text(errors="replace")
+    boots = out.split(BANNER)[1:]
+    assert len(boots) >= 2, f"no reset after the exit:\n{out}"
+    assert "unicycle: exit 0" in boots[0] and RESET_SEEN in boots[1], out
+    assert REPORT not in out, out

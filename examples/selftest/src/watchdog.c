@@ -9,21 +9,25 @@
 
 /*
  * Built with CONFIG_WATCHDOG (tests/integration/test_watchdog.py sets a
- * 300 ms limit) and booted with QEMU's reboot action "reset":
+ * 400 ms limit) and booted with QEMU's reboot action "reset":
  *  wd-stall         a timer callback spins in st_wd_spin() with interrupts
  *                   on: the timer interrupt must report the stall there,
  *                   then the i6300esb reset the machine;
  *  wd-stall-irqoff  the same with interrupts off: no report, only the reset;
  *  wd-healthy       100 ms of work in one callback, then an idle loop for
- *                   ST_WD_HEALTHY_NS: no report and no reset; exits 0.
- * The boot after a watchdog reset exits at once: 0 in the stall modes (the
- * reset is what they wait for), 42 in wd-healthy. A stall mode that gets
- * past its stall exits 40; 41: a timer could not be added or no such mode.
+ *                   ST_WD_HEALTHY_NS: no report and no reset; exits 0;
+ *  wd-exit          exits 0 from a callback at once: built without
+ *                   isa-debug-exit the CPU halts, which is no stall to
+ *                   report, but the unfed i6300esb resets the machine.
+ * The boot after a watchdog reset exits at once: 0 in the stall and exit
+ * modes (the reset is what they wait for), 42 in wd-healthy. A stall mode
+ * that gets past its stall exits 40; 41: a timer could not be added or no
+ * such mode.
  */
 #define ST_WD_MS             1000000ULL
 #define ST_WD_START_NS       (20 * ST_WD_MS)
-#define ST_WD_WORK_NS        (100 * ST_WD_MS)   /* a third of the test's limit */
-#define ST_WD_HEALTHY_NS     (2000 * ST_WD_MS)  /* six limits, three hardware limits */
+#define ST_WD_WORK_NS        (100 * ST_WD_MS)   /* a quarter of the test's limit */
+#define ST_WD_HEALTHY_NS     (3000 * ST_WD_MS)  /* 7.5 limits, 2.5 hardware limits */
 #define ST_WD_EXIT_NO_STALL  40
 #define ST_WD_EXIT_NO_TIMER  41
 #define ST_WD_EXIT_WAS_RESET 42
@@ -58,6 +62,12 @@ static void st_wd_work(void *arg)
 		st_wd_spins++;
 }
 
+static void st_wd_exit(void *arg)
+{
+	(void)arg;
+	uc_exit(0);
+}
+
 static void st_wd_done(void *arg)
 {
 	struct uc_loop_stats ls;
@@ -73,16 +83,19 @@ static void st_wd_done(void *arg)
 void st_watchdog(const char *cmd)
 {
 	int stall = strcmp(cmd, "wd-stall") == 0, stall_irqoff = strcmp(cmd, "wd-stall-irqoff") == 0;
+	int exit_mode = strcmp(cmd, "wd-exit") == 0;
 	int ok;
 
 	if (strncmp(cmd, "wd-", 3) != 0)
 		return;
 	if (uc_watchdog_caused_reset()) {
 		uc_printf("selftest: watchdog: this boot follows a watchdog reset\n");
-		uc_exit(stall || stall_irqoff ? 0 : ST_WD_EXIT_WAS_RESET);
+		uc_exit(stall || stall_irqoff || exit_mode ? 0 : ST_WD_EXIT_WAS_RESET);
 	}
 	if (stall || stall_irqoff) {
 		ok = uc_timer_add(ST_WD_START_NS, st_wd_stall, stall_irqoff ? (void *)1 : NULL) != 0;
+	} else if (exit_mode) {
+		ok = uc_timer_add(ST_WD_START_NS, st_wd_exit, NULL) != 0;
 	} else if (strcmp(cmd, "wd-healthy") == 0) {
 		ok = uc_timer_add(ST_WD_START_NS, st_wd_work, NULL) != 0 &&
 		     uc_timer_add(ST_WD_HEALTHY_NS, st_wd_done, NULL) != 0;

@@ -2,8 +2,8 @@
 #ifndef SELFTEST_WATCHDOG_H
 #define SELFTEST_WATCHDOG_H
 
-/* Runs mode `cmd` ("wd-stall", "wd-stall-irqoff", "wd-healthy") and never
- * returns; returns at once for any other command line. */
+/* Runs watchdog mode `cmd` (wd-stall, wd-stall-irqoff, wd-healthy, wd-exit)
+ * and never returns; returns at once for any other command line. */
 void st_watchdog(const char *cmd);
 
 #endif
