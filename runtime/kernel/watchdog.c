@@ -22,7 +22,8 @@
  * Code stuck with interrupts off takes no timer interrupt, so the same
  * check also runs from an NMI: 8254 counter 0 in rate-generator mode,
  * whose output (ISA IRQ 0) the IOAPIC delivers to CPU 0 as an NMI at most
- * every WATCHDOG_NMI_NS. Where that source is missing (no IOAPIC, e.g.
+ * every period or 54.9 ms (the 16-bit count), whichever is less
+ * (CONFIG_WATCHDOG_NMI). Where that source is missing (no IOAPIC, e.g.
  * microvm; a PIT the firmware gates) such a stall is only reset, not
  * reported. After exit_machine() (an exit, a panic) nothing is checked.
  *
@@ -65,6 +66,7 @@ void watchdog_register(const struct watchdog_driver *drv, bool caused_reset)
 	watchdog_caused_reset = caused_reset;
 }
 
+#ifdef CONFIG_WATCHDOG_NMI
 /* ISA IRQ `irq`'s global system interrupt and polarity: the MADT's
  * interrupt source override (ACPI 6.x sec 5.2.12.5), else the same number,
  * active high (ISA). */
@@ -100,6 +102,7 @@ static void watchdog_nmi_start(void)
 		console_printf("unicycle: watchdog: no IOAPIC pin for the PIT (GSI %u): a stall with "
 			       "interrupts off is reset without a report\n", gsi);
 }
+#endif
 
 void watchdog_start(void)
 {
@@ -117,7 +120,9 @@ void watchdog_start(void)
 	}
 	watchdog_beat_ns = watchdog_fed_ns = now;
 	watchdog_running = true;
+#ifdef CONFIG_WATCHDOG_NMI
 	watchdog_nmi_start();
+#endif
 	console_printf("unicycle: watchdog: loop stall limit %u ms", CONFIG_WATCHDOG_TIMEOUT_MS);
 	if (watchdog_hw)
 		console_printf(", %s resets after %u ms unfed", watchdog_hw->name,
