@@ -223,7 +223,7 @@ struct watchdog_driver {
 void watchdog_register(const struct watchdog_driver *drv, bool caused_reset);
 void watchdog_start(void);         /* CPU 0's loop, before its first pass */
 void watchdog_stop(void);          /* exit_machine(): no more checks (the hardware counts on) */
-void watchdog_beat(void);          /* CPU 0's loop, every pass: heartbeat, feeds the hardware */
+void watchdog_beat(uint64_t now);  /* CPU 0's loop, every pass: heartbeat, feeds the hardware */
 /* The LAPIC deadline for a halted loop: `next_ns` (0: none), or the next check if sooner. */
 uint64_t watchdog_idle_deadline(uint64_t next_ns);
 /* From the timer interrupt (IRQ_VEC_TIMER) with the interrupted RIP, RBP, RSP:
@@ -235,7 +235,7 @@ bool watchdog_nmi(uint64_t rip, uint64_t rbp, uint64_t rsp, uint64_t rflags);
 #else
 static inline void watchdog_start(void) {}
 static inline void watchdog_stop(void) {}
-static inline void watchdog_beat(void) {}
+static inline void watchdog_beat(uint64_t now) { (void)now; }
 static inline uint64_t watchdog_idle_deadline(uint64_t next_ns) { return next_ns; }
 static inline void watchdog_tick(uint64_t rip, uint64_t rbp, uint64_t rsp)
 {

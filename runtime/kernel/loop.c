@@ -110,8 +110,12 @@ static void loop_pass(struct loop_cpu *lc, bool cpu0)
 	unsigned n;
 
 	if (cpu0) {
+		uint64_t now;
+
 		n = irq_run_pending();
-		n += timer_run(time_ns());
+		now = time_ns();
+		watchdog_beat(now);
+		n += timer_run(now);
 		lc->stats.events += n;
 		for (unsigned i = 0; i < loop_npollers; i++)
 			loop_pollers[i].fn(loop_pollers[i].arg);
@@ -176,8 +180,6 @@ void loop_run(void)
 	for (;;) {
 		uint64_t events_before = lc->stats.events;
 
-		if (cpu0)
-			watchdog_beat();
 		lc->stats.iterations++;
 		loop_pass(lc, cpu0);
 		if (lc->stats.events == events_before) {

@@ -9,7 +9,8 @@
 #include "kernel/acpi.h"
 
 /*
- * CPU 0's loop stamps watchdog_beat_ns at the start of every pass. The
+ * CPU 0's loop stamps watchdog_beat_ns in every pass (with the clock
+ * reading its timers use, after the interrupt handlers ran). The
  * check cannot run in the loop (a stuck loop runs nothing), so it runs in
  * the LAPIC timer interrupt, which this file keeps coming every
  * WATCHDOG_PERIOD_NS whatever the loop does: re-armed by the interrupt
@@ -136,10 +137,8 @@ void watchdog_stop(void)
 	watchdog_running = false;
 }
 
-void watchdog_beat(void)
+void watchdog_beat(uint64_t now)
 {
-	uint64_t now = time_ns();
-
 	watchdog_beat_ns = now;
 	if (watchdog_hw && now - watchdog_fed_ns >= WATCHDOG_PERIOD_NS) {
 		watchdog_hw->feed(watchdog_hw->state);
