@@ -98,10 +98,12 @@ static void watchdog_nmi_start(void)
 	outb(I8254_CONTROL, I8254_SEL_CH0 | I8254_RW_LSB_MSB | I8254_MODE2 | I8254_BINARY);
 	outb(I8254_CH0_DATA, count & 0xff);
 	outb(I8254_CH0_DATA, (count >> 8) & 0xff);
-	watchdog_nmi_on = ioapic_route_nmi(gsi, lapic_id(), active_low) == 0;
-	if (!watchdog_nmi_on)
+	watchdog_nmi_on = true; /* before the route: its first NMI may come at once */
+	if (ioapic_route_nmi(gsi, lapic_id(), active_low) < 0) {
+		watchdog_nmi_on = false;
 		console_printf("unicycle: watchdog: no IOAPIC pin for the PIT (GSI %u): a stall with "
 			       "interrupts off is reset without a report\n", gsi);
+	}
 }
 #endif
 
