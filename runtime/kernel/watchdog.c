@@ -101,8 +101,8 @@ static void watchdog_nmi_start(void)
 	watchdog_nmi_on = true; /* before the route: its first NMI may come at once */
 	if (ioapic_route_nmi(gsi, lapic_id(), active_low) < 0) {
 		watchdog_nmi_on = false;
-		console_printf("unicycle: watchdog: no IOAPIC pin for the PIT (GSI %u): a stall with "
-			       "interrupts off is reset without a report\n", gsi);
+		console_printf("unicycle: watchdog: no IOAPIC pin for the PIT (GSI %u), no NMI: a "
+			       "stall with interrupts off goes unreported\n", gsi);
 	}
 }
 #endif

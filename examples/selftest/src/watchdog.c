@@ -34,6 +34,14 @@
 
 static volatile unsigned long st_wd_spins;
 
+/* Is the command line's first word `mode`? (microvm's QEMU appends words.) */
+static int st_wd_is(const char *cmd, const char *mode)
+{
+	size_t n = strlen(mode);
+
+	return strncmp(cmd, mode, n) == 0 && (cmd[n] == '\0' || cmd[n] == ' ');
+}
+
 /* Where the CPU is stuck: the report's backtrace must name it. */
 __attribute__((noinline)) static void st_wd_spin(void)
 {
@@ -82,8 +90,8 @@ static void st_wd_done(void *arg)
 
 void st_watchdog(const char *cmd)
 {
-	int stall = strcmp(cmd, "wd-stall") == 0, stall_irqoff = strcmp(cmd, "wd-stall-irqoff") == 0;
-	int exit_mode = strcmp(cmd, "wd-exit") == 0;
+	int stall = st_wd_is(cmd, "wd-stall"), stall_irqoff = st_wd_is(cmd, "wd-stall-irqoff");
+	int exit_mode = st_wd_is(cmd, "wd-exit");
 	int ok;
 
 	if (strncmp(cmd, "wd-", 3) != 0)
@@ -96,7 +104,7 @@ void st_watchdog(const char *cmd)
 		ok = uc_timer_add(ST_WD_START_NS, st_wd_stall, stall_irqoff ? (void *)1 : NULL) != 0;
 	} else if (exit_mode) {
 		ok = uc_timer_add(ST_WD_START_NS, st_wd_exit, NULL) != 0;
-	} else if (strcmp(cmd, "wd-healthy") == 0) {
+	} else if (st_wd_is(cmd, "wd-healthy")) {
 		ok = uc_timer_add(ST_WD_START_NS, st_wd_work, NULL) != 0 &&
 		     uc_timer_add(ST_WD_HEALTHY_NS, st_wd_done, NULL) != 0;
 	} else {
