@@ -203,6 +203,10 @@ class Outcome:
             return "unicycle: guest shut down"
         if self.timed_out:
             return f"unicycle: timed out after {self.timeout:g} s; QEMU stopped"
+        if self.app_status is None and self.qemu_status == 0:
+            # -no-reboot turns a reset (a triple fault, the watchdog's) into QEMU's exit 0.
+            return ("unicycle: the guest stopped without uc_exit() (QEMU exit 0: it reset, "
+                    "e.g. through the watchdog, or powered off)")
         if self.app_status is None:
             return (f"unicycle: the guest stopped without uc_exit() (QEMU exit "
                     f"{self.qemu_status})")
