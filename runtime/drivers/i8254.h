@@ -1,9 +1,10 @@
-/* i8254.h: the PC's 8254 programmable interval timer and port 61h, as used for TSC calibration. */
+/* i8254.h: the PC's 8254 programmable interval timer and port 61h, as used for TSC calibration and the watchdog's NMI. */
 #ifndef UNICYCLE_DRIVERS_I8254_H
 #define UNICYCLE_DRIVERS_I8254_H
 
 /* Intel 82C54 CHMOS Programmable Interval Timer datasheet (231244),
- * "Control Word Format" and "Mode 0: Interrupt on Terminal Count". */
+ * "Control Word Format", "Mode 0: Interrupt on Terminal Count" and "Mode 2:
+ * Rate Generator" (the watchdog's NMI source, kernel/watchdog.c). */
 #define I8254_HZ          1193182 /* input clock: 14.31818 MHz / 12 */
 #define I8254_CH0_DATA    0x40    /* 8-bit r/w: counter 0 */
 #define I8254_CH2_DATA    0x42    /* 8-bit r/w: counter 2 */
@@ -15,6 +16,7 @@
 #define I8254_RW_LATCH    (0u << 4) /* RW1:RW0 = 0: counter latch command */
 #define I8254_RW_LSB_MSB  (3u << 4) /* RW1:RW0 = low byte then high byte */
 #define I8254_MODE0       (0u << 1) /* M2:M0 = interrupt on terminal count */
+#define I8254_MODE2       (2u << 1) /* M2:M0 = rate generator: OUT pulses low once per count */
 #define I8254_BINARY      0u        /* BCD = 0 */
 
 /* NMI Status and Control register, I/O 61h (Intel 100 Series PCH datasheet

@@ -15,6 +15,7 @@ void exit_machine(int status)
 	 * for a status outside 0-126. */
 	if (status < 0 || status > 126)
 		status = 127;
+	watchdog_stop(); /* a halted CPU is no stall to report; the hardware watchdog counts on */
 	console_printf("unicycle: exit %d\n", status);
 #ifdef CONFIG_EXIT_ISA_DEBUG
 	outl(CONFIG_EXIT_ISA_DEBUG_PORT, (uint32_t)status);

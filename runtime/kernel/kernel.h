@@ -206,4 +206,46 @@ __attribute__((noreturn)) void loop_run(void);
  * from counting as idle). */
 void loop_note_events(unsigned n);
 
+/* watchdog.c: the event-loop watchdog (CONFIG_WATCHDOG) and the hardware
+ * watchdog it feeds. A hardware watchdog driver fills one const struct
+ * watchdog_driver and hands it to watchdog_register() from its probe. */
+struct watchdog_driver {
+	const char *name;
+	void *state;                                   /* the driver's, passed to both ops */
+	/* REQUIRED: start counting; the machine resets unless fed within
+	 * timeout_ms. 0, or negative errno (then nothing was started). */
+	int (*start)(void *state, uint32_t timeout_ms);
+	/* REQUIRED: restart the count; runs with interrupts on or off, must not allocate. */
+	void (*feed)(void *state);
+};
+#ifdef CONFIG_WATCHDOG
+/* The first one registered is used; `caused_reset`: its timeout caused the last reset. */
+void watchdog_register(const struct watchdog_driver *drv, bool caused_reset);
+void watchdog_start(void);         /* CPU 0's loop, before its first pass */
+void watchdog_stop(void);          /* exit_machine(): no more checks (the hardware counts on) */
+void watchdog_beat(uint64_t now);  /* CPU 0's loop, every pass: heartbeat, feeds the hardware */
+/* The LAPIC deadline for a halted loop: `next_ns` (0: none), or the next check if sooner. */
+uint64_t watchdog_idle_deadline(uint64_t next_ns);
+/* From the timer interrupt (IRQ_VEC_TIMER) with the interrupted RIP, RBP, RSP:
+ * reports a stalled loop (and never returns), else re-arms the check. */
+void watchdog_tick(uint64_t rip, uint64_t rbp, uint64_t rsp);
+/* From the NMI handler: true when the NMI is the watchdog's (then it was
+ * checked as watchdog_tick does, whatever the interrupted RFLAGS.IF). */
+bool watchdog_nmi(uint64_t rip, uint64_t rbp, uint64_t rsp, uint64_t rflags);
+#else
+static inline void watchdog_start(void) {}
+static inline void watchdog_stop(void) {}
+static inline void watchdog_beat(uint64_t now) { (void)now; }
+static inline uint64_t watchdog_idle_deadline(uint64_t next_ns) { return next_ns; }
+static inline void watchdog_tick(uint64_t rip, uint64_t rbp, uint64_t rsp)
+{
+	(void)rip, (void)rbp, (void)rsp;
+}
+static inline bool watchdog_nmi(uint64_t rip, uint64_t rbp, uint64_t rsp, uint64_t rflags)
+{
+	(void)rip, (void)rbp, (void)rsp, (void)rflags;
+	return false;
+}
+#endif
+
 #endif

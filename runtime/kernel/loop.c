@@ -110,8 +110,12 @@ static void loop_pass(struct loop_cpu *lc, bool cpu0)
 	unsigned n;
 
 	if (cpu0) {
+		uint64_t now;
+
 		n = irq_run_pending();
-		n += timer_run(time_ns());
+		now = time_ns();
+		watchdog_beat(now);
+		n += timer_run(now);
 		lc->stats.events += n;
 		for (unsigned i = 0; i < loop_npollers; i++)
 			loop_pollers[i].fn(loop_pollers[i].arg);
@@ -157,7 +161,7 @@ static void loop_idle(struct loop_cpu *lc, bool cpu0)
 		return;
 	}
 	if (cpu0)
-		lapic_timer_arm(next == UINT64_MAX ? 0 : next);
+		lapic_timer_arm(watchdog_idle_deadline(next == UINT64_MAX ? 0 : next));
 	irq_enable_and_halt();
 	lc->stats.idle_ns += time_ns() - t0;
 }
@@ -168,8 +172,10 @@ void loop_run(void)
 	struct loop_cpu *lc = loop_self();
 	bool cpu0 = smp_cpu_id() == 0;
 
-	if (cpu0)
+	if (cpu0) {
 		irq_set_handler(IRQ_VEC_TIMER, loop_timer_irq, NULL);
+		watchdog_start();
+	}
 	irq_enable();
 	for (;;) {
 		uint64_t events_before = lc->stats.events;

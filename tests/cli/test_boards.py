@@ -67,6 +67,25 @@ def test_qemu_command_follows_the_board_and_the_exit_port(project_from):
     assert off.exit_device is None
 
 
+def test_watchdog_device_follows_the_board_and_the_configuration(project_from):
+    """hardware.watchdog gives I6300ESB; QEMU gets the i6300esb only when the build feeds it."""
+    proj = project_from("valid.toml")
+    dev = ["-device", "i6300esb", "-action", "watchdog=reset"]
+    off = build.open_project(proj, "qemu-x86_64")
+    assert off.resolved.values["WATCHDOG"] is False and off.resolved.values["I6300ESB"] is False
+    assert "i6300esb" not in qemu.spec_for(off).extra
+    on = build.open_project(proj, "qemu-x86_64", ["WATCHDOG=y"])
+    assert on.resolved.values["I6300ESB"] is True
+    assert "hardware.watchdog" in on.resolved.origin("I6300ESB")
+    assert qemu.spec_for(on).extra[:4] == dev
+    # microvm has no PCI; a build without the driver has nothing to feed it.
+    assert "i6300esb" not in qemu.spec_for(on, boot="direct", machine="microvm").extra
+    nodrv = build.open_project(proj, "qemu-x86_64", ["WATCHDOG=y", "I6300ESB=n"])
+    assert "i6300esb" not in qemu.spec_for(nodrv).extra
+    q = build.open_project(proj, "q170m", ["WATCHDOG=y"])
+    assert q.resolved.values["I6300ESB"] is False  # no 6300ESB there (its TCO: not driven)
+
+
 def test_unknown_board_on_command_line(runner, project_from):
     proj = project_from("valid.toml")
     result = runner.invoke(cli, ["build", "--regenerate-only", "-C", str(proj), "--board", "vax"])

@@ -36,7 +36,10 @@ def test_fetch_needs_a_networked_app(runner, project_from):
     (qemu.Outcome(None, None, True, 25.0, 25.0), 124,
      "unicycle: timed out after 25 s; QEMU stopped"),
     (qemu.Outcome(0, None, False, 5.0), 125,
-     "unicycle: the guest stopped without uc_exit() (QEMU exit 0)"),
+     "unicycle: the guest stopped without uc_exit() (QEMU exit 0: it reset, e.g. through the "
+     "watchdog, or powered off)"),
+    (qemu.Outcome(2, None, False, 5.0), 125,
+     "unicycle: the guest stopped without uc_exit() (QEMU exit 2)"),
     (qemu.Outcome(-15, None, False, 5.0, response="HTTP/1.1 200 OK"), 0,
      "unicycle: guest shut down"),
 ])

@@ -48,7 +48,8 @@ class Board:
         out = {"UART16550": (console["device"] == "uart16550", ("hardware", "console")),
                "UART_BASE": (console["port"], ("hardware", "console")),
                "EXIT_ISA_DEBUG": (hw.get("exit-device") == "isa-debug-exit",
-                                  ("hardware", "exit-device"))}
+                                  ("hardware", "exit-device")),
+               "I6300ESB": (hw.get("watchdog") == "i6300esb", ("hardware", "watchdog"))}
         for family in nic_families():
             out[nic_symbol(family)] = (family in hw["nics"], ("hardware", "nics"))
         for family in disk_controllers():

@@ -236,6 +236,10 @@ class Outcome:
                     "by a key in its db, or changed after signing); QEMU stopped")
         if self.timed_out:
             return f"unicycle: timed out after {self.timeout:g} s; QEMU stopped"
+        if self.app_status is None and self.qemu_status == 0:
+            # -no-reboot turns a reset (a triple fault, the watchdog's) into QEMU's exit 0.
+            return ("unicycle: the guest stopped without uc_exit() (QEMU exit 0: it reset, "
+                    "e.g. through the watchdog, or powered off)")
         if self.app_status is None:
             return (f"unicycle: the guest stopped without uc_exit() (QEMU exit "
                     f"{self.qemu_status})")
@@ -433,6 +437,16 @@ def exit_device(values: dict) -> str | None:
             f"iosize={ISA_DEBUG_EXIT_IOSIZE:#04x}")
 
 
+def watchdog_device(values: dict, machine: str) -> list[str]:
+    """QEMU's i6300esb for a resolved configuration that feeds one (WATCHDOG and I6300ESB on),
+    its timeout resetting the machine (with -no-reboot QEMU then ends, exit 0); none on
+    microvm, which has no PCI."""
+    if values.get("WATCHDOG") is not True or values.get("I6300ESB") is not True \
+            or machine == "microvm":
+        return []
+    return ["-device", "i6300esb", "-action", "watchdog=reset"]
+
+
 def spec_for(project, boot: str = "disk", **overrides) -> RunSpec:
     """How to run an opened project (build.Project) on its board: machine, memory,
     CPUs and NIC from the board's [hardware], the exit device from the configuration.
@@ -457,7 +471,8 @@ def spec_for(project, boot: str = "disk", **overrides) -> RunSpec:
                    memory_mib=hw["memory-mib"], smp=hw["cpus"],
                    nic=NICS[hw["nics"][0]] if hw["nics"] else None,
                    exit_device=exit_device(project.resolved.values),
-                   extra=list(r.get("args", [])))
+                   extra=[*watchdog_device(project.resolved.values, machine),
+                          *r.get("args", [])])
     for k, v in overrides.items():
         if v is not None:
             setattr(spec, k, v)

@@ -9,6 +9,8 @@
 #include <unicycle/timer.h>
 #include <unicycle/unicycle.h>
 
+#include "watchdog.h"
+
 /*
  * Exit status names the failed check (0 = all passed):
  *  10 a timer could not be added       11 a timer fired before its deadline
@@ -21,6 +23,7 @@
  *  26 the stress runs did not finish in time
  * Command line "wprotect" instead writes to .text, "nxexec" jumps into
  * .data: either run must end in a page-fault report (status 255).
+ * "wd-..." runs a watchdog mode (watchdog.c).
  */
 #define ST_TIMERS        200
 #define ST_SPREAD_NS     200000000ULL /* deadlines 0..200 ms ahead */
@@ -333,6 +336,7 @@ int app_main(void)
 		st_write_text();
 	if (strcmp(cmd, "nxexec") == 0)
 		st_exec_data();
+	st_watchdog(cmd);
 
 	st_stats_and_locks();
 	st_smp_stress();

@@ -48,6 +48,7 @@
 #define   IOAPIC_RED_MASKED     (1u << 16)
 #define   IOAPIC_RED_LEVEL      (1u << 15)
 #define   IOAPIC_RED_ACTIVE_LOW (1u << 13)
+#define   IOAPIC_RED_NMI        (4u << 8) /* delivery mode 100b: NMI (vector ignored, edge) */
 #define   IOAPIC_RED_DEST_SHIFT 56      /* physical destination APIC id (high dword 31:24) */
 
 /* 8259A PICs: ports and initialization words (8259A datasheet, "Initialization Command Words") */

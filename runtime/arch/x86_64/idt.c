@@ -134,9 +134,13 @@ void trap_handler(struct trap_frame *f)
 	static int idt_nested;
 
 	if (f->vector >= IDT_NUM_EXCEPTIONS) {
+		if (f->vector == IRQ_VEC_TIMER)
+			watchdog_tick(f->rip, f->rbp, f->rsp); /* returns unless the loop stalled */
 		irq_interrupt((unsigned)f->vector);
 		return;
 	}
+	if (f->vector == IDT_VEC_NMI && watchdog_nmi(f->rip, f->rbp, f->rsp, f->rflags))
+		return; /* the watchdog's NMI (kernel/watchdog.c), the loop was not stuck */
 	const char *name = f->vector < IDT_NUM_EXCEPTIONS && idt_names[f->vector]
 				   ? idt_names[f->vector]
 				   : "unexpected interrupt";

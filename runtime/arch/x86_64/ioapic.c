@@ -1,4 +1,6 @@
 /* ioapic.c: I/O APICs from the MADT: every pin masked (devices interrupt by MSI). */
+#include <errno.h>
+
 #include "kernel/kernel.h"
 #include "kernel/acpi.h"
 #include "arch/x86_64/apic.h"
@@ -43,4 +45,23 @@ void ioapic_init(void)
 		}
 		ioapic_count++;
 	}
+}
+
+/* 82093AA sec 3.2.4, I/O Redirection Table: destination in the high dword
+ * (physical mode), delivery mode NMI in the low one, unmasked. */
+int ioapic_route_nmi(uint32_t gsi, uint32_t apic_id, bool active_low)
+{
+	for (unsigned i = 0; i < ioapic_count; i++) {
+		struct ioapic *io = &ioapics[i];
+		unsigned pin = gsi - io->gsi_base;
+
+		if (gsi < io->gsi_base || pin >= io->pins)
+			continue;
+		ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin + 1,
+			     (uint32_t)((uint64_t)apic_id << IOAPIC_RED_DEST_SHIFT >> 32));
+		ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin,
+			     IOAPIC_RED_NMI | (active_low ? IOAPIC_RED_ACTIVE_LOW : 0));
+		return 0;
+	}
+	return -ENOENT;
 }

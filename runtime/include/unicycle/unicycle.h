@@ -31,4 +31,8 @@ uint64_t uc_time_ns(void);
 /* The kernel command line from the boot info ("" when none). */
 const char *uc_cmdline(void);
 
+/* 1 when the hardware watchdog (CONFIG_WATCHDOG) says its timeout caused
+ * the reset before this boot, else 0 (also without a watchdog). */
+int uc_watchdog_caused_reset(void);
+
 #endif
