@@ -32,7 +32,11 @@ static struct http_route http_routes[HTTP_MAX_ROUTES];
 static unsigned http_nroutes;
 static size_t http_max_header = UC_HTTP_MAX_HEADER_DEFAULT;
 static size_t http_max_body = UC_HTTP_MAX_BODY_DEFAULT;
-static struct http_conn *http_free_conns;  /* recycled, same header size */
+/* Freed connections kept for reuse (same header size), at most
+ * HTTP_FREE_CONNS_MAX: a burst of clients must not keep its memory for good. */
+#define HTTP_FREE_CONNS_MAX 16
+static struct http_conn *http_free_conns;
+static unsigned http_nfree_conns;
 
 struct uc_http_response {
 	struct http_conn *conn;
@@ -861,6 +865,7 @@ void http_server_set_limits(size_t max_header, size_t max_body)
 		http_free_conns = c->next_free;
 		free(c);
 	}
+	http_nfree_conns = 0;
 }
 
 struct http_conn *http_conn_new(const struct http_transport *t, void *ctx)
@@ -870,6 +875,7 @@ struct http_conn *http_conn_new(const struct http_transport *t, void *ctx)
 
 	if (c) {
 		http_free_conns = c->next_free;
+		http_nfree_conns--;
 	} else {
 		c = malloc(sizeof(*c) + cap);
 		if (!c)
@@ -910,8 +916,13 @@ void http_conn_free(struct http_conn *c)
 	free(c->pending);
 	c->body = NULL;
 	c->pending = NULL;
+	if (http_nfree_conns >= HTTP_FREE_CONNS_MAX) {
+		free(c);
+		return;
+	}
 	c->next_free = http_free_conns;
 	http_free_conns = c;
+	http_nfree_conns++;
 }
 
 size_t http_conn_input(struct http_conn *c, const char *data, size_t len)
