@@ -271,3 +271,10 @@ void __ubsan_handle_invalid_builtin_abort(const struct ubsan_invalid_builtin *d)
 	UBSAN_REPORT(&d->loc, "passing zero to %s, which is not a valid argument",
 		     d->kind ? "clz()" : "ctz()");
 }
+
+/* One boot line, so a console says which build it is. */
+static void ubsan_announce(void)
+{
+	console_printf("unicycle: UBSAN: on; the first report stops the app\n");
+}
+INIT_CALL(INIT_BUS, ubsan_announce);

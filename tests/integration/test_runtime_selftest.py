@@ -69,6 +69,7 @@ def test_selftest_passes(selftest, san):
     assert re.search(r"selftest: timers: \d+ fired, \d+ cancelled", r.stdout), out
     assert "PANIC" not in r.stdout, out
     assert bool(re.search(r"KASAN: \d+ KiB of shadow", r.stdout)) == (san == "KASAN"), out
+    assert ("unicycle: UBSAN: on" in r.stdout) == (san == "UBSAN"), out
 
 
 @pytest.mark.parametrize("mode,expect", [

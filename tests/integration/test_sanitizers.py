@@ -38,6 +38,7 @@ def http_guest(request, tmp_path_factory):
     guest = Guest(proj, forwards=[(port, 80)])
     try:
         guest.wait_for("via dhcp")
+        assert {"KASAN": "KiB of shadow", "UBSAN": "UBSAN: on"}[request.param] in guest.serial()
         yield guest, port
     finally:
         guest.stop()
