@@ -34,6 +34,9 @@ static void kasan_fill(void *dst, uint8_t code, size_t n)
 		*d++ = code;
 }
 
+typedef void (*kasan_ctor)(void);
+extern const kasan_ctor __start_init_array[], __stop_init_array[]; /* linker.ld */
+
 uint64_t kasan_shadow_bytes(uint64_t end)
 {
 	return (end + KASAN_GRANULE - 1) >> KASAN_SHIFT;
@@ -45,6 +48,9 @@ void kasan_init(void *shadow, uint64_t end)
 	kasan_shadow = shadow;
 	kasan_end = end;
 	kasan_on = true;
+	/* GCC's constructors: each registers its file's globals (below). */
+	for (const kasan_ctor *c = __start_init_array; c < __stop_init_array; c++)
+		(*c)();
 	console_printf("unicycle: KASAN: %lu KiB of shadow at %p for [0, %#lx)\n",
 		       (unsigned long)(kasan_shadow_bytes(end) >> 10), shadow, (unsigned long)end);
 }
@@ -114,6 +120,8 @@ static const char *kasan_kind(uint64_t g)
 		return "use-after-free";
 	case KASAN_PAGE_FREE:
 		return "use of a free page (use-after-free or wild pointer)";
+	case KASAN_GLOBAL_REDZONE:
+		return "global-buffer-overflow";
 	default:
 		return "heap-buffer-overflow";
 	}
@@ -185,6 +193,37 @@ void __asan_loadN_noabort(uintptr_t a, size_t n)
 void __asan_storeN_noabort(uintptr_t a, size_t n)
 {
 	kasan_check(a, n, true, (uintptr_t)KASAN_CALLER, __builtin_frame_address(0));
+}
+
+/* What GCC tells about each instrumented global (its asan.c, __asan_global). */
+struct kasan_global {
+	uintptr_t beg;
+	size_t size;               /* the variable's */
+	size_t size_with_redzone;  /* what GCC laid out; the rest is redzone */
+	const char *name;
+	const char *module_name;
+	size_t has_dynamic_init;
+	const void *location;
+	const char *odr_indicator;
+};
+
+void __asan_register_globals(const struct kasan_global *g, size_t n);
+void __asan_unregister_globals(const struct kasan_global *g, size_t n);
+
+void __asan_register_globals(const struct kasan_global *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t tail = (g[i].beg + g[i].size + KASAN_GRANULE - 1) & ~(uintptr_t)(KASAN_GRANULE - 1);
+
+		kasan_poison((const void *)tail, g[i].beg + g[i].size_with_redzone - tail,
+			     KASAN_GLOBAL_REDZONE);
+		kasan_unpoison((const void *)g[i].beg, g[i].size);
+	}
+}
+
+void __asan_unregister_globals(const struct kasan_global *g, size_t n)
+{
+	(void)g, (void)n; /* destructors are discarded (linker.ld) */
 }
 
 /* Called before noreturn calls, to unpoison the stack; stacks carry no

@@ -17,6 +17,7 @@
 #define KASAN_PAGE_FREE    0xff /* a page in the page allocator's free lists */
 #define KASAN_HEAP_FREED   0xfd /* a freed malloc object */
 #define KASAN_HEAP_REDZONE 0xfa /* malloc's headers, padding and redzones */
+#define KASAN_GLOBAL_REDZONE 0xf9 /* after a global variable */
 #define KASAN_HEAP_REDZONE_BYTES 16 /* at least this much after every object */
 
 /* CONFIG_KASAN for the runtime's own files; __SANITIZE_ADDRESS__ (GCC's) for

@@ -20,6 +20,8 @@ BUGS = {
                       "p[13 + st_zero] = 'x';", "st_bug_heap_overflow"),
     "use-after-free": ("KASAN", "KASAN: use-after-free: read of 4 bytes at ",
                        "v = ((int *)st_launder)[2];", "st_bug_use_after_free"),
+    "global-overflow": ("KASAN", "KASAN: global-buffer-overflow: write of 1 byte at ",
+                        "st_global[13 + st_zero] = 'x';", "st_bug_global_overflow"),
     "signed-overflow": ("UBSAN", "UBSAN: signed integer overflow: 2147483647 + 1 cannot be "
                         "represented in type 'int' at ", "sum = big + 1;",
                         "st_bug_signed_overflow"),

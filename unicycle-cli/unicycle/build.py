@@ -59,10 +59,11 @@ UNWIND_INFO = ["-fno-asynchronous-unwind-tables", "-fno-unwind-tables"]
 
 # The sanitizers (runtime/sanitize/Kconfig). KASAN is outline: every access calls
 # __asan_{load,store}N_noabort in sanitize/kasan.c, which finds the shadow at run time (it is
-# carved from the memory map at boot, so its place is not a constant GCC could inline). Stack
-# and global redzones are off: GCC writes their shadow inline at a fixed offset.
+# carved from the memory map at boot, so its place is not a constant GCC could inline). Global
+# variables get redzones (each file registers them from a constructor); stack redzones are
+# off: GCC writes their shadow inline at a compile-time offset.
 KASAN_CFLAGS = ["-fsanitize=kernel-address", "--param", "asan-instrumentation-with-call-threshold=0",
-                "--param", "asan-stack=0", "--param", "asan-globals=0"]
+                "--param", "asan-stack=0", "--param", "asan-globals=1"]
 # Every check is on (vptr and return are C++ only); the first report stops the app.
 UBSAN_CFLAGS = ["-fsanitize=undefined", "-fno-sanitize-recover=undefined"]
 

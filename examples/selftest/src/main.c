@@ -28,6 +28,7 @@
  * says "<name>: not reported" and exits with the status after the name:
  *  "heap-overflow" 30  writes one byte past a 13-byte malloc (KASAN)
  *  "use-after-free" 31 reads an int of a freed block (KASAN)
+ *  "global-overflow" 35 writes one byte past a 13-byte global array (KASAN)
  *  "signed-overflow" 32 INT_MAX + 1 (UBSAN)
  *  "misaligned" 33     stores a uint32_t at an odd address (UBSAN)
  *  "all-bugs" 34       each of them in this order, in one run
@@ -328,6 +329,16 @@ static void st_bug_use_after_free(void)
 	uc_printf("selftest: use-after-free: not reported (read %d)\n", v);
 }
 
+static char st_global[13];
+
+static void st_bug_global_overflow(void)
+{
+	uc_printf("selftest: global-overflow: writing byte 13 of a 13-byte array at %p\n",
+		  (void *)st_global);
+	st_global[13 + st_zero] = 'x';
+	uc_printf("selftest: global-overflow: not reported\n");
+}
+
 static void st_bug_signed_overflow(void)
 {
 	int big = INT_MAX - st_zero;
@@ -357,6 +368,7 @@ static const struct {
 } st_bugs[] = {
 	{ "heap-overflow", st_bug_heap_overflow, 30 },
 	{ "use-after-free", st_bug_use_after_free, 31 },
+	{ "global-overflow", st_bug_global_overflow, 35 },
 	{ "signed-overflow", st_bug_signed_overflow, 32 },
 	{ "misaligned", st_bug_misaligned, 33 },
 };
