@@ -9,6 +9,8 @@
  * is chosen at boot from the memory map, so GCC cannot inline its address).
  * Until mem_setup() calls kasan_init(), and for addresses at or above
  * kasan_end (device memory, firmware tables above RAM), nothing is checked.
+ * kasan_init() also runs GCC's constructors, which hand each file's global
+ * variables to __asan_register_globals() to get their redzones marked.
  * The first bad access is reported through panic_frame() and stops the app:
  * there is no quarantine, so the next malloc may hand the bytes out again.
  */
