@@ -84,6 +84,10 @@ void panic_at(const char *file, int line, const char *fmt, ...);
 			panic_at(__FILE__, __LINE__, "assertion failed: %s", \
 				 #cond);                                     \
 	} while (0)
+/* For a checker (sanitize/) that found the fault in its caller: prints
+ * "PANIC: <message>" and the backtrace of panic_backtrace(rbp, pc, 0). */
+__attribute__((noreturn, format(printf, 3, 4)))
+void panic_frame(uint64_t rbp, uint64_t pc, const char *fmt, ...);
 /* Prints "backtrace:" then one "  #<n> 0x<16 hex>" line per frame: `pc`
  * first when not 0, the return address at `rsp` when a frameless leaf
  * faulted (rsp 0: none), then the return addresses of the frame-pointer

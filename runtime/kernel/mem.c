@@ -10,6 +10,7 @@
 #include "lib/heap.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/paging.h"
+#include "sanitize/kasan.h"
 
 /* One lock over the heap and the buddy under it (the heap's page
  * callbacks run with it held). Nothing allocates in interrupt context, so
@@ -18,17 +19,24 @@ static uc_spinlock_t mem_lock = UC_SPINLOCK_INIT;
 static struct buddy mem_buddy;
 static struct heap mem_heap;
 
+/* Free pages are marked so for KASAN (a no-op without it) while they are the buddy's. */
+static void mem_give(uint64_t base, size_t npages)
+{
+	buddy_add(&mem_buddy, base, npages);
+	kasan_poison((void *)(uintptr_t)base, npages * PAGE_SIZE, KASAN_PAGE_FREE);
+}
+
 /* Adds [base, end) to the buddy, minus the metadata block [hole_lo, hole_hi). */
 static void mem_add_range(uint64_t base, uint64_t end, uint64_t hole_lo, uint64_t hole_hi)
 {
 	if (hole_lo >= end || hole_hi <= base) {
-		buddy_add(&mem_buddy, base, (end - base) / PAGE_SIZE);
+		mem_give(base, (end - base) / PAGE_SIZE);
 		return;
 	}
 	if (hole_lo > base)
-		buddy_add(&mem_buddy, base, (hole_lo - base) / PAGE_SIZE);
+		mem_give(base, (hole_lo - base) / PAGE_SIZE);
 	if (hole_hi < end)
-		buddy_add(&mem_buddy, hole_hi, (end - hole_hi) / PAGE_SIZE);
+		mem_give(hole_hi, (end - hole_hi) / PAGE_SIZE);
 }
 
 static void mem_buddy_fail(const char *what, uintptr_t addr)
@@ -38,15 +46,42 @@ static void mem_buddy_fail(const char *what, uintptr_t addr)
 
 static void *mem_heap_pages(void *ctx, size_t npages)
 {
+	void *p;
+
 	(void)ctx;
-	return (void *)buddy_alloc_pages(&mem_buddy, npages);
+	p = (void *)buddy_alloc_pages(&mem_buddy, npages);
+	/* Usable until the heap marks them: it memsets its headers first. */
+	if (p)
+		kasan_unpoison(p, npages * PAGE_SIZE);
+	return p;
 }
 
 static void mem_heap_free_pages(void *ctx, void *p, size_t npages)
 {
 	(void)ctx;
+	kasan_poison(p, npages * PAGE_SIZE, KASAN_PAGE_FREE);
 	buddy_free_pages(&mem_buddy, (uintptr_t)p, npages);
 }
+
+#ifdef CONFIG_KASAN
+/* The heap's view of its pages, as KASAN's shadow. */
+static void mem_heap_mark(void *ctx, const void *p, size_t n, enum heap_mark how)
+{
+	(void)ctx;
+	if (how == HEAP_MARK_USABLE)
+		kasan_unpoison(p, n);
+	else
+		kasan_poison(p, n, how == HEAP_MARK_FREED ? KASAN_HEAP_FREED : KASAN_HEAP_REDZONE);
+}
+
+/* KASAN's shadow covers RAM and the image, from address 0 (see sanitize/kasan.c). */
+static uint64_t mem_shadow_end(uint64_t ram_end)
+{
+	uint64_t image_end = bootinfo.image_base + bootinfo.image_size;
+
+	return image_end > ram_end ? image_end : ram_end;
+}
+#endif
 
 static void mem_heap_fail(const char *what, const void *p)
 {
@@ -55,12 +90,16 @@ static void mem_heap_fail(const char *what, const void *p)
 
 void mem_setup(void)
 {
-	uint64_t lowest, end, meta_size, meta_base;
+	uint64_t lowest, end, meta_size, meta_base, shadow_size = 0;
 	struct heap_pages pages = {
 		.alloc = mem_heap_pages,
 		.free = mem_heap_free_pages,
 		.fail = mem_heap_fail,
 		.ctx = NULL,
+#ifdef CONFIG_KASAN
+		.mark = mem_heap_mark,
+		.redzone = KASAN_HEAP_REDZONE_BYTES,
+#endif
 	};
 
 	if (bootinfo.nmem == 0)
@@ -72,18 +111,26 @@ void mem_setup(void)
 	lowest = bootinfo.mem[0].base;
 	end = bootinfo.mem[bootinfo.nmem - 1].base + bootinfo.mem[bootinfo.nmem - 1].size;
 	meta_size = (buddy_meta_size(lowest, end) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+#ifdef CONFIG_KASAN
+	/* KASAN's shadow right after the metadata, in the same hole. */
+	shadow_size = (kasan_shadow_bytes(mem_shadow_end(end)) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+#endif
 	/* The metadata goes at the top of the first range big enough. */
 	meta_base = 0;
 	for (size_t i = 0; i < bootinfo.nmem && !meta_base; i++)
-		if (bootinfo.mem[i].size >= meta_size)
-			meta_base = bootinfo.mem[i].base + bootinfo.mem[i].size - meta_size;
+		if (bootinfo.mem[i].size >= meta_size + shadow_size)
+			meta_base = bootinfo.mem[i].base + bootinfo.mem[i].size - meta_size -
+				    shadow_size;
 	if (!meta_base)
-		panic("no room for %lu bytes of page metadata", (unsigned long)meta_size);
+		panic("no room for %lu bytes of page metadata", (unsigned long)(meta_size + shadow_size));
 
 	buddy_init(&mem_buddy, lowest, end, (uint8_t *)(uintptr_t)meta_base, mem_buddy_fail);
+#ifdef CONFIG_KASAN
+	kasan_init((void *)(uintptr_t)(meta_base + meta_size), mem_shadow_end(end));
+#endif
 	for (size_t i = 0; i < bootinfo.nmem; i++)
 		mem_add_range(bootinfo.mem[i].base, bootinfo.mem[i].base + bootinfo.mem[i].size,
-			      meta_base, meta_base + meta_size);
+			      meta_base, meta_base + meta_size + shadow_size);
 	heap_init(&mem_heap, &pages);
 	console_printf("unicycle: memory: %lu MiB in the page allocator, %lu KiB page metadata\n",
 		       (unsigned long)(mem_buddy.pages_free * PAGE_SIZE >> 20),
@@ -96,6 +143,8 @@ void *mem_alloc_pages(size_t npages)
 
 	uc_spin_lock(&mem_lock);
 	p = (void *)buddy_alloc_pages(&mem_buddy, npages);
+	if (p)
+		kasan_unpoison(p, npages * PAGE_SIZE);
 	uc_spin_unlock(&mem_lock);
 
 	if (p)
@@ -108,6 +157,7 @@ void mem_free_pages(void *p, size_t npages)
 	if (!p)
 		return;
 	uc_spin_lock(&mem_lock);
+	kasan_poison(p, npages * PAGE_SIZE, KASAN_PAGE_FREE);
 	buddy_free_pages(&mem_buddy, (uintptr_t)p, npages);
 	uc_spin_unlock(&mem_lock);
 }

@@ -62,20 +62,39 @@ void panic_backtrace(uint64_t rbp, uint64_t pc, uint64_t rsp)
 	}
 }
 
-void panic_at(const char *file, int line, const char *fmt, ...)
+static void panic_begin(void)
 {
-	va_list ap;
-
 	irq_disable();
 	/* A panic while panicking (say, the console faults): just stop. */
 	if (panic_depth++ > 0)
 		exit_machine(PANIC_EXIT_STATUS);
+}
+
+void panic_at(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	panic_begin();
 	console_printf("\nunicycle: PANIC at %s:%d: ", file, line);
 	va_start(ap, fmt);
 	uc_vprintf(fmt, ap);
 	va_end(ap);
 	console_printf("\n");
 	panic_backtrace((uint64_t)(uintptr_t)__builtin_frame_address(0), 0, 0);
+	exit_machine(PANIC_EXIT_STATUS);
+}
+
+void panic_frame(uint64_t rbp, uint64_t pc, const char *fmt, ...)
+{
+	va_list ap;
+
+	panic_begin();
+	console_printf("\nunicycle: PANIC: ");
+	va_start(ap, fmt);
+	uc_vprintf(fmt, ap);
+	va_end(ap);
+	console_printf("\n");
+	panic_backtrace(rbp, pc, 0);
 	exit_machine(PANIC_EXIT_STATUS);
 }
 

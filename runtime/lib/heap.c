@@ -46,12 +46,31 @@ static size_t heap_align_up(size_t v, size_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+static void heap_mark(struct heap *h, const void *p, size_t n, enum heap_mark how)
+{
+	if (h->pages.mark)
+		h->pages.mark(h->pages.ctx, p, n, how);
+}
+
+/* With a redzone, a small object's slot is class size + redzone bytes, and
+ * the size asked for is kept in the slot's last word, inside the redzone. */
+static size_t *heap_small_size(const struct heap_slab *s, void *p)
+{
+	return (size_t *)((char *)p + s->stride - sizeof(size_t));
+}
+
 void heap_init(struct heap *h, const struct heap_pages *pages)
 {
 	unsigned cls = 0;
 
 	memset(h, 0, sizeof(*h));
 	h->pages = *pages;
+	if (!h->pages.mark)
+		h->pages.redzone = 0;
+	else if (h->pages.redzone < HEAP_ALIGN)
+		h->pages.redzone = HEAP_ALIGN; /* room for the size word */
+	else
+		h->pages.redzone = heap_align_up(h->pages.redzone, HEAP_ALIGN);
 	for (size_t i = 0; i < sizeof(h->class_of); i++) {
 		while (heap_class_size[cls] < i * HEAP_ALIGN)
 			cls++;
@@ -103,7 +122,7 @@ static struct heap_slab *heap_slab_new(struct heap *h, unsigned cls)
 	memset(s, 0, sizeof(*s));
 	s->magic = HEAP_MAGIC_SLAB;
 	s->cls = (uint16_t)cls;
-	s->stride = heap_class_size[cls];
+	s->stride = (uint32_t)(heap_class_size[cls] + h->pages.redzone);
 	s->first = (uint16_t)heap_align_up(sizeof(*s), HEAP_ALIGN);
 	s->capacity = (uint16_t)((HEAP_SLAB_SIZE - s->first) / s->stride);
 	s->nfree = s->capacity;
@@ -116,6 +135,7 @@ static struct heap_slab *heap_slab_new(struct heap *h, unsigned cls)
 		obj += s->stride;
 	}
 	s->freelist = (char *)s + s->first;
+	heap_mark(h, s, HEAP_SLAB_SIZE, HEAP_MARK_REDZONE);
 	h->slabs++;
 	heap_partial_push(h, s);
 	return s;
@@ -138,6 +158,11 @@ static void *heap_alloc_small(struct heap *h, size_t size)
 		heap_partial_remove(h, s);
 	heap_account(h, s->stride, 0);
 	h->class_objs[s->cls]++;
+	if (h->pages.mark) {
+		heap_mark(h, p, s->stride, HEAP_MARK_REDZONE);
+		*heap_small_size(s, p) = size;
+		heap_mark(h, p, size, HEAP_MARK_USABLE);
+	}
 	return p;
 }
 
@@ -149,7 +174,7 @@ static void *heap_alloc_large(struct heap *h, size_t size, size_t alignment)
 
 	if (size > SIZE_MAX - offset - HEAP_SLAB_SIZE)
 		return NULL;
-	npages = heap_align_up(offset + size, PAGE_SIZE) / PAGE_SIZE;
+	npages = heap_align_up(offset + size + h->pages.redzone, PAGE_SIZE) / PAGE_SIZE;
 	if (npages < HEAP_SLAB_PAGES)
 		npages = HEAP_SLAB_PAGES; /* keeps the block HEAP_SLAB_SIZE aligned */
 	l = h->pages.alloc(h->pages.ctx, npages);
@@ -163,6 +188,8 @@ static void *heap_alloc_large(struct heap *h, size_t size, size_t alignment)
 	l->size = size;
 	h->large_blocks++;
 	heap_account(h, size, 0);
+	heap_mark(h, l, npages * PAGE_SIZE, HEAP_MARK_REDZONE);
+	heap_mark(h, (char *)l + offset, size, HEAP_MARK_USABLE);
 	return (char *)l + offset;
 }
 
@@ -181,6 +208,8 @@ void *heap_aligned_alloc(struct heap *h, size_t alignment, size_t size)
 		return NULL;
 	if (alignment <= HEAP_ALIGN)
 		return heap_alloc(h, size);
+	if (size == 0)
+		size = 1; /* as heap_alloc: a unique block with one usable byte */
 	/* A power-of-two class that is a multiple of the alignment keeps its
 	 * objects aligned only if the slab's first object is: it is not in
 	 * general, so aligned requests take their own pages. */
@@ -223,6 +252,7 @@ void heap_free(struct heap *h, void *p)
 		if (!(s->used[idx / 64] & bit))
 			h->pages.fail("double free", p);
 		s->used[idx / 64] &= ~bit;
+		heap_mark(h, p, s->stride, HEAP_MARK_FREED);
 		*(void **)p = s->freelist;
 		s->freelist = p;
 		heap_account(h, 0, s->stride);
@@ -244,6 +274,7 @@ void heap_free(struct heap *h, void *p)
 		if ((const char *)p != (const char *)l + l->offset)
 			h->pages.fail("pointer into the middle of a large block", p);
 		heap_account(h, 0, l->size);
+		heap_mark(h, l, l->npages * PAGE_SIZE, HEAP_MARK_FREED);
 		l->magic = 0;
 		h->large_blocks--;
 		h->pages.free(h->pages.ctx, l, l->npages);
@@ -261,7 +292,7 @@ size_t heap_usable_size(struct heap *h, const void *p)
 		struct heap_slab *s = hdr;
 
 		(void)heap_slab_index(h, s, p);
-		return s->stride;
+		return h->pages.mark ? *heap_small_size(s, (void *)p) : s->stride;
 	}
 	return ((struct heap_large *)hdr)->size;
 }
@@ -279,8 +310,9 @@ void *heap_realloc(struct heap *h, void *p, size_t size)
 	}
 	have = heap_usable_size(h, p);
 	/* Shrinking within a slab object, or within a large block's
-	 * request: keep it in place. */
-	if (size <= have && (size > HEAP_MAX_SMALL || have <= HEAP_MAX_SMALL) &&
+	 * request: keep it in place (not when checked: moving every time
+	 * lets a stale pointer to the old block be caught). */
+	if (!h->pages.mark && size <= have && (size > HEAP_MAX_SMALL || have <= HEAP_MAX_SMALL) &&
 	    size >= have / 2)
 		return p;
 	q = heap_alloc(h, size);

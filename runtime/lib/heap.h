@@ -17,6 +17,15 @@
 #define HEAP_NCLASSES     25
 #define HEAP_SLAB_MAX_OBJS (HEAP_SLAB_SIZE / HEAP_ALIGN)
 
+/* What heap_pages.mark says about [p, p + n). p is HEAP_ALIGN aligned; n is
+ * a multiple of 8 except for HEAP_MARK_USABLE, whose last bytes may cover
+ * part of an 8-byte granule. */
+enum heap_mark {
+	HEAP_MARK_USABLE,   /* an object's bytes, as asked for */
+	HEAP_MARK_REDZONE,  /* headers, padding, unallocated slab slots */
+	HEAP_MARK_FREED,    /* a freed object */
+};
+
 /* Where pages come from. alloc must return blocks aligned to their size
  * rounded up to a power of two (as a buddy allocator does), and at least
  * HEAP_SLAB_SIZE aligned for npages >= HEAP_SLAB_PAGES. */
@@ -26,6 +35,13 @@ struct heap_pages {
 	/* Misuse (double free, foreign pointer): must not return. */
 	void (*fail)(const char *what, const void *p);
 	void *ctx;
+	/* Optional (NULL: none): told which bytes of the heap's pages user code
+	 * may touch, for a checker such as KASAN (runtime/sanitize/kasan.c).
+	 * With it, every object is followed by at least `redzone` bytes user
+	 * code must not touch, realloc always moves, and the heap's own
+	 * metadata lives in bytes marked HEAP_MARK_REDZONE. */
+	void (*mark)(void *ctx, const void *p, size_t n, enum heap_mark how);
+	size_t redzone;       /* multiple of HEAP_ALIGN; 0 without `mark` */
 };
 
 struct heap_slab;
@@ -49,7 +65,7 @@ void *heap_realloc(struct heap *h, void *p, size_t size);
 void heap_free(struct heap *h, void *p);
 /* Object size of size class `cls` (0 past the last class). */
 size_t heap_class_bytes(unsigned cls);
-/* Bytes usable at p (>= the size asked for). */
+/* Bytes usable at p (>= the size asked for; exactly it with a redzone). */
 size_t heap_usable_size(struct heap *h, const void *p);
 
 #endif

@@ -126,3 +126,41 @@ def test_sources_toml_with_a_component_twice_is_refused(tmp_path):
     first = text.splitlines().index('name = "kernel"') + 1
     assert str(e.value) == (f"{bad}:{line}: component.name: 'kernel' is listed twice "
                             f"(first at line {first})")
+
+
+def _object_flags(ninja: str) -> dict:
+    """build.ninja's app.elf sources -> the cflags variable each compiles with ("rt_cflags", ...)."""
+    out, src = {}, None
+    for line in ninja.splitlines():
+        if line.startswith("build obj/") and ": cc " in line:
+            src = line.split(": cc ", 1)[1].split(" | ")[0]
+        elif src and line.startswith("  cflags = $"):
+            if line != "  cflags = $efi_cflags":   # BOOTX64.EFI's
+                out[src] = line.split("$", 1)[1]
+            src = None
+    return out
+
+
+@pytest.mark.parametrize("san,flag", [("KASAN", "-fsanitize=kernel-address"),
+                                      ("UBSAN", "-fsanitize=undefined")])
+def test_sanitizers_instrument_all_but_unsanitized_files(project_from, san, flag):
+    proj = project_from("valid.toml")
+    p = build.open_project(proj, "qemu-x86_64", sets=[f"{san}=y"])
+    build.generate(p)
+    ninja = (p.build_dir / "build.ninja").read_text()
+    san_line = next(line for line in ninja.splitlines() if line.startswith("san_cflags = "))
+    assert flag in san_line
+    flags = _object_flags(ninja)
+    plain = {s for s, v in flags.items() if v.endswith("_plain_cflags")}
+    home = str(build.paths.runtime_dir())
+    checker = "kasan.c" if san == "KASAN" else "ubsan.c"
+    assert plain == {f"{home}/kernel/buddy.c", f"{home}/lib/heap.c", f"{home}/sanitize/{checker}"}
+    assert flags[f"{home}/lib/string.c"] == "rt_cflags"
+    assert any(v == "tp_cflags" and "lwip/src/core/tcp.c" in s for s, v in flags.items())
+    assert any(v == "app_cflags" for v in flags.values())
+    # Off (the default): no sanitizer flags, no checker compiled.
+    p = build.open_project(proj, "qemu-x86_64")
+    build.generate(p)
+    ninja = (p.build_dir / "build.ninja").read_text()
+    assert "-fsanitize" not in ninja
+    assert f" cc {home}/sanitize/" not in ninja

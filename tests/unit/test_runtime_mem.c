@@ -184,8 +184,59 @@ struct obj {
 	uint8_t tag;
 };
 
+/* The checked heap (heap_pages.mark, as KASAN uses it): one state byte per
+ * arena byte, as the heap last marked it. */
+#define MARK_NONE 0xee /* never marked: pages the heap has not touched */
+static uint8_t *marks;
+static bool checked;
+static int bad_marks;
+
+static uint8_t *mark_at(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	if (a < arena_lo || a >= arena_hi) {
+		bad_marks++;
+		return NULL;
+	}
+	return &marks[a - arena_lo];
+}
+
+static void record_mark(void *ctx, const void *p, size_t n, enum heap_mark how)
+{
+	uint8_t *m = mark_at(p);
+
+	(void)ctx;
+	if ((uintptr_t)p % HEAP_ALIGN || (how != HEAP_MARK_USABLE && n % 8) || !m ||
+	    !mark_at((const char *)p + n - 1))
+		bad_marks++;
+	else
+		memset(m, how, n);
+}
+
+/* Checked heap: the object's bytes are usable, and the redzone after it not. */
+static bool obj_marked(const struct obj *o)
+{
+	size_t n = o->size ? o->size : 1;
+	const uint8_t *m = mark_at(o->p);
+
+	if (!checked)
+		return true;
+	if (!m)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (m[k] != HEAP_MARK_USABLE)
+			return false;
+	for (size_t k = n; k < n + HEAP_ALIGN; k++)
+		if (m[k] != HEAP_MARK_REDZONE)
+			return false;
+	return true;
+}
+
 static bool obj_ok(const struct obj *o)
 {
+	if (!obj_marked(o))
+		return false;
 	for (size_t k = 0; k < o->size; k++)
 		if (o->p[k] != o->tag)
 			return false;
@@ -202,13 +253,15 @@ static size_t random_size(void)
 	}
 }
 
-static void test_heap(void)
+static void test_heap(bool with_marks)
 {
 	static struct obj objs[SLOTS];
-	struct heap_pages pages = { pages_alloc, pages_free, heap_fail, &buddy };
+	struct heap_pages pages = { pages_alloc, pages_free, heap_fail, &buddy,
+				    with_marks ? record_mark : NULL, 16 };
 	size_t pages_before = buddy.pages_free;
-	int bad_content = 0, bad_align = 0, bad_usable = 0, ops = 0;
+	int bad_content = 0, bad_align = 0, bad_usable = 0, bad_freed = 0, ops = 0;
 
+	checked = with_marks;
 	heap_init(&heap, &pages);
 	for (int r = 0; r < ROUNDS; r++) {
 		struct obj *o = &objs[rng() % SLOTS];
@@ -226,6 +279,8 @@ static void test_heap(void)
 			}
 			if (!q)
 				continue;
+			if (checked && q == o->p)
+				bad_usable++; /* a checked realloc always moves */
 			/* The common prefix survived the move. */
 			for (size_t k = 0; k < (n < o->size ? n : o->size); k++)
 				if (q[k] != o->tag)
@@ -235,6 +290,8 @@ static void test_heap(void)
 			memset(o->p, o->tag, n);
 		} else if (o->p) {
 			heap_free(&heap, o->p);
+			if (checked && *mark_at(o->p) != HEAP_MARK_FREED)
+				bad_freed++;
 			o->p = NULL;
 		} else {
 			size_t n = random_size();
@@ -245,7 +302,8 @@ static void test_heap(void)
 				continue;
 			if ((uintptr_t)o->p % align)
 				bad_align++;
-			if (heap_usable_size(&heap, o->p) < n)
+			if (heap_usable_size(&heap, o->p) < n ||
+			    (checked && heap_usable_size(&heap, o->p) != (n ? n : 1)))
 				bad_usable++;
 			o->size = n;
 			o->tag = (uint8_t)(1 + rng() % 255);
@@ -257,6 +315,8 @@ static void test_heap(void)
 	CHECK(bad_content == 0);
 	CHECK(bad_align == 0);
 	CHECK(bad_usable == 0);
+	CHECK(bad_freed == 0);
+	CHECK(bad_marks == 0);
 	CHECK(heap.peak_bytes >= heap.bytes_in_use);
 	CHECK(heap.peak_bytes > 0);
 	for (unsigned i = 0; i < SLOTS; i++) {
@@ -307,7 +367,12 @@ int main(void)
 {
 	setup_buddy();
 	test_buddy();
-	test_heap();
+	test_heap(false);
+	marks = malloc(ARENA_SIZE);
+	CHECK(marks != NULL);
+	memset(marks, MARK_NONE, ARENA_SIZE);
+	test_heap(true);
+	free(marks);
 	free(buddy.meta);
 	free(arena);
 	printf("%d passed, %d failed\n", passed, failed);

@@ -66,6 +66,22 @@ def _gcc_include() -> str:
 # puts locals at the wrong address (`unicycle debug` printed 0 for a variable holding 42).
 UNWIND_INFO = ["-fno-asynchronous-unwind-tables", "-fno-unwind-tables"]
 
+# The sanitizers (runtime/sanitize/Kconfig). KASAN is outline: every access calls
+# __asan_{load,store}N_noabort in sanitize/kasan.c, which finds the shadow at run time (it is
+# carved from the memory map at boot, so its place is not a constant GCC could inline). Global
+# variables get redzones (each file registers them from a constructor); stack redzones are
+# off: GCC writes their shadow inline at a compile-time offset.
+KASAN_CFLAGS = ["-fsanitize=kernel-address", "--param", "asan-instrumentation-with-call-threshold=0",
+                "--param", "asan-stack=0", "--param", "asan-globals=1"]
+# Every check is on (vptr and return are C++ only); the first report stops the app.
+UBSAN_CFLAGS = ["-fsanitize=undefined", "-fno-sanitize-recover=undefined"]
+
+
+def sanitizer_cflags(resolved) -> list[str]:
+    """The compiler flags of the sanitizers this configuration turns on."""
+    return ((KASAN_CFLAGS if resolved.enabled("KASAN") else []) +
+            (UBSAN_CFLAGS if resolved.enabled("UBSAN") else []))
+
 
 def _cflags(project: Project, gen: Path, comps: list) -> dict:
     """Compiler flags per kind of object; -I folders come from the enabled components."""
@@ -86,12 +102,17 @@ def _cflags(project: Project, gen: Path, comps: list) -> dict:
            "-isystem", gccinc, "-isystem", f"{home}/runtime/lib/include",
            f"-I{home}/runtime/include", *[f"-I{d}" for d in EFI_INC], *includes["bootloader"],
            f"-I{gen}"]
+    werror = ["-Werror"] if os.environ.get("UNICYCLE_WERROR") else []
+    R = ninjafile.Ref
     return {
         "kernel_cflags": kernel,
-        "rt_cflags": [ninjafile.Ref("$kernel_cflags")] +
-                     (["-Werror"] if os.environ.get("UNICYCLE_WERROR") else []),
-        "tp_cflags": [ninjafile.Ref("$kernel_cflags"), "-w"],
-        "app_cflags": [ninjafile.Ref("$kernel_cflags"),
+        "san_cflags": sanitizer_cflags(project.resolved),
+        "rt_cflags": [R("$kernel_cflags"), R("$san_cflags"), *werror],
+        "tp_cflags": [R("$kernel_cflags"), R("$san_cflags"), "-w"],
+        # sources.toml's `unsanitized` files
+        "rt_plain_cflags": [R("$kernel_cflags"), *werror],
+        "tp_plain_cflags": [R("$kernel_cflags"), "-w"],
+        "app_cflags": [R("$kernel_cflags"), R("$san_cflags"),
                        *[f"-I{p}" for p in project.manifest.include_dirs],
                        *project.manifest.cflags],
         "efi_cflags": efi,
@@ -113,7 +134,8 @@ def _objects(project: Project, comps: list) -> dict:
         for src in c.files():
             rel = src.relative_to(c.root)
             flags = ("efi_cflags" if c.binary == "bootloader" else
-                     "tp_cflags" if c.third_party else "rt_cflags")
+                     ("tp" if c.third_party else "rt") +
+                     ("_cflags" if c.sanitized(src) else "_plain_cflags"))
             out[c.binary].append(Object(src, Path("obj") / c.name / f"{rel}.o", flags,
                                         f"{c.name}: {rel}"))
     for src in project.manifest.sources:

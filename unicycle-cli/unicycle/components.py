@@ -24,6 +24,7 @@ class Component:
     sources: tuple
     exclude: tuple
     include_dirs: tuple
+    unsanitized: tuple = ()      # globs of sources built without the sanitizer flags
 
     def enabled(self, resolved) -> bool:
         return not self.when or resolved.enabled(self.when)
@@ -40,6 +41,10 @@ class Component:
                                  f"{self.third_party}; run `unicycle fetch`")
             out += matches
         return out
+
+    def sanitized(self, src: Path) -> bool:
+        """Whether `src` (one of files()) gets the KASAN/UBSAN flags when they are on."""
+        return not any(p == src for pattern in self.unsanitized for p in self.root.glob(pattern))
 
     def includes(self) -> list[Path]:
         return [(self.root / d).resolve() for d in self.include_dirs]
@@ -70,7 +75,7 @@ def load(path: Path | None = None) -> list[Component]:
         root = paths.third_party_dir() / tp if tp else paths.home() / c.get("tree", "runtime")
         out.append(Component(c["name"], c.get("for", "runtime"), c.get("when"), root, tp,
                              tuple(c["sources"]), tuple(c.get("exclude", ())),
-                             tuple(c.get("include-dirs", ()))))
+                             tuple(c.get("include-dirs", ())), tuple(c.get("unsanitized", ()))))
     return out
 
 

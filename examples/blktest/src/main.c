@@ -123,26 +123,41 @@ static uint64_t bt_xorshift(uint64_t *s)
 	return *s;
 }
 
+/* Word i of a block buffer. Buffers may sit BT_MISALIGN bytes off alignment, so
+ * through memcpy: a uint64_t load from there is undefined behaviour (UBSAN's
+ * "misaligned access"), though x86 forgives it. */
+static uint64_t bt_word(const uint8_t *buf, uint32_t i)
+{
+	uint64_t v;
+
+	__builtin_memcpy(&v, buf + (size_t)i * 8, sizeof(v));
+	return v;
+}
+
+static void bt_set_word(uint8_t *buf, uint32_t i, uint64_t v)
+{
+	__builtin_memcpy(buf + (size_t)i * 8, &v, sizeof(v));
+}
+
 static void bt_fill(uint8_t *buf, uint32_t bs, uint64_t seed, uint64_t lba)
 {
-	uint64_t *w = (uint64_t *)buf, s = (seed ^ (lba + 1) * BT_MIX) | 1;
+	uint64_t s = (seed ^ (lba + 1) * BT_MIX) | 1;
 
-	w[0] = BT_MAGIC;
-	w[1] = seed;
-	w[2] = lba;
+	bt_set_word(buf, 0, BT_MAGIC);
+	bt_set_word(buf, 1, seed);
+	bt_set_word(buf, 2, lba);
 	for (uint32_t i = 3; i < bs / 8; i++)
-		w[i] = bt_xorshift(&s);
+		bt_set_word(buf, i, bt_xorshift(&s));
 }
 
 static bool bt_matches(const uint8_t *buf, uint32_t bs, uint64_t seed, uint64_t lba)
 {
-	const uint64_t *w = (const uint64_t *)buf;
 	uint64_t s = (seed ^ (lba + 1) * BT_MIX) | 1;
 
-	if (w[0] != BT_MAGIC || w[1] != seed || w[2] != lba)
+	if (bt_word(buf, 0) != BT_MAGIC || bt_word(buf, 1) != seed || bt_word(buf, 2) != lba)
 		return false;
 	for (uint32_t i = 3; i < bs / 8; i++)
-		if (w[i] != bt_xorshift(&s))
+		if (bt_word(buf, i) != bt_xorshift(&s))
 			return false;
 	return true;
 }

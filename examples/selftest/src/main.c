@@ -1,5 +1,7 @@
 /* main.c: selftest, the runtime's self-test: timers against the TSC; exits 0 only when every check passes. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,15 @@
  * Command line "wprotect" instead writes to .text, "nxexec" jumps into
  * .data: either run must end in a page-fault report (status 255).
  * "wd-..." runs a watchdog mode (watchdog.c).
+ * Deliberate bugs for the sanitizers (runtime/sanitize/), each of which must
+ * end in their report (status 127); without the sanitizer the run goes on,
+ * says "<name>: not reported" and exits with the status after the name:
+ *  "heap-overflow" 30  writes one byte past a 13-byte malloc (KASAN)
+ *  "use-after-free" 31 reads an int of a freed block (KASAN)
+ *  "global-overflow" 35 writes one byte past a 13-byte global array (KASAN)
+ *  "signed-overflow" 32 INT_MAX + 1 (UBSAN)
+ *  "misaligned" 33     stores a uint32_t at an odd address (UBSAN)
+ *  "all-bugs" 34       each of them in this order, in one run
  */
 #define ST_TIMERS        200
 #define ST_SPREAD_NS     200000000ULL /* deadlines 0..200 ms ahead */
@@ -295,6 +306,94 @@ static void st_exec_data(void)
 	uc_exit(21);
 }
 
+/* Values the compiler cannot see through, so the bugs below happen at run time. */
+static volatile int st_zero;
+static void *volatile st_launder;
+
+static void st_bug_heap_overflow(void)
+{
+	char *p = malloc(13);
+
+	uc_printf("selftest: heap-overflow: writing byte 13 of a 13-byte block at %p\n", (void *)p);
+	p[13 + st_zero] = 'x';
+	uc_printf("selftest: heap-overflow: not reported\n");
+	free(p);
+}
+
+static void st_bug_use_after_free(void)
+{
+	int *p = malloc(8 * sizeof(int)), v;
+
+	p[2] = 42;
+	st_launder = p;
+	free(p);
+	uc_printf("selftest: use-after-free: reading a freed block at %p\n", (void *)p);
+	v = ((int *)st_launder)[2];
+	uc_printf("selftest: use-after-free: not reported (read %d)\n", v);
+}
+
+static char st_global[13];
+
+static void st_bug_global_overflow(void)
+{
+	uc_printf("selftest: global-overflow: writing byte 13 of a 13-byte array at %p\n",
+		  (void *)st_global);
+	st_global[13 + st_zero] = 'x';
+	uc_printf("selftest: global-overflow: not reported\n");
+}
+
+static void st_bug_signed_overflow(void)
+{
+	int big = INT_MAX - st_zero;
+	int sum;
+
+	uc_printf("selftest: signed-overflow: computing INT_MAX + 1\n");
+	sum = big + 1;
+	uc_printf("selftest: signed-overflow: not reported (got %d)\n", sum);
+}
+
+static void st_bug_misaligned(void)
+{
+	static uint32_t words[4];
+	uint32_t *q = (uint32_t *)((char *)words + 1 + st_zero);
+
+	uc_printf("selftest: misaligned: storing a uint32_t at %p\n", (void *)q);
+	*q = 0x12345678;
+	uc_printf("selftest: misaligned: not reported\n");
+}
+
+#define ST_ALL_BUGS_STATUS 34
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+	int status;
+} st_bugs[] = {
+	{ "heap-overflow", st_bug_heap_overflow, 30 },
+	{ "use-after-free", st_bug_use_after_free, 31 },
+	{ "global-overflow", st_bug_global_overflow, 35 },
+	{ "signed-overflow", st_bug_signed_overflow, 32 },
+	{ "misaligned", st_bug_misaligned, 33 },
+};
+
+/* Runs the bug `cmd` names ("all-bugs": every one) and exits; returns when it names none. */
+static void st_run_bugs(const char *cmd)
+{
+	bool all = strcmp(cmd, "all-bugs") == 0;
+	int status = ST_ALL_BUGS_STATUS;
+	size_t ran = 0;
+
+	for (size_t i = 0; i < sizeof(st_bugs) / sizeof(st_bugs[0]); i++) {
+		if (all || strcmp(cmd, st_bugs[i].name) == 0) {
+			st_bugs[i].run();
+			status = st_bugs[i].status;
+			ran++;
+		}
+	}
+	if (ran)
+		uc_exit(all ? ST_ALL_BUGS_STATUS : status);
+}
+
 static void st_stats_and_locks(void)
 {
 	struct uc_mem_stats before, after;
@@ -337,6 +436,7 @@ int app_main(void)
 	if (strcmp(cmd, "nxexec") == 0)
 		st_exec_data();
 	st_watchdog(cmd);
+	st_run_bugs(cmd);
 
 	st_stats_and_locks();
 	st_smp_stress();
