@@ -214,8 +214,7 @@ def test_pxe_path_boots_the_signed_build_and_refuses_each_case(signed, tmp_path)
         return tree
 
     def boot_one(case):
-        return Boot(proj, tmp_path / case, tftp=tree_for(case)).until("refusing", APP_DONE,
-                                                                      timeout=120)
+        return Boot(proj, tmp_path / case, tftp=tree_for(case)).until("refusing", APP_DONE)
 
     good = boot_one("good")
     assert "boot from net" in good and "signature valid" in good and APP_DONE in good, \
