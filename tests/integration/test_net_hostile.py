@@ -1,0 +1,466 @@
+"""Hostile traffic (issue 14, must-have 2): http-hello under QEMU on a tap in a
+namespace this test creates, fed frames built with scapy and written raw to
+the tap (an AF_PACKET socket opened inside the namespace): truncated and
+malformed Ethernet/ARP/IPv4/IPv6/TCP/UDP/ICMP, bad checksums and header
+lengths, bad TCP options, IPv4 and IPv6 fragments (overlapping, incomplete,
+past 64 KiB), out-of-window and overlapping TCP segments, RST and SYN floods
+(2,000 packets each) and oversized and binary-garbage HTTP requests.
+(Slowloris is test_net_hold.py's.) One boot for the module; after each group
+a normal request is answered within a second, the console shows no panic and
+the heap's bytes in use come back to the baseline (see `baseline`)."""
+import random
+import select
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from helpers import ROOT, Guest, ns_call, ns_socket, tap_netns, unicycle
+
+pytestmark = pytest.mark.qemu
+
+scapy = pytest.importorskip("scapy.all", reason="needs Debian's python3-scapy")
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6EchoRequest,  # noqa: E402
+                       ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6NDOptPrefixInfo,
+                       ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
+                       IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, PadN, Raw, fragment)
+
+TAP = "uctap14"
+HOST = "10.99.14.1"
+GUEST = "10.99.14.2"
+GUEST_MAC = "52:54:00:12:34:56"            # QEMU's default for the first NIC
+GUEST_LL = "fe80::5054:ff:fe12:3456"       # lwIP's EUI-64 link-local from it
+FAKE_IP = "10.99.14.50"                    # a peer only this test plays (no kernel behind it)
+FAKE_MAC = "02:00:00:0e:00:50"
+FAKE_LL = "fe80::ff:fe0e:50"
+DARK = "10.99.14.{}"                       # addresses nobody answers ARP for (100..249)
+TAPDEV = f"tap,id=net0,ifname={TAP},script=no,downscript=no"
+INDEX = b"<html><body><h1>Hello, World!</h1></body></html>"
+FLOOD = 2000                               # packets per flood
+ANSWER_S = 1.0                             # a normal request after each group
+RECLAIM_S = 5.0                            # bytes in use back to the baseline within this
+CONCURRENT = 4                             # most HTTP connections a group holds at once
+RCVBUF = 8 << 20                           # frames the guest sends while we flood
+PANIC_MARKS = ("PANIC", "CPU exception", "lwIP assertion")
+
+
+def l2socket(ns, iface):
+    """scapy's raw L2 socket on `iface`, opened inside namespace `ns`."""
+    def make():
+        s = scapy.conf.L2socket(iface=iface, promisc=False)
+        s.ins.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        return s
+    return ns_call(ns, make)
+
+
+class Wire:
+    """Frames to and from the guest: scapy's raw L2 socket on the tap."""
+
+    def __init__(self, ns, iface=TAP):
+        self.sock = l2socket(ns, iface)
+
+    def send(self, frames):
+        for f in frames:
+            self.sock.send(f if isinstance(f, scapy.Packet) else Raw(f))
+
+    def recv(self, match, timeout=2.0):
+        """The first frame from the guest for which match(pkt) is true, or None."""
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            r, _, _ = select.select([self.sock], [], [], left)
+            if not r:
+                break
+            p = self.sock.recv()
+            if p is not None and p.haslayer(Ether) and p[Ether].src == GUEST_MAC and match(p):
+                return p
+        return None
+
+    def drain(self):
+        while select.select([self.sock], [], [], 0)[0]:
+            self.sock.recv()
+
+    def close(self):
+        self.sock.close()
+
+
+def fake_eth(**kw):
+    return Ether(src=FAKE_MAC, dst=GUEST_MAC, **kw)
+
+
+def announce(wire):
+    """Puts FAKE_IP -> FAKE_MAC in the guest's ARP table: an ARP request for
+    the guest's address (RFC 826: the target records the sender's pair)."""
+    wire.send([Ether(src=FAKE_MAC, dst="ff:ff:ff:ff:ff:ff") /
+               ARP(op=1, hwsrc=FAKE_MAC, psrc=FAKE_IP, pdst=GUEST)])
+    assert wire.recv(lambda p: p.haslayer(ARP) and p[ARP].op == 2 and p[ARP].pdst == FAKE_IP), \
+        "no ARP reply from the guest"
+
+
+@pytest.fixture(scope="module")
+def guest(tmp_path_factory):
+    app = tmp_path_factory.mktemp("hostile") / "hh"
+    import shutil
+    shutil.copytree(ROOT / "examples" / "http-hello", app, ignore=shutil.ignore_patterns("build"))
+    toml = app / "unicycle.toml"
+    toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\naddress = "{GUEST}/24"\n'
+                    f'gateway = "{HOST}"\n')
+    unicycle("build", "-C", app, "--direct", "--set", "HTTP_STATS=y", check=True)
+    with tap_netns("uc-hostile", TAP, f"{HOST}/24") as ns:
+        g = Guest(app, netdev=TAPDEV, prefix=["ip", "netns", "exec", ns])
+        wire = None
+        try:
+            g.wait_for("http listening on port 80")
+            g.wait_for(f"net0 {GUEST}/24 via static")
+            g.ns, g.app = ns, app
+            wire = g.wire = Wire(ns)
+            announce(wire)
+            g.baseline = baseline(g)
+            print(f"\nbaseline: {g.baseline} bytes in use")
+            yield g
+        finally:
+            if wire:
+                wire.close()
+            g.stop()
+
+
+# ---- the checks after each group ----
+
+def connect(ns, timeout=ANSWER_S, source=HOST):
+    s = ns_socket(ns)
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect((GUEST, 80))
+    return s
+
+
+def recv_all(s) -> bytes:
+    out = bytearray()
+    while b := s.recv(65536):
+        out += b
+    return bytes(out)
+
+
+def request(ns, raw: bytes, timeout=ANSWER_S) -> bytes:
+    s = connect(ns, timeout)
+    try:
+        s.sendall(raw)
+        return recv_all(s)
+    finally:
+        s.close()
+
+
+def get_index(ns, timeout=ANSWER_S) -> bytes:
+    return request(ns, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout)
+
+
+def bytes_in_use(ns) -> int:
+    import json
+    got = request(ns, b"GET /_unicycle/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                  timeout=5)
+    return json.loads(got.partition(b"\r\n\r\n")[2])["mem"]["bytes_in_use"]
+
+
+def baseline(g) -> int:
+    """Bytes in use as a stats request sees them with nothing else open, after
+    CONCURRENT connections were open at once and a settle second. The pbuf
+    pool, pcbs and segments are static (lwIP's memp pools), so the heap holds
+    only what connections and queued frames took; the HTTP engine keeps
+    freed connection structs for reuse, up to the most ever open at once,
+    hence the warm-up."""
+    held = [connect(g.ns, 5) for _ in range(CONCURRENT - 1)]
+    bytes_in_use(g.ns)
+    for s in held:
+        s.close()
+    time.sleep(1)
+    return bytes_in_use(g.ns)
+
+
+def no_panic(g):
+    console = g.serial()
+    for mark in PANIC_MARKS:
+        assert mark not in console, console[-3000:]
+    assert g.proc.poll() is None, f"QEMU exited {g.proc.returncode}:\n{console[-3000:]}"
+
+
+def healthy(g, what):
+    """A normal request answered within ANSWER_S, no panic, and bytes in use
+    back to the baseline within RECLAIM_S; returns the seconds that took."""
+    no_panic(g)
+    start = time.monotonic()
+    got = get_index(g.ns)
+    took = time.monotonic() - start
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n") and got.endswith(INDEX), (what, got)
+    assert took < ANSWER_S, (what, took)
+    start = time.monotonic()
+    while (now := bytes_in_use(g.ns)) > g.baseline:
+        assert time.monotonic() - start < RECLAIM_S, \
+            f"after {what}: {now} bytes in use, baseline {g.baseline}"
+        time.sleep(0.25)
+    no_panic(g)
+    reclaim = time.monotonic() - start
+    print(f"\n{what}: answered in {took * 1000:.0f} ms, bytes in use {now} "
+          f"(baseline {g.baseline}) after {reclaim:.1f} s")
+    return reclaim
+
+
+# ---- a peer this test plays, and connections scripted segment by segment ----
+
+class Peer:
+    """FAKE_IP and FAKE_LL behaving as a host's kernel would: answers the
+    guest's ARP requests and neighbour solicitations for them, and resets
+    segments of connections it did not open (RFC 9293 3.10.7.1), so that
+    half-open connections from floods end at once instead of after lwIP's
+    20 s SYN_RCVD timeout. Ports in `owned` are left to a RawConn."""
+
+    def __init__(self, ns):
+        import threading
+        self.sock = l2socket(ns, TAP)
+        self.owned = set()
+        self.resets = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            if not select.select([self.sock], [], [], 0.1)[0]:
+                continue
+            try:
+                p = self.sock.recv()
+            except Exception:     # a frame scapy cannot dissect: not ours to answer
+                continue
+            if p is not None and p.haslayer(Ether) and p[Ether].src == GUEST_MAC:
+                self.answer(p)
+
+    def answer(self, p):
+        if p.haslayer(ARP) and p[ARP].op == 1 and p[ARP].pdst == FAKE_IP:
+            self.sock.send(Ether(src=FAKE_MAC, dst=GUEST_MAC) /
+                           ARP(op=2, hwsrc=FAKE_MAC, psrc=FAKE_IP, hwdst=GUEST_MAC, pdst=GUEST))
+        elif p.haslayer(ICMPv6ND_NS) and p[ICMPv6ND_NS].tgt == FAKE_LL:
+            self.sock.send(Ether(src=FAKE_MAC, dst=GUEST_MAC) / IPv6(src=FAKE_LL, dst=GUEST_LL) /
+                           ICMPv6ND_NA(tgt=FAKE_LL, R=0, S=1, O=1) /
+                           scapy.ICMPv6NDOptDstLLAddr(lladdr=FAKE_MAC))
+        elif p.haslayer(TCP) and not p[TCP].flags.R and p[TCP].dport not in self.owned:
+            ip = p[IP] if p.haslayer(IP) else p[IPv6]
+            if ip.dst not in (FAKE_IP, FAKE_LL):
+                return
+            t = p[TCP]
+            if t.flags.A:
+                rst = TCP(sport=t.dport, dport=t.sport, flags="R", seq=t.ack)
+            else:
+                n = len(t.payload) + int(bool(t.flags.S)) + int(bool(t.flags.F))
+                rst = TCP(sport=t.dport, dport=t.sport, flags="RA", seq=0, ack=t.seq + n)
+            l3 = IP(src=FAKE_IP, dst=GUEST) if ip.version == 4 else IPv6(src=FAKE_LL, dst=GUEST_LL)
+            self.sock.send(fake_eth() / l3 / rst)
+            self.resets += 1
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+class RawConn:
+    """A TCP connection from FAKE_IP driven by hand: a handshake with the
+    given SYN options, then segments at any sequence number."""
+
+    def __init__(self, wire, peer, options=(("MSS", 1460),), sport=None):
+        self.wire, self.peer = wire, peer
+        self.sport = sport or random.randrange(20000, 60000)
+        peer.owned.add(self.sport)
+        self.iss = random.randrange(1 << 32)
+        wire.drain()
+        wire.send([fake_eth() / IP(src=FAKE_IP, dst=GUEST) /
+                   TCP(sport=self.sport, dport=80, flags="S", seq=self.iss, options=list(options))])
+        sa = self.expect(lambda t: t.flags.S and t.flags.A)
+        assert sa is not None, "no SYN-ACK"
+        self.snd = (self.iss + 1) & 0xffffffff     # our next sequence number
+        self.rcv = (sa.seq + 1) & 0xffffffff       # the guest's next
+        self.send_seg(b"", flags="A")
+
+    def expect(self, match, timeout=2.0):
+        p = self.wire.recv(lambda p: p.haslayer(TCP) and p[TCP].dport == self.sport and
+                           match(p[TCP]), timeout)
+        return p[TCP] if p is not None else None
+
+    def frame(self, data=b"", seq=None, flags="PA", ack=None, **tcp):
+        seq = self.snd if seq is None else seq & 0xffffffff
+        ack = self.rcv if ack is None else ack & 0xffffffff
+        return (fake_eth() / IP(src=FAKE_IP, dst=GUEST) /
+                TCP(sport=self.sport, dport=80, flags=flags, seq=seq, ack=ack, **tcp) / Raw(data))
+
+    def send_seg(self, data=b"", offset=0, **kw):
+        """One segment carrying data at our next sequence number + offset."""
+        self.wire.send([self.frame(data, seq=self.snd + offset, **kw)])
+
+    def advance(self, n):
+        self.snd = (self.snd + n) & 0xffffffff
+
+    def read(self, timeout=2.0, quiet=0.3):
+        """What the guest sends in order until its FIN or `quiet` seconds of
+        silence, acknowledging as it comes; returns (bytes, fin)."""
+        out, fin = bytearray(), False
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not fin:
+            t = self.expect(lambda t: True, min(quiet, end - time.monotonic()))
+            if t is None:
+                if out:
+                    break
+                continue
+            data = bytes(t.payload) if t.payload else b""
+            if t.flags.R:
+                raise ConnectionResetError(bytes(out))
+            if t.seq == self.rcv:
+                out += data
+                self.rcv = (self.rcv + len(data)) & 0xffffffff
+                if t.flags.F:
+                    self.rcv = (self.rcv + 1) & 0xffffffff
+                    fin = True
+            self.send_seg(b"", flags="A")
+        return bytes(out), fin
+
+    def reset(self):
+        self.send_seg(b"", flags="R")
+        self.peer.owned.discard(self.sport)
+
+
+@pytest.fixture(scope="module")
+def peer(guest):
+    p = Peer(guest.ns)
+    yield p
+    p.close()
+
+
+# ---- group 1: Ethernet, ARP and IPv4 headers ----
+
+def ip4(**kw):
+    return IP(src=FAKE_IP, dst=GUEST, **kw)
+
+
+def syn(sport=40000, **kw):
+    return TCP(sport=sport, dport=80, flags="S", seq=1000, **kw)
+
+
+def with_bytes(frame: bytes, at: int, value: bytes) -> bytes:
+    return frame[:at] + value + frame[at + len(value):]
+
+
+ETH_HLEN = 14
+
+
+def inet_csum(b: bytes) -> int:
+    """RFC 1071 Internet checksum."""
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def ip4_raw_options(opts: bytes, payload: bytes, proto=6) -> bytes:
+    """An IPv4 header carrying `opts` as given (padded to 32 bits), right
+    checksum: scapy would parse and fix them."""
+    opts += b"\0" * (-len(opts) % 4)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | (5 + len(opts) // 4), 0, 20 + len(opts) + len(payload),
+                      1, 0, 64, proto, 0, socket.inet_aton(FAKE_IP), socket.inet_aton(GUEST)) + opts
+    return with_bytes(hdr, 10, struct.pack("!H", inet_csum(hdr))) + payload
+
+
+def malformed_l2_l3():
+    """Frames wrong at the Ethernet, ARP or IPv4 layer."""
+    eth = bytes(fake_eth())
+    good = bytes(fake_eth() / ip4() / syn())
+    out = [b"", b"\x00", eth[:6], eth[:13], eth]                    # short frames
+    for etype in (0x0800, 0x86dd, 0x0806, 0x8100, 0x88a8, 0x0000, 0x05dc, 0xffff):
+        out += [eth[:12] + struct.pack("!H", etype) + b"\x45" * k for k in (0, 1, 8, 19)]
+    out += [good[:n] for n in range(ETH_HLEN, len(good))]          # IPv4 cut at every byte
+    for ihl in (0, 1, 4, 6, 15):                                    # bad IHL (RFC 791 3.1)
+        out.append(bytes(fake_eth() / ip4(ihl=ihl) / syn()))
+    for tl in (0, 1, 19, 20, 39, 41, 1500, 65535):                  # bad total length
+        out.append(bytes(fake_eth() / ip4(len=tl) / syn()))
+    out += [bytes(fake_eth() / ip4(chksum=0x1234) / syn()),          # bad header checksum
+            bytes(fake_eth() / IP(src=FAKE_IP, dst=GUEST, version=6) / syn()),
+            bytes(fake_eth() / IP(src=FAKE_IP, dst=GUEST, version=15) / syn()),
+            bytes(fake_eth() / ip4(ttl=0) / syn()),
+            bytes(fake_eth() / ip4(proto=253) / Raw(b"x" * 40)),
+            bytes(fake_eth() / IP(src="255.255.255.255", dst=GUEST) / syn()),
+            bytes(fake_eth() / IP(src="224.0.0.1", dst=GUEST) / syn()),
+            bytes(fake_eth() / IP(src=GUEST, dst=GUEST) / syn(sport=80)),     # "land"
+            bytes(fake_eth() / IP(src="127.0.0.1", dst=GUEST) / syn()),
+            bytes(Ether(src=FAKE_MAC, dst="ff:ff:ff:ff:ff:ff") /
+                  IP(src=FAKE_IP, dst="10.99.14.255") / ICMP())]
+    # IPv4 options: zero length, length past the header, an endless-looking list
+    for opts in (b"\x44\x00\x00\x00", b"\x44\x01\x00\x00", b"\x44\x28\x05\x00",
+                 b"\x83\xff\x00\x00", b"\x07\x03\x04\x00", b"\x01" * 40, b"\x94\x04\x00\x00"):
+        out.append(bytes(fake_eth(type=0x0800)) + ip4_raw_options(opts, bytes(syn())))
+    # ARP: truncated, odd lengths and opcodes (the sender stays FAKE_IP: a
+    # spoofed HOST entry would be poisoning, which no stack can refuse)
+    arp = bytes(Ether(src=FAKE_MAC, dst="ff:ff:ff:ff:ff:ff") /
+                ARP(op=1, hwsrc=FAKE_MAC, psrc=FAKE_IP, pdst=GUEST))
+    out += [arp[:n] for n in range(ETH_HLEN, len(arp))]
+    for field, at in ((b"\x00\x00", 14), (b"\x00", 18), (b"\x10", 19), (b"\x00\x00", 20),
+                      (b"\x00\x63", 20), (b"\x06", 18), (b"\x08\x06", 16)):
+        out.append(with_bytes(arp, at, field))
+    out.append(bytes(fake_eth() / scapy.Dot1Q(vlan=5) / ip4() / syn()))
+    out.append(bytes(fake_eth() / scapy.Dot1Q(vlan=0) / scapy.Dot1Q(vlan=7) / ip4() / syn()))
+    out.append(bytes(fake_eth() / ip4() / syn()) + b"\x00" * 1400)   # trailing bytes
+    out.append(bytes(fake_eth() / ip4() / Raw(b"\xff" * 1480)))
+    return out
+
+
+def mutated(templates, n, seed):
+    """n frames: a template with 1-8 random bytes overwritten, cut short or
+    grown by random bytes; the destination MAC is kept so every one arrives."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        f = bytearray(rng.choice(templates))
+        how = rng.randrange(3)
+        if how == 0:
+            for _ in range(rng.randint(1, 8)):
+                f[rng.randrange(6, len(f))] = rng.randrange(256)
+        elif how == 1:
+            f = f[:rng.randrange(6, len(f))]
+        else:
+            f[rng.randrange(ETH_HLEN, len(f)):] = rng.randbytes(rng.randrange(1, 200))
+        out.append(bytes(f))
+    return out
+
+
+def templates():
+    return [bytes(fake_eth() / ip4() / syn(options=[("MSS", 1460), ("WScale", 7),
+                                                      ("SAckOK", b""), ("NOP", None)])),
+            bytes(fake_eth() / ip4() / TCP(sport=40001, dport=80, flags="PA", seq=5, ack=9) /
+                  Raw(b"GET / HTTP/1.1\r\n\r\n")),
+            bytes(fake_eth() / ip4() / UDP(sport=5000, dport=7) / Raw(b"u" * 30)),
+            bytes(fake_eth() / ip4() / ICMP() / Raw(b"p" * 56)),
+            bytes(fake_eth() / ip4(flags="MF", frag=0, id=77) / Raw(b"f" * 64)),
+            bytes(Ether(src=FAKE_MAC, dst="ff:ff:ff:ff:ff:ff") /
+                  ARP(op=1, hwsrc=FAKE_MAC, psrc=FAKE_IP, pdst=GUEST)),
+            bytes(fake_eth() / IPv6(src=FAKE_LL, dst=GUEST_LL) / ICMPv6EchoRequest(data=b"q" * 32)),
+            bytes(fake_eth() / IPv6(src=FAKE_LL, dst=GUEST_LL) /
+                  IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\x00" * 4)]) /
+                  TCP(sport=40002, dport=80, flags="S")),
+            bytes(Ether(src=FAKE_MAC, dst="33:33:ff:12:34:56") /
+                  IPv6(src=FAKE_LL, dst="ff02::1:ff12:3456", hlim=255) /
+                  ICMPv6ND_NS(tgt=GUEST_LL) / ICMPv6NDOptSrcLLAddr(lladdr=FAKE_MAC))]
+
+
+MUTATED = 1500
+
+
+def test_malformed_ethernet_arp_ipv4(guest, peer):
+    frames = malformed_l2_l3()
+    guest.wire.send(frames)
+    healthy(guest, f"{len(frames)} malformed Ethernet/ARP/IPv4 frames")
+    announce(guest.wire)
+
+
+def test_mutated_frames(guest, peer):
+    frames = mutated(templates(), MUTATED, seed=14)
+    guest.wire.send(frames)
+    healthy(guest, f"{len(frames)} randomly mutated frames")
+    announce(guest.wire)
