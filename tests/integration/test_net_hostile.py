@@ -113,6 +113,7 @@ def guest(tmp_path_factory):
         try:
             g.wait_for("http listening on port 80")
             g.wait_for(f"net0 {GUEST}/24 via static")
+            g.wait_for(f"net0 {GUEST_LL}/64 link-local")       # DAD done
             g.ns, g.app = ns, app
             wire = g.wire = Wire(ns)
             announce(wire)
@@ -239,7 +240,7 @@ class Peer:
             self.sock.send(Ether(src=FAKE_MAC, dst=GUEST_MAC) /
                            ARP(op=2, hwsrc=FAKE_MAC, psrc=FAKE_IP, hwdst=GUEST_MAC, pdst=GUEST))
         elif p.haslayer(ICMPv6ND_NS) and p[ICMPv6ND_NS].tgt == FAKE_LL:
-            self.sock.send(Ether(src=FAKE_MAC, dst=GUEST_MAC) / IPv6(src=FAKE_LL, dst=GUEST_LL) /
+            self.sock.send(Ether(src=FAKE_MAC, dst=GUEST_MAC) / IPv6(src=FAKE_LL, dst=GUEST_LL, hlim=255) /
                            ICMPv6ND_NA(tgt=FAKE_LL, R=0, S=1, O=1) /
                            scapy.ICMPv6NDOptDstLLAddr(lladdr=FAKE_MAC))
         elif p.haslayer(TCP) and not p[TCP].flags.R and p[TCP].dport not in self.owned:
@@ -464,3 +465,215 @@ def test_mutated_frames(guest, peer):
     guest.wire.send(frames)
     healthy(guest, f"{len(frames)} randomly mutated frames")
     announce(guest.wire)
+
+
+# ---- group 2: TCP, UDP and ICMP headers ----
+
+def tcp_raw(offset_words: int, opts: bytes = b"", flags=0x02, payload=b"", sport=40010,
+            csum_ok=True) -> bytes:
+    """A TCP header as given (data offset and options unchecked) in an IPv4
+    packet from FAKE_IP, with the checksum right unless told otherwise."""
+    hdr = struct.pack("!HHIIBBHHH", sport, 80, 1000, 0, (offset_words & 0xf) << 4, flags,
+                      8192, 0, 0) + opts
+    seg = hdr + payload
+    pseudo = socket.inet_aton(FAKE_IP) + socket.inet_aton(GUEST) + struct.pack("!BBH", 0, 6, len(seg))
+    csum = inet_csum(pseudo + seg) if csum_ok else 0x1234
+    seg = with_bytes(seg, 16, struct.pack("!H", csum))
+    return bytes(fake_eth() / IP(src=FAKE_IP, dst=GUEST, proto=6) / Raw(seg))
+
+
+def malformed_l4():
+    out = []
+    for off in (0, 1, 4, 6, 15):                                   # data offset (RFC 9293 3.1)
+        out.append(tcp_raw(off))
+        out.append(tcp_raw(off, payload=b"x" * 8))
+    for opts in (b"\x02\x00\x05\xb4", b"\x02\x01\x05\xb4",         # MSS with length 0, 1
+                 b"\x02\x03\x05\xb4", b"\x02\x04\x00\x00",         # MSS length 3, MSS 0
+                 b"\x02\x04\x00\x01", b"\x02\xff\x05\xb4",         # MSS 1, length past the header
+                 b"\x03\x03\x0f\x00", b"\x03\x00\x0e\x01",         # window scale 15, length 0
+                 b"\x04\x00\x01\x01", b"\x05\x00\x00\x00",         # SACK-permitted / SACK length 0
+                 b"\x08\x0a" + b"\x00" * 6, b"\x08\x01\x00\x00",   # timestamp cut short / len 1
+                 b"\x22\x00\x00\x00", b"\xfe\x28" + b"\x00" * 2,   # unknown kind, len 0 / past the end
+                 b"\x01" * 40, b"\x00\x02\x04\x05\xb4\x00\x00\x00"):  # all NOP; EOL then MSS
+        words = 5 + (len(opts) + 3) // 4
+        padded = opts + b"\x00" * (-len(opts) % 4)
+        out.append(tcp_raw(min(words, 15), padded[:40]))
+    out.append(tcp_raw(5, csum_ok=False))                          # bad checksum
+    out.append(tcp_raw(5, flags=0x3f))                             # every flag
+    out.append(tcp_raw(5, flags=0x00))                             # no flag
+    out.append(tcp_raw(5, flags=0x03, payload=b"GET / HTTP/1.0\r\n\r\n"))   # SYN+FIN with data
+    out.append(tcp_raw(5, flags=0x12))                             # SYN-ACK to a listener
+    for dport in (81, 0):
+        out.append(bytes(fake_eth() / ip4() / TCP(sport=40011, dport=dport, flags="S")))
+    udp = bytes(fake_eth() / ip4() / UDP(sport=5000, dport=9) / Raw(b"u" * 16))
+    out += [udp[:n] for n in range(34, len(udp))]                  # UDP cut short
+    for ln in (0, 7, 8, 9, 100, 65535):                            # UDP length field
+        out.append(bytes(fake_eth() / ip4() / UDP(sport=5000, dport=9, len=ln) / Raw(b"u" * 16)))
+    out.append(bytes(fake_eth() / ip4() / UDP(sport=5000, dport=9, chksum=0x1234) / Raw(b"u")))
+    out.append(bytes(fake_eth() / ip4() / UDP(sport=5000, dport=9, chksum=0)))
+    out.append(bytes(fake_eth() / ip4() / UDP(sport=68, dport=67) / Raw(b"\x01" + b"\xff" * 300)))
+    icmp = bytes(fake_eth() / ip4() / ICMP() / Raw(b"p" * 32))
+    out += [icmp[:n] for n in range(34, len(icmp))]                # ICMP cut short
+    out += [bytes(fake_eth() / ip4() / ICMP(chksum=0x1234) / Raw(b"p" * 32)),
+            bytes(fake_eth() / ip4() / ICMP(type=8, code=99)),
+            bytes(fake_eth() / ip4() / ICMP(type=0)),
+            bytes(fake_eth() / ip4() / ICMP(type=5, gw="10.99.14.66") / IP(src=GUEST, dst=FAKE_IP)),
+            bytes(fake_eth() / ip4() / ICMP(type=13)),
+            bytes(fake_eth() / ip4() / ICMP(type=255, code=255) / Raw(b"z" * 100))]
+    for t, c in ((3, 3), (3, 4), (11, 0), (12, 0), (4, 0)):        # errors quoting our traffic
+        quoted = IP(src=GUEST, dst=FAKE_IP) / TCP(sport=80, dport=40000, seq=5)
+        out.append(bytes(fake_eth() / ip4() / ICMP(type=t, code=c, nexthopmtu=68) / quoted))
+        out.append(bytes(fake_eth() / ip4() / ICMP(type=t, code=c) / bytes(quoted)[:10]))
+    out.append(bytes(fake_eth() / ip4() / ICMP() / Raw(b"\x00" * 1472)))   # largest unfragmented ping
+    return out
+
+
+def test_malformed_tcp_udp_icmp(guest, peer):
+    frames = malformed_l4()
+    guest.wire.send(frames)
+    healthy(guest, f"{len(frames)} malformed TCP/UDP/ICMP segments")
+
+
+# ---- group 3: IPv4 fragments ----
+
+def frag(ident, offset_bytes, data, more=True, proto=1):
+    return bytes(fake_eth() / IP(src=FAKE_IP, dst=GUEST, id=ident, proto=proto,
+                                 flags="MF" if more else 0, frag=offset_bytes // 8) / Raw(data))
+
+
+def fragments():
+    ping = IP(src=FAKE_IP, dst=GUEST, id=0x1400) / ICMP(id=7, seq=1) / Raw(b"a" * 3000)
+    out = [bytes(fake_eth() / f) for f in fragment(ping, fragsize=1000)]   # a good one
+    icmp = bytes(ICMP(id=7, seq=2) / Raw(b"b" * 64))
+    out += [frag(0x1401, 0, icmp[:32]), frag(0x1401, 16, b"X" * 48, more=False)]   # overlapping
+    out += [frag(0x1402, 0, icmp[:40]), frag(0x1402, 0, icmp[:40]),               # duplicate,
+            frag(0x1402, 8, icmp[8:40]), frag(0x1402, 40, icmp[40:], more=False)]  # contained
+    out += [frag(0x1403, 24, b"t" * 8), frag(0x1403, 8, b"t" * 8), frag(0x1403, 0, b"t" * 8)]  # tiny, never complete
+    out += [frag(0x1404, 65528, b"d" * 64, more=False)]             # ends past 65535 (ping of death)
+    out += [frag(0x1405 + i, 8, b"i" * 64) for i in range(40)]      # 40 incomplete sets
+    out += [frag(0x1440, 0, b"z" * 0), frag(0x1441, 0, b"e" * 7),   # empty / odd-sized non-last
+            frag(0x1442, 1480, b"l" * 100, more=False), frag(0x1442, 1480, b"m" * 60, more=False)]
+    # a TCP SYN whose header is split across fragments (RFC 1858 tiny fragments) and an overlap
+    # rewriting its ports
+    s = bytes(TCP(sport=40020, dport=80, flags="S", seq=9))
+    out += [frag(0x1450, 0, s[:8], proto=6), frag(0x1450, 8, s[8:], more=False, proto=6)]
+    out += [frag(0x1451, 0, s[:16], proto=6), frag(0x1451, 0, b"\x00" * 8, proto=6),
+            frag(0x1451, 16, s[16:], more=False, proto=6)]
+    # a 65535-byte ping in 45 fragments: the answer is fragmented as well
+    big = IP(src=FAKE_IP, dst=GUEST, id=0x1460) / ICMP(id=7, seq=3) / Raw(b"B" * (65535 - 28))
+    out += [bytes(fake_eth() / f) for f in fragment(big, fragsize=1480)]
+    return out
+
+
+def test_ipv4_fragments(guest, peer):
+    frames = fragments()
+    guest.wire.send(frames)
+    got = guest.wire.recv(lambda p: p.haslayer(ICMP) and p[ICMP].type == 0 and p[ICMP].seq == 1
+                          and p[IP].frag == 0, timeout=3)
+    assert got is not None, "no answer to a good fragmented ping"
+    # reassembly holds what it waits for at most IP_REASS_MAXAGE (15 s);
+    # those are pool pbufs (static), so bytes in use are back at once
+    healthy(guest, f"{len(frames)} IPv4 fragments")
+
+
+# ---- group 4: IPv6, its extension headers, fragments and ICMPv6 ----
+
+def ip6(**kw):
+    return IPv6(src=FAKE_LL, dst=GUEST_LL, **kw)
+
+
+def frag6(ident, offset_bytes, data, more=True, nh=58):
+    return bytes(fake_eth() / ip6() / IPv6ExtHdrFragment(id=ident, offset=offset_bytes // 8,
+                                                           m=int(more), nh=nh) / Raw(data))
+
+
+def nd_raw(icmp_type: int, body: bytes, hlim=255, src=FAKE_LL, dst=GUEST_LL) -> bytes:
+    """An ICMPv6 message with a right checksum over whatever body it is given."""
+    msg = struct.pack("!BBH", icmp_type, 0, 0) + body
+    pseudo = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) +
+              struct.pack("!IxxxB", len(msg), 58))
+    msg = with_bytes(msg, 2, struct.pack("!H", inet_csum(pseudo + msg)))
+    return bytes(fake_eth() / IPv6(src=src, dst=dst, nh=58, hlim=hlim) / Raw(msg))
+
+
+def malformed_ipv6():
+    good = bytes(fake_eth() / ip6() / ICMPv6EchoRequest(id=1, seq=1, data=b"e" * 16))
+    out = [good[:n] for n in range(ETH_HLEN, len(good))]            # cut at every byte
+    out += [bytes(fake_eth() / ip6(plen=pl) / ICMPv6EchoRequest()) for pl in (0, 1, 7, 500, 65535)]
+    out += [bytes(fake_eth() / IPv6(version=4, src=FAKE_LL, dst=GUEST_LL) / ICMPv6EchoRequest()),
+            bytes(fake_eth() / ip6(nh=253) / Raw(b"x" * 16)),          # unknown next header
+            bytes(fake_eth() / ip6(hlim=0) / ICMPv6EchoRequest()),
+            bytes(fake_eth() / IPv6(src="::1", dst=GUEST_LL) / ICMPv6EchoRequest()),
+            bytes(fake_eth() / IPv6(src="ff02::1", dst=GUEST_LL) / ICMPv6EchoRequest()),
+            bytes(fake_eth() / IPv6(src=GUEST_LL, dst=GUEST_LL) / TCP(sport=80, dport=80, flags="S")),
+            bytes(fake_eth() / ip6() / ICMPv6EchoRequest(cksum=0x1234))]
+    # extension headers: a hop-by-hop not first (RFC 8200 4.1), options past the
+    # header, zero-length PadN, unknown options asking for an ICMP error, 40 in a row
+    out += [bytes(fake_eth() / ip6() / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / ICMPv6EchoRequest()),
+            bytes(fake_eth() / ip6() / IPv6ExtHdrHopByHop(options=[PadN(optdata=b"")]) /
+                  ICMPv6EchoRequest()),
+            bytes(fake_eth() / ip6() / IPv6ExtHdrHopByHop(autopad=0, options=[
+                scapy.HBHOptUnknown(otype=0x80, optlen=0)]) / ICMPv6EchoRequest()),
+            bytes(fake_eth() / IPv6(src=FAKE_LL, dst="ff02::1") / IPv6ExtHdrDestOpt(options=[
+                scapy.HBHOptUnknown(otype=0xc2, optdata=b"abcd")]) / ICMPv6EchoRequest()),
+            bytes(fake_eth() / ip6() / IPv6ExtHdrRouting(type=0, segleft=1, addresses=["fe80::1"]) /
+                  ICMPv6EchoRequest()),
+            bytes(fake_eth() / ip6() / IPv6ExtHdrRouting(type=4, segleft=3) / ICMPv6EchoRequest()),
+            bytes(fake_eth() / ip6() / IPv6ExtHdrRouting(type=2, segleft=0, len=0) / ICMPv6EchoRequest())]
+    chain = ip6()
+    for _ in range(40):
+        chain = chain / IPv6ExtHdrDestOpt()
+    out.append(bytes(fake_eth() / chain / ICMPv6EchoRequest()))
+    for nh, body in ((0, b"\x3a\xff" + b"\x01\x00" * 3), (60, b"\x3a\x00\x05\x08" + b"\x00" * 4),
+                     (43, b"\x3a\x00"), (0, b"\x3a\x00\xc2\x04\x00\x00\x00\x05")):  # raw, cut short
+        out.append(bytes(fake_eth() / ip6(nh=nh) / Raw(body)))
+    # fragments: overlapping (RFC 5722: the whole datagram is dropped), atomic,
+    # incomplete, past 65535, a fragment header alone
+    echo = bytes(ICMPv6EchoRequest(id=2, seq=2, data=b"F" * 64))
+    out += [frag6(0x6601, 0, echo[:40]), frag6(0x6601, 32, echo[32:], more=False),
+            frag6(0x6602, 0, echo, more=False),
+            *[frag6(0x6610 + i, 8, b"i" * 48) for i in range(30)],
+            frag6(0x6603, 65528, b"d" * 64, more=False),
+            frag6(0x6604, 0, b"", more=False),
+            frag6(0x6605, 0, b"x" * 7), frag6(0x6605, 8, b"y" * 8, more=False)]
+    # neighbour discovery: zero-length options (RFC 4861 4.6: discard), options past
+    # the end, hop limit not 255, RA with odd prefix and MTU options, truncated
+    tgt = socket.inet_pton(socket.AF_INET6, GUEST_LL)
+    out += [nd_raw(135, b"\x00" * 4 + tgt + b"\x01\x00" + b"\x00" * 6),     # NS, option len 0
+            nd_raw(135, b"\x00" * 4 + tgt + b"\x01\x05" + b"\x00" * 6),     # option past the end
+            nd_raw(135, b"\x00" * 4 + tgt + b"\x01\x01\x02\x00\x00\x0e\x00\x50", hlim=64),
+            nd_raw(135, b"\x00" * 4 + tgt[:8]),                             # cut short
+            nd_raw(136, b"\x20" + b"\x00" * 3 + socket.inet_pton(socket.AF_INET6, FAKE_LL) +
+                   b"\x02\x00" + b"\x00" * 6),                              # NA, option len 0
+            nd_raw(134, b"\x40\x00\x07\x08" + b"\x00" * 8 + b"\x03\x00" + b"\x00" * 30),  # RA, len 0
+            nd_raw(134, b"\x40\x00\x07\x08" + b"\x00" * 8 + b"\x05\x01\x00\x00\x00\x00\x00\x00"),  # MTU 0
+            nd_raw(134, b"\x40\x00\x07\x08" + b"\x00" * 8 + b"\x05\x01\x00\x00\xff\xff\xff\xff"),  # MTU 4G
+            nd_raw(134, b"\x40\x00\x07\x08" + b"\x00" * 8 + b"\x03\x04\xc8\xc0" + b"\xff" * 12 +
+                   b"\x20\x01\x0d\xb8" + b"\x00" * 12),                     # prefix length 200
+            nd_raw(134, b"\x40\x00\x07\x08" + b"\x00" * 8 + b"\x18\x03\x81\x00" + b"\x00" * 20),  # route info
+            nd_raw(134, b"\x40\x00\x07\x08" + b"\x00" * 8 + b"\x19\xff\x00\x00"),  # RDNSS past the end
+            nd_raw(134, b"\x40"),                                           # RA cut short
+            nd_raw(137, b"\x00" * 4 + tgt + tgt[:4]),                       # redirect cut short
+            nd_raw(137, b"\x00" * 4 + tgt + tgt + b"\x04\x00" + b"\x00" * 6),
+            nd_raw(130, b"\x00\x00\x00\x00" + tgt[:8], src=FAKE_LL, dst="ff02::1"),  # MLD query short
+            nd_raw(143, b"\x00\x00\x00\xff" + b"\x04\x00\x00\x01" + b"\x00" * 8),    # MLDv2 report past the end
+            nd_raw(1, b"\x00" * 4 + bytes(IPv6(src=GUEST_LL, dst=FAKE_LL) / TCP(sport=80))),
+            nd_raw(2, b"\x00\x00\x00\x10" + bytes(IPv6(src=GUEST_LL, dst=FAKE_LL))),  # too big: MTU 16
+            nd_raw(4, b"\x00\x00\x00\xff" + bytes(IPv6(src=GUEST_LL, dst=FAKE_LL))),
+            nd_raw(128, b"")]                                               # echo with no id
+    return out
+
+
+def ping6(wire, seq):
+    wire.drain()
+    wire.send([fake_eth() / ip6() / ICMPv6EchoRequest(id=0x66, seq=seq, data=b"ok")])
+    return wire.recv(lambda p: p.haslayer(scapy.ICMPv6EchoReply) and
+                     p[scapy.ICMPv6EchoReply].seq == seq, timeout=ANSWER_S)
+
+
+def test_malformed_ipv6(guest, peer):
+    assert ping6(guest.wire, 1) is not None, "no IPv6 echo reply before"
+    frames = malformed_ipv6()
+    guest.wire.send(frames)
+    healthy(guest, f"{len(frames)} malformed IPv6 packets")
+    assert ping6(guest.wire, 2) is not None, "no IPv6 echo reply after"
