@@ -116,6 +116,7 @@ def guest(tmp_path_factory):
             g.wait_for(f"net0 {GUEST_LL}/64 link-local")       # DAD done
             g.ns, g.app = ns, app
             wire = g.wire = Wire(ns)
+            g.wire_host_mac = ns_call(ns, lambda: scapy.get_if_hwaddr(TAP))
             announce(wire)
             g.baseline = baseline(g)
             print(f"\nbaseline: {g.baseline} bytes in use")
@@ -677,3 +678,161 @@ def test_malformed_ipv6(guest, peer):
     guest.wire.send(frames)
     healthy(guest, f"{len(frames)} malformed IPv6 packets")
     assert ping6(guest.wire, 2) is not None, "no IPv6 echo reply after"
+
+
+# ---- group 5: out-of-window and overlapping TCP segments ----
+
+REQ = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def answered(data: bytes) -> bool:
+    return data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(INDEX)
+
+
+def test_overlapping_and_out_of_window_segments(guest, peer):
+    announce(guest.wire)
+    c = RawConn(guest.wire, peer)
+    try:
+        # the request out of order and overlapping itself, a conflicting
+        # retransmission of bytes already taken, then the rest
+        c.send_seg(REQ[10:20], offset=10)
+        c.send_seg(REQ[5:15], offset=5)
+        c.send_seg(REQ[:12])
+        c.send_seg(b"XXXXXXXX", offset=2)                # old bytes, other content
+        c.send_seg(REQ[18:], offset=18)
+        c.advance(len(REQ))
+        data, _ = c.read()
+        assert answered(data), data
+        # data out of the window both ways and an old byte with other content
+        # (RFC 9293 3.10.7.4: acknowledged, dropped), ACKs for bytes never sent or
+        # long acknowledged, RSTs and a SYN out of the window (RFC 5961 3, 4:
+        # a challenge ACK, no reset), a zero window
+        w = 32 * 1024
+        for seq_off, data in ((1 << 31, b"G" * 20), (-100000, b"G" * 20), (w + 10, b"G" * 20),
+                              (-1, b"G")):
+            c.send_seg(data, offset=seq_off)
+        for seq_off, kw in ((0, {"ack": c.rcv + 100000, "flags": "A"}),
+                            (0, {"ack": c.rcv - (1 << 30), "flags": "A"}),
+                            (w + 10, {"flags": "R"}), (1 << 30, {"flags": "R"}),
+                            (12345, {"flags": "S"}), (0, {"flags": "A", "window": 0})):
+            c.send_seg(b"", offset=seq_off, **kw)
+        c.send_seg(REQ)                                  # the connection still works
+        c.advance(len(REQ))
+        data, _ = c.read()
+        assert answered(data), data
+    finally:
+        c.reset()
+    healthy(guest, "overlapping and out-of-window segments")
+
+
+OOSEQ_SEGMENTS = 700        # more than the pbuf pool (CONFIG_NET_PBUF_POOL, 512)
+
+
+def test_out_of_order_segments_cannot_take_the_pbuf_pool(guest, peer):
+    """One-byte segments with a hole before each: every one waits in lwIP's
+    out-of-order queue in a pool pbuf of its own."""
+    announce(guest.wire)
+    c = RawConn(guest.wire, peer)
+    try:
+        c.send_seg(REQ[:4])
+        c.advance(4)
+        frames = [c.frame(b"x", seq=c.snd + 2 + 2 * i) for i in range(OOSEQ_SEGMENTS)]
+        guest.wire.send(frames)
+        time.sleep(0.3)
+        no_panic(guest)
+        start = time.monotonic()
+        assert answered(get_index(guest.ns, timeout=ANSWER_S)), "no answer while they are held"
+        assert time.monotonic() - start < ANSWER_S
+    finally:
+        c.reset()
+    healthy(guest, "the out-of-order connection reset")
+
+
+# ---- group 6: RST and SYN floods ----
+
+def test_rst_flood(guest, peer):
+    ns = guest.ns
+    held = connect(ns, 5)                 # a real connection the flood aims at
+    try:
+        sport = held.getsockname()[1]
+        rng = random.Random(1)
+        host = Ether(src=guest.wire_host_mac, dst=GUEST_MAC) / IP(src=HOST, dst=GUEST)
+        frames = [host / TCP(sport=sport, dport=80, flags=rng.choice(["R", "RA"]),
+                             seq=rng.randrange(1 << 32), ack=rng.randrange(1 << 32))
+                  for _ in range(FLOOD // 2)]
+        frames += [fake_eth() / ip4() / TCP(sport=rng.randrange(1024, 65536), dport=80, flags="R",
+                                            seq=rng.randrange(1 << 32)) for _ in range(FLOOD // 2)]
+        guest.wire.send(frames)
+        held.sendall(REQ)                 # blind resets missed it
+        got = b""
+        while not got.endswith(INDEX):
+            b = held.recv(65536)
+            assert b, got
+            got += b
+    finally:
+        held.close()
+    healthy(guest, f"{FLOOD} RSTs")
+
+
+def test_syn_flood(guest, peer):
+    """SYNs from the host's own address and FAKE_IP (both answer the
+    SYN-ACKs with a reset, as live hosts do) and from random ports: the
+    per-peer cap and eviction keep a normal request going meanwhile."""
+    rng = random.Random(2)
+    host = Ether(src=guest.wire_host_mac, dst=GUEST_MAC) / IP(src=HOST, dst=GUEST)
+    frames = []
+    for i in range(FLOOD):
+        l2l3 = host if i % 2 else fake_eth() / ip4()
+        frames.append(l2l3 / TCP(sport=rng.randrange(1024, 65536), dport=80, flags="S",
+                                 seq=rng.randrange(1 << 32), options=[("MSS", 536)]))
+    start = time.monotonic()
+    guest.wire.send(frames[:FLOOD // 2])
+    mid = get_index(guest.ns, timeout=ANSWER_S)       # in the middle of the flood
+    guest.wire.send(frames[FLOOD // 2:])
+    print(f"\nSYN flood sent in {time.monotonic() - start:.1f} s")
+    assert answered(mid), mid
+    healthy(guest, f"{FLOOD} SYNs")
+
+
+# ---- group 7: oversized and binary-garbage HTTP requests ----
+
+def status_of(answer: bytes) -> int:
+    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    return int(answer[9:12])
+
+
+def test_oversized_and_garbage_requests(guest, peer):
+    ns = guest.ns
+    rng = random.Random(3)
+    cases = {
+        "request line of 100 KB": (b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", (414, 431, 400)),
+        "header block of 1 MB": (b"GET / HTTP/1.1\r\n" + b"X-A: " + b"b" * 1_000_000 + b"\r\n\r\n", (431,)),
+        "10,000 headers": (b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 10_000 + b"\r\n", (431,)),
+        "body over the limit": (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" +
+                                b"c" * 200_000, (413,)),
+        "huge chunk size": (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            b"ffffffffffffffff\r\n" + b"d" * 1000, (400, 413)),
+        "binary garbage": (rng.randbytes(64 * 1024), (400,)),
+        "NUL bytes": (b"\x00" * 4096, (400,)),
+        "garbage after a request": (REQ + rng.randbytes(8192), (200,)),
+        "TLS hello": (bytes.fromhex("160301020001000200" + "03035b") + rng.randbytes(500), (400,)),
+        "bad method and version": (b"\xff\xfe / HTTP/9.9\r\n\r\n", (400,)),
+        "negative Content-Length": (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", (400,)),
+    }
+    for name, (raw, statuses) in cases.items():
+        s = connect(ns, 5)
+        try:
+            try:
+                s.sendall(raw)
+            except (BrokenPipeError, ConnectionResetError):
+                pass                          # answered and closed before all of it went out
+            got = b""
+            try:
+                got = recv_all(s)
+            except ConnectionResetError:
+                pass
+        finally:
+            s.close()
+        assert got, f"{name}: no answer"
+        assert status_of(got) in statuses, (name, got[:200])
+    healthy(guest, f"{len(cases)} oversized and garbage requests")
