@@ -216,9 +216,9 @@ class Peer:
     half-open connections from floods end at once instead of after lwIP's
     20 s SYN_RCVD timeout. Ports in `owned` are left to a RawConn."""
 
-    def __init__(self, ns):
+    def __init__(self, ns, iface=TAP):
         import threading
-        self.sock = l2socket(ns, TAP)
+        self.sock = l2socket(ns, iface)
         self.owned = set()
         self.resets = 0
         self.stop = threading.Event()
@@ -836,3 +836,34 @@ def test_oversized_and_garbage_requests(guest, peer):
         assert got, f"{name}: no answer"
         assert status_of(got) in statuses, (name, got[:200])
     healthy(guest, f"{len(cases)} oversized and garbage requests")
+
+
+# ---- the e1000e NIC: the frame groups once more ----
+
+E1000E_TAP = "uctap15"
+
+
+def test_e1000e_malformed_and_mutated_frames(guest):
+    """The same malformed and mutated frames through QEMU's e1000e and our
+    driver for it (a second guest, its own namespace, the same build)."""
+    with tap_netns("uc-hostile-e", E1000E_TAP, f"{HOST}/24") as ns:
+        g = Guest(guest.app, nic="e1000e", prefix=["ip", "netns", "exec", ns],
+                  netdev=f"tap,id=net0,ifname={E1000E_TAP},script=no,downscript=no")
+        wire = p = None
+        try:
+            g.wait_for(f"net0 {GUEST}/24 via static")
+            assert "e1000e" in g.serial(), g.serial()[-2000:]
+            g.ns, wire = ns, Wire(ns, E1000E_TAP)
+            g.wire = wire
+            p = Peer(ns, E1000E_TAP)
+            announce(wire)
+            g.baseline = baseline(g)
+            frames = malformed_l2_l3() + mutated(templates(), MUTATED, seed=15)
+            wire.send(frames)
+            healthy(g, f"e1000e: {len(frames)} malformed and mutated frames")
+        finally:
+            if p:
+                p.close()
+            if wire:
+                wire.close()
+            g.stop()
