@@ -120,6 +120,17 @@ static void ethif_rx(struct netdev *dev, const void *frame, size_t len)
 	}
 	p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
 	if (!p) {
+		/* The pool is empty, and out-of-order TCP segments are likely what
+		 * fills it: one-byte segments with holes take a pool pbuf each,
+		 * so one connection can hold all of them. The failed pbuf_alloc
+		 * asked lwIP to drop one connection's out-of-order queue, which
+		 * NO_SYS lwIP does at the next sys_check_timeouts(): too late for
+		 * this frame, and a dropped SYN costs the sender a 1 s
+		 * retransmission. Drop the queue now and try once more. */
+		PBUF_CHECK_FREE_OOSEQ();
+		p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	}
+	if (!p) {
 		dev->stats.rx_dropped++;
 		return;
 	}

@@ -725,27 +725,32 @@ def test_overlapping_and_out_of_window_segments(guest, peer):
     healthy(guest, "overlapping and out-of-window segments")
 
 
-OOSEQ_SEGMENTS = 700        # more than the pbuf pool (CONFIG_NET_PBUF_POOL, 512)
+PBUF_POOL = 512            # CONFIG_NET_PBUF_POOL's default: receive pbufs
 
 
 def test_out_of_order_segments_cannot_take_the_pbuf_pool(guest, peer):
-    """One-byte segments with a hole before each: every one waits in lwIP's
-    out-of-order queue in a pool pbuf of its own."""
+    """One-byte segments with a hole before each wait in lwIP's out-of-order
+    queue, in a pool pbuf each: a connection sending as many as the pool
+    holds leaves none for the next frame, a normal client's SYN say (lost
+    without ethif.c's retry: answered after the 1 s retransmission). The
+    pool's free count at that moment is not exactly known, so a few
+    counts around it; and more than the pool, then everything is reset."""
     announce(guest.wire)
-    c = RawConn(guest.wire, peer)
-    try:
-        c.send_seg(REQ[:4])
-        c.advance(4)
-        frames = [c.frame(b"x", seq=c.snd + 2 + 2 * i) for i in range(OOSEQ_SEGMENTS)]
-        guest.wire.send(frames)
-        time.sleep(0.3)
-        no_panic(guest)
-        start = time.monotonic()
-        assert answered(get_index(guest.ns, timeout=ANSWER_S)), "no answer while they are held"
-        assert time.monotonic() - start < ANSWER_S
-    finally:
-        c.reset()
-    healthy(guest, "the out-of-order connection reset")
+    for n in [*range(PBUF_POOL - 4, PBUF_POOL + 2), PBUF_POOL + 200]:
+        c = RawConn(guest.wire, peer)
+        try:
+            c.send_seg(REQ[:4])
+            c.advance(4)
+            guest.wire.send([c.frame(b"x", seq=c.snd + 2 + 2 * i) for i in range(n)])
+            time.sleep(0.2)
+            no_panic(guest)
+            start = time.monotonic()
+            assert answered(get_index(guest.ns, timeout=3)), n
+            took = time.monotonic() - start
+            assert took < ANSWER_S, f"{n} out-of-order segments held: answered after {took:.1f} s"
+        finally:
+            c.reset()
+    healthy(guest, "out-of-order one-byte segments up to the pbuf pool and past it")
 
 
 # ---- group 6: RST and SYN floods ----
