@@ -35,7 +35,6 @@ GUEST_LL = "fe80::5054:ff:fe12:3456"       # lwIP's EUI-64 link-local from it
 FAKE_IP = "10.99.14.50"                    # a peer only this test plays (no kernel behind it)
 FAKE_MAC = "02:00:00:0e:00:50"
 FAKE_LL = "fe80::ff:fe0e:50"
-DARK = "10.99.14.{}"                       # addresses nobody answers ARP for (100..249)
 TAPDEV = f"tap,id=net0,ifname={TAP},script=no,downscript=no"
 INDEX = b"<html><body><h1>Hello, World!</h1></body></html>"
 FLOOD = 2000                               # packets per flood
@@ -797,6 +796,45 @@ def test_syn_flood(guest, peer):
     print(f"\nSYN flood sent in {time.monotonic() - start:.1f} s")
     assert answered(mid), mid
     healthy(guest, f"{FLOOD} SYNs")
+
+
+HALF_OPEN_BYTES = 256 * 160          # CONFIG_NET_TCP_PCBS pcbs, each with its SYN-ACK queued
+
+
+def test_syn_flood_from_addresses_that_never_answer(guest, peer):
+    """SYNs from 100 addresses off the subnet that nobody answers for (the
+    SYN-ACKs go to the gateway, which drops them): half-open connections
+    fill the pcb pool and would stay for lwIP's SYN_RCVD timeout (20 s),
+    yet a normal request is answered within a second, evicting the oldest.
+    Then the spoofed hosts wake up and reset their half-open connections,
+    which gives back their buffers."""
+    rng = random.Random(4)
+    sources = [f"10.98.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(100)]
+    frames = [fake_eth() / IP(src=rng.choice(sources), dst=GUEST) /
+              TCP(sport=rng.randrange(1024, 65536), dport=80, flags="S", seq=rng.randrange(1 << 32))
+              for _ in range(FLOOD)]
+    guest.wire.drain()
+    for half in (frames[:FLOOD // 2], frames[FLOOD // 2:]):
+        guest.wire.send(half)
+        start = time.monotonic()
+        got = get_index(guest.ns, timeout=3)
+        took = time.monotonic() - start
+        assert answered(got) and took < ANSWER_S, f"answered after {took:.1f} s during the flood"
+    held = bytes_in_use(guest.ns) - guest.baseline
+    assert held <= HALF_OPEN_BYTES, held
+    # the SYN-ACKs the gateway dropped, seen on the tap: reset each
+    # (RFC 9293 3.10.7.1, as the hosts would)
+    resets, seen = [], set()
+    while (p := guest.wire.recv(lambda p: p.haslayer(TCP) and p[TCP].flags == "SA" and
+                                p[IP].dst != HOST, 0.5)):
+        key = (p[IP].dst, p[TCP].dport)
+        if key not in seen:
+            seen.add(key)
+            resets.append(fake_eth() / IP(src=p[IP].dst, dst=GUEST) /
+                          TCP(sport=p[TCP].dport, dport=80, flags="R", seq=p[TCP].ack))
+    guest.wire.send(resets)
+    print(f"\n{held} bytes held by half-open connections; {len(resets)} reset")
+    healthy(guest, f"{FLOOD} SYNs from addresses that never answer")
 
 
 # ---- group 7: oversized and binary-garbage HTTP requests ----
