@@ -724,6 +724,21 @@ def test_overlapping_and_out_of_window_segments(guest, peer):
     healthy(guest, "overlapping and out-of-window segments")
 
 
+def test_tiny_mss_still_gets_its_answer(guest, peer):
+    """A peer announcing MSS 1 (lwIP takes it: 1-byte segments) gets the
+    whole answer, not a connection that never sends."""
+    announce(guest.wire)
+    c = RawConn(guest.wire, peer, options=(("MSS", 1),))
+    try:
+        c.send_seg(REQ)
+        c.advance(len(REQ))
+        data, _ = c.read(timeout=5, quiet=1)
+        assert answered(data), data
+    finally:
+        c.reset()
+    healthy(guest, "a peer with MSS 1")
+
+
 PBUF_POOL = 512            # CONFIG_NET_PBUF_POOL's default: receive pbufs
 
 
