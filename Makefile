@@ -14,7 +14,7 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	python3-pytest python3-pexpect dpkg-dev xz-utils curl wrk iproute2 iputils-ping \
 	util-linux tmux file apache2-utils dnsmasq-base \
 	clang libfuzzer-14-dev redis-tools redis-server gdb python3-serial openssl sbsigntool \
-	python3-cryptography
+	python3-cryptography python3-scapy
 
 .PHONY: all deps apt venv fetch demo test test-unit test-fuzz test-cli test-qemu bench bench-http \
 	bench-block bench-boot bench-kv soak clean

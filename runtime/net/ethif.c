@@ -64,16 +64,72 @@ static err_t ethif_output(struct netif *netif, struct pbuf *p)
 	return ERR_OK;
 }
 
+#define ETHIF_IPV4_LOOPBACK_NET 127
+
+/* A frame from the wire whose IP source is a loopback address (RFC 1122
+ * 3.2.1.3 (g), RFC 4291 2.5.3: never outside a host) or one of this
+ * netif's own addresses (no other host sends from it: a "land" packet).
+ * lwIP would answer either, to itself or into the void: a SYN from one
+ * holds a half-open connection and its buffers for lwIP's 20 s SYN_RCVD
+ * timeout. An IPv6 address still in DAD does not count as ours, so a
+ * defender's advertisement from it still arrives. */
+static bool ethif_martian(struct netif *netif, const void *frame, size_t len)
+{
+	const uint8_t *src;
+	size_t n = netframe_ip_src(frame, len, &src);
+
+#if LWIP_IPV4
+	if (n == 4) {
+		ip4_addr_t a;
+
+		memcpy(&a.addr, src, 4);
+		return src[0] == ETHIF_IPV4_LOOPBACK_NET ||
+		       (!ip4_addr_isany_val(*netif_ip4_addr(netif)) &&
+			ip4_addr_cmp(&a, netif_ip4_addr(netif)));
+	}
+#endif
+#if LWIP_IPV6
+	if (n == 16) {
+		ip6_addr_t a;
+		s8_t i;
+
+		memcpy(a.addr, src, 16);
+		ip6_addr_clear_zone(&a);
+		if (ip6_addr_isloopback(&a))
+			return true;
+		for (i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+			if (ip6_addr_isvalid(netif_ip6_addr_state(netif, i)) &&
+			    ip6_addr_cmp_zoneless(&a, netif_ip6_addr(netif, i)))
+				return true;
+	}
+#endif
+	(void)netif;
+	(void)n;
+	return false;
+}
+
 static void ethif_rx(struct netdev *dev, const void *frame, size_t len)
 {
 	struct netif *netif = &dev->ethif->netif;
 	struct pbuf *p;
 
-	if (len < NETDEV_ETH_HLEN || len > NETDEV_FRAME_MAX + 4 /* VLAN tag */) {
+	if (len < NETDEV_ETH_HLEN || len > NETDEV_FRAME_MAX + 4 /* VLAN tag */ ||
+	    ethif_martian(netif, frame, len)) {
 		dev->stats.rx_dropped++;
 		return;
 	}
 	p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	if (!p) {
+		/* The pool is empty, and out-of-order TCP segments are likely what
+		 * fills it: one-byte segments with holes take a pool pbuf each,
+		 * so one connection can hold all of them. The failed pbuf_alloc
+		 * asked lwIP to drop one connection's out-of-order queue, which
+		 * NO_SYS lwIP does at the next sys_check_timeouts(): too late for
+		 * this frame, and a dropped SYN costs the sender a 1 s
+		 * retransmission. Drop the queue now and try once more. */
+		PBUF_CHECK_FREE_OOSEQ();
+		p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	}
 	if (!p) {
 		dev->stats.rx_dropped++;
 		return;

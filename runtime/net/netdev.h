@@ -114,6 +114,11 @@ int netdev_irq_alloc(struct netdev *dev);
  * result at frame[start + offset]. Returns 0, -EINVAL when out of bounds. */
 int netframe_csum_complete(void *frame, size_t len, size_t start, size_t offset);
 
+/* The IP source address of an untagged Ethernet frame: sets *src to its
+ * first byte and returns 4 (IPv4) or 16 (IPv6); 0 when the frame is not IP
+ * or too short to hold the address. */
+size_t netframe_ip_src(const void *frame, size_t len, const uint8_t **src);
+
 /* ---- what the stack calls (netdev.c) ---- */
 
 unsigned netdev_count(void);

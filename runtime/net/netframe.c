@@ -3,6 +3,12 @@
 
 #include "net/netdev.h"
 
+#define NETFRAME_ETHERTYPE_OFF 12
+#define NETFRAME_ETH_IPV4      0x0800
+#define NETFRAME_ETH_IPV6      0x86dd
+#define NETFRAME_IPV4_SRC_OFF  12   /* RFC 791 3.1 */
+#define NETFRAME_IPV6_SRC_OFF  8    /* RFC 8200 3 */
+
 int netframe_csum_complete(void *frame, size_t len, size_t start, size_t offset)
 {
 	uint8_t *p = frame;
@@ -25,4 +31,27 @@ int netframe_csum_complete(void *frame, size_t len, size_t start, size_t offset)
 	p[start + offset] = (uint8_t)(sum >> 8);
 	p[start + offset + 1] = (uint8_t)sum;
 	return 0;
+}
+
+size_t netframe_ip_src(const void *frame, size_t len, const uint8_t **src)
+{
+	const uint8_t *p = frame;
+	size_t off, n;
+
+	if (len < NETDEV_ETH_HLEN)
+		return 0;
+	switch (p[NETFRAME_ETHERTYPE_OFF] << 8 | p[NETFRAME_ETHERTYPE_OFF + 1]) {
+	case NETFRAME_ETH_IPV4:
+		off = NETFRAME_IPV4_SRC_OFF, n = 4;
+		break;
+	case NETFRAME_ETH_IPV6:
+		off = NETFRAME_IPV6_SRC_OFF, n = 16;
+		break;
+	default:
+		return 0;
+	}
+	if (len - NETDEV_ETH_HLEN < off + n)
+		return 0;
+	*src = p + NETDEV_ETH_HLEN + off;
+	return n;
 }

@@ -342,10 +342,13 @@ static void tcp_push_later(struct uc_tcp *c)
 }
 
 /* Room for uc_tcp_send(): the send buffer, bounded by the segments lwIP
- * still lets us queue. */
+ * still lets us queue, each at most the peer's MSS: a peer announcing a
+ * tiny one (RFC 9293 3.7.1 sets no floor; lwIP takes 1) gets 1-byte
+ * segments, and counting TCP_MSS per segment would offer room tcp_write
+ * can never fill: ERR_MEM on every retry, the answer stuck for good. */
 static size_t tcp_room(const struct uc_tcp *c)
 {
-	size_t room, segs;
+	size_t room, segs, mss;
 
 	if (!c->pcb || c->shut_tx || c->state == TCP_LINGER)
 		return 0;
@@ -353,7 +356,8 @@ static size_t tcp_room(const struct uc_tcp *c)
 		return 0;
 	room = tcp_sndbuf(c->pcb);
 	segs = (size_t)(TCP_SND_QUEUELEN - tcp_sndqueuelen(c->pcb));
-	return room < segs * TCP_MSS ? room : segs * TCP_MSS;
+	mss = c->pcb->mss ? c->pcb->mss : 1;
+	return room < segs * mss ? room : segs * mss;
 }
 
 static int tcp_errno(err_t err, bool connecting)

@@ -114,3 +114,30 @@ def ns_socket(ns: str, family=socket.AF_INET, kind=socket.SOCK_STREAM) -> socket
     if "err" in out:
         raise out["err"]
     return out["sock"]
+
+
+def ns_call(ns: str, fn):
+    """fn() run by a thread that entered namespace `ns`; returns its result.
+    Sockets it makes (an AF_PACKET socket on a tap, say) stay in `ns`."""
+    out = {}
+
+    def run():
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                out["err"] = OSError(ctypes.get_errno(), "setns")
+                return
+        finally:
+            os.close(fd)
+        try:
+            out["value"] = fn()
+        except BaseException as e:   # handed to the caller's thread
+            out["err"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "err" in out:
+        raise out["err"]
+    return out["value"]

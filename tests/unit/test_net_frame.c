@@ -72,6 +72,28 @@ static int udp_ok(const uint8_t *f, size_t len)
 	return fold(sum16(udp, udp_len, s)) == 0xffff;
 }
 
+/* netframe_ip_src: the address where RFC 791 / RFC 8200 put it, and
+ * nothing from a frame too short to hold it or not IP. */
+static void ip_src_checks(uint8_t *f)
+{
+	const uint8_t *src = NULL;
+	size_t len = build_udp(f, 0, 0);
+
+	CHECK(netframe_ip_src(f, len, &src) == 4 && src == f + 26 && src[0] == 10 && src[3] == 2);
+	CHECK(netframe_ip_src(f, 30, &src) == 4);
+	CHECK(netframe_ip_src(f, 29, &src) == 0);
+	CHECK(netframe_ip_src(f, 13, &src) == 0);
+	memset(f, 0, 80);
+	f[12] = 0x86, f[13] = 0xdd;         /* EtherType IPv6 */
+	f[14 + 8] = 0xfe, f[14 + 9] = 0x80;
+	CHECK(netframe_ip_src(f, 54, &src) == 16 && src == f + 22 && src[0] == 0xfe);
+	CHECK(netframe_ip_src(f, 37, &src) == 0);
+	f[12] = 0x08, f[13] = 0x06;         /* ARP */
+	CHECK(netframe_ip_src(f, 60, &src) == 0);
+	f[12] = 0x81, f[13] = 0x00;         /* VLAN tag: lwIP drops these (no ETHARP_SUPPORT_VLAN) */
+	CHECK(netframe_ip_src(f, 60, &src) == 0);
+}
+
 int main(void)
 {
 	uint8_t f[2048];
@@ -90,6 +112,7 @@ int main(void)
 	CHECK(netframe_csum_complete(f, len, len - 1, 0) == -EINVAL);
 	CHECK(netframe_csum_complete(f, len, 34, len - 34 - 1) == -EINVAL);
 	CHECK(netframe_csum_complete(f, 10, 34, 6) == -EINVAL);
+	ip_src_checks(f);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
