@@ -145,6 +145,9 @@ def test_invalid_board_file_is_refused(tmp_path, edit, fragment):
 INVALID = {
     "invalid_nic_driver": ":21: config.E1000E = true, but hardware.nics "
                           "(invalid_nic_driver.toml:16) has no e1000e NIC (it lists: virtio-net)",
+    "invalid_watchdog_driver": ":22: config.ITCO = true, but hardware.watchdog "
+                               "(invalid_watchdog_driver.toml:19) has no itco watchdog "
+                               "(it lists: i6300esb)",
     "invalid_repeated_fact": ":21: config.VIRTIO_NET = true repeats what follows from "
                              "hardware.nics (invalid_repeated_fact.toml:16); remove it",
     "invalid_uart_port": ":21: config.UART_BASE = 0x2f8 contradicts hardware.console "
