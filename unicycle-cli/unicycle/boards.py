@@ -155,7 +155,8 @@ def _check_facts(board: Board) -> None:
             raise BoardError(f"{where} repeats what follows from {fact_at}; remove it")
         if (sym in nic_of or sym in disk_of) and wrote is False:
             continue     # a device whose driver the board leaves out by default: a choice
-        if sym in watchdog_of and (wrote is False or watchdog_of[sym] in hw.get("watchdog", [])):
+        if sym in watchdog_of and (wrote is False
+                                   or watchdog_of[sym] in hw.get("watchdog", [])):
             continue     # another watchdog the board has, or none: a choice
         if sym in watchdog_of:
             raise BoardError(f"{where}, but {fact_at} has no {watchdog_of[sym]} watchdog "
