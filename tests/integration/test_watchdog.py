@@ -47,7 +47,8 @@ def built(tmp_path_factory):
             toml = proj / "unicycle.toml"
             toml.write_text(toml.read_text().replace(
                 "POLL = false",
-                f"{BUILDS.get(kind, TCO_BUILD)}\nWATCHDOG = true\nWATCHDOG_TIMEOUT_MS = {LIMIT_MS}"))
+                f"{BUILDS.get(kind, TCO_BUILD)}\nWATCHDOG = true\n"
+                f"WATCHDOG_TIMEOUT_MS = {LIMIT_MS}"))
             unicycle("build", "-C", proj, "--direct", check=True, timeout=300)
             cache[kind] = proj
         return cache[kind]
@@ -155,7 +156,8 @@ def test_stall_is_reset_by_the_tco(built):
     first, second = boots
     assert "itco: ICH9 TCO at I/O" in first and "i6300esb" not in out, out
     assert "itco: 2 ticks of 0.6 s, twice: resets after about 2400 ms unfed" in first, out
-    assert re.search(rf"{re.escape(REPORT)}: no pass for \d+ ms \(limit {LIMIT_MS} ms\)", first), out
+    assert re.search(rf"{re.escape(REPORT)}: no pass for \d+ ms \(limit {LIMIT_MS} ms\)",
+                     first), out
     assert "itco resets the machine" in first, out
     tco_seen = "itco: the last reset was a TCO watchdog timeout"
     assert tco_seen not in first and tco_seen in second, out
