@@ -83,7 +83,31 @@ def test_watchdog_device_follows_the_board_and_the_configuration(project_from):
     nodrv = build.open_project(proj, "qemu-x86_64", ["WATCHDOG=y", "I6300ESB=n"])
     assert "i6300esb" not in qemu.spec_for(nodrv).extra
     q = build.open_project(proj, "q170m", ["WATCHDOG=y"])
-    assert q.resolved.values["I6300ESB"] is False  # no 6300ESB there (its TCO: not driven)
+    assert q.resolved.values["I6300ESB"] is False  # no 6300ESB there: its PCH's TCO
+    assert q.resolved.values["ITCO"] is True and "hardware.watchdog" in q.resolved.origin("ITCO")
+
+
+NOREBOOT = ["-global", "ICH9-LPC.noreboot=false"]
+
+
+def _has(args: list[str], seq: list[str]) -> bool:
+    return any(args[i:i + len(seq)] == seq for i in range(len(args)))
+
+
+def test_tco_gets_the_noreboot_global_only_when_selected(project_from):
+    """qemu-x86_64 keeps the i6300esb by default; ITCO=y I6300ESB=n picks ICH9's TCO, and only
+    then does QEMU get its noreboot strap cleared (q35 only)."""
+    proj = project_from("valid.toml")
+    default = qemu.spec_for(build.open_project(proj, "qemu-x86_64", ["WATCHDOG=y"])).extra
+    assert _has(default, ["-device", "i6300esb"]) and not _has(default, NOREBOOT)
+    tco = build.open_project(proj, "qemu-x86_64", ["WATCHDOG=y", "ITCO=y", "I6300ESB=n"])
+    assert tco.resolved.values["ITCO"] is True
+    extra = qemu.spec_for(tco).extra
+    assert _has(extra, NOREBOOT + ["-action", "watchdog=reset"]), extra
+    assert "i6300esb" not in extra
+    assert not _has(qemu.spec_for(tco, boot="direct", machine="microvm").extra, NOREBOOT)
+    off = build.open_project(proj, "qemu-x86_64")   # WATCHDOG off: no driver, no strap
+    assert off.resolved.values["ITCO"] is False and not _has(qemu.spec_for(off).extra, NOREBOOT)
 
 
 def test_unknown_board_on_command_line(runner, project_from):
@@ -121,6 +145,9 @@ def test_invalid_board_file_is_refused(tmp_path, edit, fragment):
 INVALID = {
     "invalid_nic_driver": ":21: config.E1000E = true, but hardware.nics "
                           "(invalid_nic_driver.toml:16) has no e1000e NIC (it lists: virtio-net)",
+    "invalid_watchdog_driver": ":22: config.ITCO = true, but hardware.watchdog "
+                               "(invalid_watchdog_driver.toml:19) has no itco watchdog "
+                               "(it lists: i6300esb)",
     "invalid_repeated_fact": ":21: config.VIRTIO_NET = true repeats what follows from "
                              "hardware.nics (invalid_repeated_fact.toml:16); remove it",
     "invalid_uart_port": ":21: config.UART_BASE = 0x2f8 contradicts hardware.console "
@@ -136,7 +163,7 @@ INVALID = {
                                "hardware.exit-device and the EXIT_ISA_DEBUG_PORT configuration",
     "invalid_hardware_machines": ":12: hardware.machines: unknown key 'machines' (allowed with "
                                  "board.kind = \"hardware\": boot, console, cpus, "
-                                 "disk-controllers, memory-mib, nics)",
+                                 "disk-controllers, memory-mib, nics, watchdog)",
     "invalid_hardware_pvh": ":16: hardware.boot.1: expected one of 'uefi', got 'pvh'",
     "invalid_hardware_no_how": ":18: run: 'how' is required",
     "invalid_microvm_uefi": ":12: hardware.machines: microvm has no UEFI firmware here and "

@@ -1,6 +1,6 @@
 """CONFIG_WATCHDOG under QEMU: a stalled event loop is reported (symbolized backtrace of where
 the CPU is stuck; by the LAPIC timer interrupt, or by the PIT's NMI when interrupts are off) and
-the i6300esb resets the machine; a healthy loop is never reset.
+the i6300esb (or ICH9's TCO) resets the machine; a healthy loop is never reset.
 
 examples/selftest built with WATCHDOG on, a 400 ms limit (the i6300esb resets after 1.2 s
 unfed), booted directly, the mode on the command line (-append; see its src/watchdog.c).
@@ -30,6 +30,8 @@ RESET_SEEN = "i6300esb: the last reset was a watchdog timeout"
 # Two builds cover the combinations: "halt" (POLL off) leaves the NMI out, so only the LAPIC
 # timer wakes a halted loop and checks it; "poll" (POLL on) has the PIT's NMI as well.
 BUILDS = {"halt": "POLL = false\nWATCHDOG_NMI = false", "poll": "POLL = true\nWATCHDOG_NMI = true"}
+# One more, for one test: ICH9's TCO in place of the i6300esb.
+TCO_BUILD = "POLL = true\nWATCHDOG_NMI = true\nITCO = true\nI6300ESB = false"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,8 @@ def built(tmp_path_factory):
             toml = proj / "unicycle.toml"
             toml.write_text(toml.read_text().replace(
                 "POLL = false",
-                f"{BUILDS[kind]}\nWATCHDOG = true\nWATCHDOG_TIMEOUT_MS = {LIMIT_MS}"))
+                f"{BUILDS.get(kind, TCO_BUILD)}\nWATCHDOG = true\n"
+                f"WATCHDOG_TIMEOUT_MS = {LIMIT_MS}"))
             unicycle("build", "-C", proj, "--direct", check=True, timeout=300)
             cache[kind] = proj
         return cache[kind]
@@ -138,3 +141,24 @@ def test_halted_after_exit_is_reset_without_a_report(built, tmp_path):
     assert len(boots) >= 2, f"no reset after the exit:\n{out}"
     assert "unicycle: exit 0" in boots[0] and RESET_SEEN in boots[1], out
     assert REPORT not in out, out
+
+
+def test_stall_is_reset_by_the_tco(built):
+    """ITCO=y I6300ESB=n: `unicycle run` clears ICH9-LPC's noreboot strap, the driver clears
+    GCS.NO_REBOOT and starts the TCO timer (2 ticks of 0.6 s, the least it takes, twice); the
+    stall is reported, then the TCO's second expiry resets the machine, and the second boot
+    reads TCO2_STS.SECOND_TO_STS. (With either NO_REBOOT left set QEMU never resets: the run
+    times out.)"""
+    r, out = _run(built("tco"), "wd-stall")
+    assert r.returncode == 0, out
+    boots = r.stdout.split(BANNER)[1:]
+    assert len(boots) == 2, f"not booted exactly twice:\n{out}"
+    first, second = boots
+    assert "itco: ICH9 TCO at I/O" in first and "i6300esb" not in out, out
+    assert "itco: 2 ticks of 0.6 s, twice: resets after about 2400 ms unfed" in first, out
+    assert re.search(rf"{re.escape(REPORT)}: no pass for \d+ ms \(limit {LIMIT_MS} ms\)",
+                     first), out
+    assert "itco resets the machine" in first, out
+    tco_seen = "itco: the last reset was a TCO watchdog timeout"
+    assert tco_seen not in first and tco_seen in second, out
+    assert "this boot follows a watchdog reset" in second, out

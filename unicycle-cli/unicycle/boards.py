@@ -48,8 +48,10 @@ class Board:
         out = {"UART16550": (console["device"] == "uart16550", ("hardware", "console")),
                "UART_BASE": (console["port"], ("hardware", "console")),
                "EXIT_ISA_DEBUG": (hw.get("exit-device") == "isa-debug-exit",
-                                  ("hardware", "exit-device")),
-               "I6300ESB": (hw.get("watchdog") == "i6300esb", ("hardware", "watchdog"))}
+                                  ("hardware", "exit-device"))}
+        default_watchdog = hw.get("watchdog", [None])[0]
+        for family in watchdogs():
+            out[watchdog_symbol(family)] = (family == default_watchdog, ("hardware", "watchdog"))
         for family in nic_families():
             out[nic_symbol(family)] = (family in hw["nics"], ("hardware", "nics"))
         for family in disk_controllers():
@@ -75,6 +77,16 @@ def disk_controllers() -> list[str]:
 
 def disk_symbol(family: str) -> str:
     """The Kconfig symbol of the driver for a disk controller: virtio-blk -> VIRTIO_BLK."""
+    return nic_symbol(family)
+
+
+def watchdogs() -> list[str]:
+    """Every hardware watchdog a board may list (the schema's enum)."""
+    return schema.load_schema(SCHEMA)["$defs"]["watchdog"]["items"]["enum"]
+
+
+def watchdog_symbol(family: str) -> str:
+    """The Kconfig symbol of a watchdog's driver: itco -> ITCO."""
     return nic_symbol(family)
 
 
@@ -131,6 +143,7 @@ def _check_facts(board: Board) -> None:
     derived = board.derived_config()
     nic_of = {nic_symbol(f): f for f in nic_families()}
     disk_of = {disk_symbol(f): f for f in disk_controllers()}
+    watchdog_of = {watchdog_symbol(f): f for f in watchdogs()}
     for sym, value in board.config.items():
         if sym not in derived:
             continue
@@ -142,6 +155,12 @@ def _check_facts(board: Board) -> None:
             raise BoardError(f"{where} repeats what follows from {fact_at}; remove it")
         if (sym in nic_of or sym in disk_of) and wrote is False:
             continue     # a device whose driver the board leaves out by default: a choice
+        if sym in watchdog_of and (wrote is False
+                                   or watchdog_of[sym] in hw.get("watchdog", [])):
+            continue     # another watchdog the board has, or none: a choice
+        if sym in watchdog_of:
+            raise BoardError(f"{where}, but {fact_at} has no {watchdog_of[sym]} watchdog "
+                             f"(it lists: {', '.join(hw.get('watchdog', [])) or 'none'})")
         if sym in nic_of:
             raise BoardError(f"{where}, but {fact_at} has no {nic_of[sym]} NIC "
                              f"(it lists: {', '.join(hw['nics']) or 'none'})")

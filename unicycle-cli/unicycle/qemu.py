@@ -438,13 +438,19 @@ def exit_device(values: dict) -> str | None:
 
 
 def watchdog_device(values: dict, machine: str) -> list[str]:
-    """QEMU's i6300esb for a resolved configuration that feeds one (WATCHDOG and I6300ESB on),
-    its timeout resetting the machine (with -no-reboot QEMU then ends, exit 0); none on
-    microvm, which has no PCI."""
-    if values.get("WATCHDOG") is not True or values.get("I6300ESB") is not True \
-            or machine == "microvm":
+    """The hardware watchdog for a resolved configuration that feeds one (WATCHDOG on): QEMU's
+    i6300esb (I6300ESB), and for ICH9's TCO (ITCO) the LPC's "noreboot" pin strap cleared
+    (QEMU 7.2: on by default, and while set the TCO's second timeout does not reset). Its
+    timeout resets the machine (with -no-reboot QEMU then ends, exit 0). None on microvm,
+    which has no PCI; only q35 has an ICH9."""
+    if values.get("WATCHDOG") is not True or machine == "microvm":
         return []
-    return ["-device", "i6300esb", "-action", "watchdog=reset"]
+    args = []
+    if values.get("I6300ESB") is True:
+        args += ["-device", "i6300esb"]
+    if values.get("ITCO") is True and machine == "q35":
+        args += ["-global", "ICH9-LPC.noreboot=false"]
+    return [*args, "-action", "watchdog=reset"] if args else []
 
 
 def spec_for(project, boot: str = "disk", **overrides) -> RunSpec:
