@@ -93,27 +93,26 @@ CLONE_NEWNET = 0x40000000
 
 
 def ns_socket(ns: str, family=socket.AF_INET, kind=socket.SOCK_STREAM) -> socket.socket:
-    """A socket that lives in namespace `ns` (made by a thread that entered it:
-    a socket keeps the namespace it was created in)."""
-    out = {}
+    """A socket that lives in namespace `ns` (a socket keeps the namespace it was
+    created in)."""
+    return ns_call(ns, lambda: socket.socket(family, kind))
 
-    def make():
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-        try:
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                out["err"] = OSError(ctypes.get_errno(), "setns")
-                return
-        finally:
-            os.close(fd)
-        out["sock"] = socket.socket(family, kind)
 
-    t = threading.Thread(target=make)
-    t.start()
-    t.join()
-    if "err" in out:
-        raise out["err"]
-    return out["sock"]
+def ns_connect(ns: str, source: str, dest, timeout: float) -> socket.socket:
+    """A TCP connection from `source` to `dest` (host, port) made inside namespace `ns`."""
+    s = ns_socket(ns)
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(dest)
+    return s
+
+
+def recv_all(s: socket.socket) -> bytes:
+    """Everything until the peer closes."""
+    out = bytearray()
+    while b := s.recv(65536):
+        out += b
+    return bytes(out)
 
 
 def ns_call(ns: str, fn):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from helpers import ROOT, Guest, ns_socket, tap_netns, unicycle
+from helpers import ROOT, Guest, ns_connect, ns_socket, recv_all, tap_netns, unicycle
 
 pytestmark = pytest.mark.qemu
 
@@ -57,20 +57,7 @@ def guest(tmp_path_factory):
 
 
 def open_from(ns, source, timeout=5):
-    s = ns_socket(ns)
-    s.settimeout(timeout)
-    s.bind((source, 0))
-    s.connect((GUEST, 80))
-    return s
-
-
-def recv_all(s) -> bytes:
-    out = bytearray()
-    while True:
-        b = s.recv(65536)
-        if not b:
-            return bytes(out)
-        out += b
+    return ns_connect(ns, source, (GUEST, 80), timeout)
 
 
 def get_index(ns, source=HOST, timeout=5) -> bytes:

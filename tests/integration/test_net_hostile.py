@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from helpers import ROOT, Guest, ns_call, ns_socket, tap_netns, unicycle
+from helpers import ROOT, Guest, ns_call, ns_connect, recv_all, tap_netns, unicycle
 
 pytestmark = pytest.mark.qemu
 
@@ -152,18 +152,7 @@ def guest(app):
 # ---- the checks after each group ----
 
 def connect(ns, timeout=ANSWER_S, source=HOST):
-    s = ns_socket(ns)
-    s.settimeout(timeout)
-    s.bind((source, 0))
-    s.connect((GUEST, 80))
-    return s
-
-
-def recv_all(s) -> bytes:
-    out = bytearray()
-    while b := s.recv(65536):
-        out += b
-    return bytes(out)
+    return ns_connect(ns, source, (GUEST, 80), timeout)
 
 
 def request(ns, raw: bytes, timeout=ANSWER_S) -> bytes:
