@@ -196,3 +196,21 @@ def test_probe_rom_layout():
 def test_probe_firmware_boots_under_tcg():
     """The probe is a real guest: under TCG it writes its status and QEMU exits with it."""
     assert kvm.test_boot("tcg") is None
+
+
+def test_keep_nvram_keeps_the_firmware_variables_between_runs(runner, built, fake_run):
+    """A fresh copy of OVMF's variables each run, or the last run's with --keep-nvram (where
+    the signed payloads' rollback floor lives, as in a board's NVRAM)."""
+    out = built / "build" / "qemu-x86_64"
+    (out / "unicycle.img").write_bytes(b"x")
+    args = ["run", "-C", str(built), "-b", "qemu-x86_64", "--no-build"]
+    assert runner.invoke(cli, args).exit_code == 0
+    nvram = out / os.path.basename(qemu.OVMF_VARS)
+    nvram.write_bytes(b"variables the firmware wrote")
+    r = runner.invoke(cli, [*args, "--keep-nvram"])
+    assert r.exit_code == 0, r.stderr
+    assert fake_run["spec"].keep_nvram and nvram.read_bytes() == b"variables the firmware wrote"
+    assert runner.invoke(cli, args).exit_code == 0
+    assert nvram.read_bytes() == open(qemu.OVMF_VARS, "rb").read()
+    r = runner.invoke(cli, [*args, "--keep-nvram", "--direct"])
+    assert r.exit_code == 2 and "direct boot runs no firmware" in r.stderr

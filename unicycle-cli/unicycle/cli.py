@@ -200,18 +200,23 @@ def build(ctx, project_dir, board, sets, regenerate_only, direct, sign_efi, as_j
               help="Boot with UEFI Secure Boot on: Debian's Secure-Boot OVMF with its test key "
                    f"enrolled ({tools.SNAKEOIL_CERT}); only a loader signed with that key runs.")
 @sign_efi_option
+@click.option("--keep-nvram", is_flag=True,
+              help="Keep the firmware's variables from the last run (build/<board>/OVMF_VARS*.fd), "
+                   "as a board's NVRAM keeps them: boot order, the signed payloads' rollback floor.")
 @click.option("--fetch", "fetch_path", metavar="PATH", default=None,
               help="Networked apps: wait until the guest answers HTTP GET PATH through the "
                    "first forward, print the response (curl), then shut the guest down.")
 @click.pass_context
 def run(ctx, project_dir, board, timeout, qemu_args, nic, forwards, smp, memory, net, gdb_port,
-        disk_specs, usb, direct, machine, kvm, no_build, sets, secure_boot, sign_efi, fetch_path):
+        disk_specs, usb, direct, machine, kvm, no_build, sets, secure_boot, sign_efi, keep_nvram,
+        fetch_path):
     """Boot the project in QEMU (OVMF and the image, or app.elf directly); exit with the app's status."""
     opts = launch.Options(timeout=timeout, forwards=tuple(forwards), nic=nic, smp=smp,
                           memory=memory, net=net, gdb_port=gdb_port, usb=usb, direct=direct,
                           machine=machine, kvm=kvm, qemu_args=tuple(qemu_args),
                           build=not no_build, fetch=fetch_path, disks=tuple(disk_specs),
-                          secure_boot=secure_boot, sign_efi=sign_efi, verbose=ctx.obj["verbose"])
+                          secure_boot=secure_boot, sign_efi=sign_efi, keep_nvram=keep_nvram,
+                          verbose=ctx.obj["verbose"])
     out = launch.run(project_dir, board, sets, opts, log=lambda line: click.echo(line, err=True))
     if out.response is not None:
         click.echo(f"\nunicycle: GET {fetch_path} answered after {out.seconds:.1f} s:")

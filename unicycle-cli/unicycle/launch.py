@@ -36,6 +36,7 @@ class Options:
     disks: tuple = ()              # disks.DiskSpec, from --disk
     secure_boot: bool = False      # Secure-Boot OVMF with the snakeoil key enrolled
     sign_efi: tuple | None = None  # (KEY, CERT): sign BOOTX64.EFI (as build --sign-efi)
+    keep_nvram: bool = False       # the last run's OVMF variables, not a fresh copy
     verbose: bool = False
 
 
@@ -70,6 +71,9 @@ def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None 
         log("unicycle: microvm boots only directly: booting app.elf without firmware")
     if boot is None:
         boot = "direct" if direct else "usb" if opts.usb else "disk"
+    if opts.keep_nvram and boot == "direct":
+        raise InputError("--keep-nvram keeps the firmware's variables, and direct boot runs no "
+                         "firmware: give one of --keep-nvram and --direct")
     if opts.secure_boot and boot == "direct":
         raise InputError("--secure-boot is checked by the firmware, which direct boot skips: "
                          "give one of --secure-boot and --direct")
@@ -78,7 +82,8 @@ def prepare(project_dir, board_name, sets, opts: Options, log, boot: str | None 
             "unicycle.toml): the firmware will refuse it")
     spec = qemu.spec_for(proj, boot=boot, smp=opts.smp, kvm=opts.kvm or None,
                          forwards=forwards, machine=opts.machine, memory_mib=opts.memory,
-                         netdev=opts.net.netdev(), secure_boot=opts.secure_boot or None)
+                         netdev=opts.net.netdev(), secure_boot=opts.secure_boot or None,
+                         keep_nvram=opts.keep_nvram or None)
     spec.disks = disks_mod.plan(opts.disks, proj.board, proj.resolved.values, log)
     if opts.nic:
         spec.nic = qemu.NICS[opts.nic]
