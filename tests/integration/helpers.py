@@ -2,6 +2,7 @@
 import contextlib
 import ctypes
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +27,17 @@ def unicycle(*args, cwd=None, timeout=600, check=False):
 def new_project(tmp_path, name="demoapp", template="hello") -> Path:
     unicycle("new", name, "--template", template, cwd=tmp_path, check=True)
     return tmp_path / name
+
+
+def http_hello(dst: Path, static: tuple[str, str] | None = None) -> Path:
+    """examples/http-hello copied to `dst` (not built); with `static` = (guest, gateway),
+    the guest gets that /24 address instead of DHCP (a tap in a namespace has no DHCP)."""
+    shutil.copytree(ROOT / "examples" / "http-hello", dst, ignore=shutil.ignore_patterns("build"))
+    if static:
+        toml = dst / "unicycle.toml"
+        toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\n'
+                        f'address = "{static[0]}/24"\ngateway = "{static[1]}"\n')
+    return dst
 
 
 NICS = {"virtio-net": "virtio-net-pci", "e1000e": "e1000e"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import NICS, ROOT, Guest, ns_socket, tap_netns, unicycle
+from helpers import NICS, Guest, http_hello, ns_socket, tap_netns, unicycle
 from unicycle import qemu
 
 pytestmark = pytest.mark.qemu
@@ -24,12 +24,7 @@ HOST = "10.99.0.1"
 
 
 def copy_example(dst: Path, static: bool) -> Path:
-    shutil.copytree(ROOT / "examples" / "http-hello", dst,
-                    ignore=shutil.ignore_patterns("build"))
-    if static:
-        toml = dst / "unicycle.toml"
-        toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\n'
-                        f'address = "{GUEST}/24"\ngateway = "{HOST}"\n')
+    http_hello(dst, (GUEST, HOST) if static else None)
     unicycle("build", "-C", dst, "--direct", "--set", "HTTP_STATS=y", check=True)
     return dst
 

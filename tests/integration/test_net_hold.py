@@ -7,7 +7,6 @@ keeps dribbling header bytes is closed with 408 at the deadline. A client that
 stops taking data after the server closed does not keep the connection's
 buffers: the unacknowledged close is reset within NET_TCP_CLOSE_MAX_MS."""
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -15,7 +14,7 @@ import time
 
 import pytest
 
-from helpers import ROOT, Guest, ns_connect, ns_socket, recv_all, tap_netns, unicycle
+from helpers import Guest, http_hello, ns_connect, ns_socket, recv_all, tap_netns, unicycle
 
 pytestmark = pytest.mark.qemu
 
@@ -32,11 +31,7 @@ TAPDEV = f"tap,id=net0,ifname={TAP},script=no,downscript=no"
 
 @pytest.fixture(scope="module")
 def guest(tmp_path_factory):
-    app = tmp_path_factory.mktemp("hold") / "hh"
-    shutil.copytree(ROOT / "examples" / "http-hello", app, ignore=shutil.ignore_patterns("build"))
-    toml = app / "unicycle.toml"
-    toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\naddress = "{GUEST}/24"\n'
-                    f'gateway = "{HOST}"\n')
+    app = http_hello(tmp_path_factory.mktemp("hold") / "hh", (GUEST, HOST))
     unicycle("build", "-C", app, "--direct", "--set", f"NET_TCP_PCBS={PCBS}",
              "--set", f"NET_TCP_PER_PEER={PER_PEER}",
              "--set", f"HTTP_HEADER_TIMEOUT_MS={HEADER_S * 1000}", "--set", "HTTP_STATS=y",

@@ -13,14 +13,13 @@ the heap's bytes in use come back to the baseline (see `baseline`)."""
 import json
 import random
 import select
-import shutil
 import socket
 import struct
 import time
 
 import pytest
 
-from helpers import ROOT, Guest, ns_call, ns_connect, recv_all, tap_netns, unicycle
+from helpers import Guest, http_hello, ns_call, ns_connect, recv_all, tap_netns, unicycle
 
 pytestmark = pytest.mark.qemu
 
@@ -118,11 +117,7 @@ def announce(wire, tries=5):
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """http-hello with a static address and the stats route, built once."""
-    app = tmp_path_factory.mktemp("hostile") / "hh"
-    shutil.copytree(ROOT / "examples" / "http-hello", app, ignore=shutil.ignore_patterns("build"))
-    toml = app / "unicycle.toml"
-    toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\naddress = "{GUEST}/24"\n'
-                    f'gateway = "{HOST}"\n')
+    app = http_hello(tmp_path_factory.mktemp("hostile") / "hh", (GUEST, HOST))
     unicycle("build", "-C", app, "--direct", "--set", "HTTP_STATS=y", check=True)
     return app
 

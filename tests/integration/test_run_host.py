@@ -3,7 +3,6 @@ namespace the test makes) the guest's NIC joins the tap device and answers HTTP 
 address, and a second guest on the same tap is refused in one line while the first holds it;
 `--memory` and `--smp` reach the guest."""
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 
 import pytest
 
-from helpers import ROOT, new_project, tap_netns, unicycle
+from helpers import http_hello, new_project, tap_netns, unicycle
 
 pytestmark = pytest.mark.qemu
 
@@ -22,11 +21,7 @@ GUEST = "10.99.7.2"
 
 @pytest.fixture(scope="module")
 def static_app(tmp_path_factory):
-    app = tmp_path_factory.mktemp("tapnet") / "hh"
-    shutil.copytree(ROOT / "examples" / "http-hello", app, ignore=shutil.ignore_patterns("build"))
-    toml = app / "unicycle.toml"
-    toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\n'
-                    f'address = "{GUEST}/24"\ngateway = "{HOST}"\n')
+    app = http_hello(tmp_path_factory.mktemp("tapnet") / "hh", (GUEST, HOST))
     unicycle("build", "-C", app, check=True)
     return app
 
