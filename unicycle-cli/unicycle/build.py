@@ -27,7 +27,7 @@ class Project:
     resolved: config.Resolved
     build_dir: Path
     sets: tuple = ()
-    signing: efisign.Signing | None = None   # sign BOOTX64.EFI for Secure Boot (efisign.py)
+    efi_signing: efisign.Signing | None = None   # sign BOOTX64.EFI for Secure Boot (efisign.py)
     ninja_output: list = field(default_factory=list)   # lines, when built with a log
     payload_policy: "signing.Policy | None" = None     # payload.sig policy, set by generate()
 
@@ -38,7 +38,7 @@ class Project:
     @property
     def loader(self) -> Path:
         """The BOOTX64.EFI that goes into the image and netboot/: the signed one when signing."""
-        return self.build_dir / (efisign.SIGNED_NAME if self.signing else "BOOTX64.EFI")
+        return self.build_dir / (efisign.SIGNED_NAME if self.efi_signing else "BOOTX64.EFI")
 
 
 def open_project(project_dir, board_name=None, sets=(), sign_efi=None) -> Project:
@@ -208,12 +208,12 @@ def ninja_text(project: Project, comps: list) -> str:
            "$objcopy -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel "
            "-j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 "
            "$out.so $out", "EFI $out")
-    pol = project.payload_policy or signing.policy(project)
+    pol = project.payload_policy               # set by generate(), which writes this file
     payload = ["payload.cfg"] + (["payload.sig"] if pol.key else [])
     w.variable("signing_key", ["--key", str(pol.key)] if pol.key else [])
     w.rule("payload", "$python -m unicycle _payload --elf app.elf --cfg boot.cfg "
            "--out payload.cfg $signing_key", "SIGN payload.cfg" if pol.key else "PAYLOAD payload.cfg")
-    efi_signing, loader = project.signing, project.loader.name
+    efi_signing, loader = project.efi_signing, project.loader.name
     w.variable("loader", [loader])
     w.rule("package", "$python -m unicycle _package --efi $loader --elf app.elf "
            "--cfg boot.cfg --payload payload.cfg --out $out", "IMAGE $out")
@@ -308,8 +308,8 @@ def build(project: Project, verbose=False, log=None, direct=False) -> Path:
     """Generate, compile, link and package; returns the image (with `direct`, only what
     direct boot needs, and returns app.elf). With `log`, ninja's output also lands in
     project.ninja_output. Signing keys are checked before anything is written."""
-    if project.signing and not direct:
-        efisign.check(project.signing, project.manifest.root / "build")
+    if project.efi_signing and not direct:
+        efisign.check(project.efi_signing, project.manifest.root / "build")
     generate(project)
     project.ninja_output = run_ninja(project, verbose=verbose, log=log,
                                      targets=DIRECT_TARGETS if direct else ())

@@ -142,4 +142,4 @@ def build(project_dir, board, sets=(), verbose=False, log=print, direct=False,
                    compiled=compiled(proj.ninja_output),
                    groups=group_of(components.enabled(proj.resolved)),
                    up_to_date=NO_WORK in proj.ninja_output, seconds=seconds,
-                   signed_by=efisign.subject(proj.signing.cert) if proj.signing else None)
+                   signed_by=efisign.subject(proj.efi_signing.cert) if proj.efi_signing else None)

@@ -106,7 +106,7 @@ def _unsigned_loader(proj, building: bool) -> bool:
     """Will the loader booted be unsigned: the build about to run does not sign, or (without
     a build) the last build's loader, which netboot/ holds as the image does, has no signature."""
     if building:
-        return proj.signing is None
+        return proj.efi_signing is None
     last = netboot.current(proj.build_dir) / "BOOTX64.EFI"
     return last.is_file() and not efisign.has_signature(last)
 
