@@ -53,6 +53,12 @@ static void boot_cleanup(struct boot *b)
 	b->src.ops = NULL;
 }
 
+/* The files come from a boot server (TFTP), not our own partition. */
+static BOOLEAN from_net(const struct boot *b)
+{
+	return strcmp(b->src.boot_source, "net") == 0;
+}
+
 /* With a payload.cfg, boot.cfg must be the one it names (size and SHA-256). */
 static EFI_STATUS check_config(struct boot *b, const void *text, UINTN size)
 {
@@ -214,7 +220,7 @@ static void store_rollback(const struct boot *b)
  * an image without one boots unverified unless signatures are required. */
 static EFI_STATUS load_payload(struct boot *b)
 {
-	BOOLEAN net = strcmp(b->src.boot_source, "net") == 0;
+	BOOLEAN net = from_net(b);
 	enum payload_error err;
 	EFI_STATUS status;
 	unsigned line;
@@ -273,7 +279,7 @@ static EFI_STATUS fetch_app_once(struct boot *b, BOOLEAN *mismatch)
 	                      &b->app_size);
 	if (status == EFI_NOT_FOUND)
 		boot_log(L"%s not found on the boot %a", BOOT_APP_PATH,
-		         strcmp(b->src.boot_source, "net") == 0 ? "server" : "partition");
+		         from_net(b) ? "server" : "partition");
 	if (status == EFI_BAD_BUFFER_SIZE && b->have_payload)
 		*mismatch = TRUE;
 	if (EFI_ERROR(status))
@@ -312,7 +318,7 @@ static EFI_STATUS fetch_app(struct boot *b)
 		/* A build may have replaced both files on the server in
 		 * between: once more. A disk does not change under us. */
 		if (attempt == BOOT_NET_VERIFY_TRIES ||
-		    strcmp(b->src.boot_source, "net") != 0)
+		    !from_net(b))
 			break;
 		boot_log(L"fetching %s and %s again", BOOT_PAYLOAD_PATH,
 		         BOOT_APP_PATH);
