@@ -1,6 +1,7 @@
-"""Shared pytest fixtures: the repo root, a CliRunner, fresh project folders."""
+"""Shared pytest fixtures: the repo root, a CliRunner, fresh project folders; wait_until."""
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,16 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "manifests"
+
+
+def wait_until(predicate, timeout=20, step=0.05) -> bool:
+    """Poll predicate() until it is true (True) or `timeout` seconds pass (its last value)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
 
 
 @pytest.fixture

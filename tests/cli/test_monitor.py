@@ -5,10 +5,10 @@ tests/integration/test_monitor_crash.py.)"""
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
+from conftest import wait_until
 from unicycle.cli import cli
 
 CTRL_RBRACKET = b"\x1d"
@@ -24,15 +24,6 @@ def start_monitor(port_path, proj, log, keyboard):
                              "--log", str(log), "-C", str(proj)],
                             stdin=keyboard, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
-
-
-def wait_until(predicate, timeout=20):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_second_monitor_finds_the_port_busy(board_project, tmp_path):

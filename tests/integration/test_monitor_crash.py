@@ -8,10 +8,10 @@ import re
 import subprocess
 import sys
 import termios
-import time
 
 import pytest
 
+from conftest import wait_until
 from helpers import new_project, unicycle
 from test_boot import CRASH_APP
 from unicycle import build as build_mod, qemu
@@ -36,15 +36,6 @@ def crash(tmp_path_factory):
     assert qemu.decode_status(r.returncode, True) == qemu.EXIT_CRASHED, data[-2000:]
     assert b"CPU exception 14" in data and b"backtrace:" in data, data[-2000:]
     return proj, data
-
-
-def wait_until(predicate, timeout=20):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_replayed_crash_is_symbolized_logged_and_ctrl_bracket_exits(crash, tmp_path):

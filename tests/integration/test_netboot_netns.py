@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_until
 from helpers import new_project, unicycle
 
 pytestmark = pytest.mark.qemu
@@ -120,15 +121,6 @@ def _serve(ns: Namespace, proj: Path, tmp: Path, *extra) -> tuple[subprocess.Pop
     return p, log
 
 
-def _wait(pred, timeout, step=0.25) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
-
-
 def _text(path: Path) -> str:
     try:
         return path.read_text(errors="replace")
@@ -137,7 +129,7 @@ def _text(path: Path) -> str:
 
 
 def _serving(p: subprocess.Popen, log: Path, timeout=180):
-    ok = _wait(lambda: "serving " in _text(log) or p.poll() is not None, timeout)
+    ok = wait_until(lambda: "serving " in _text(log) or p.poll() is not None, timeout)
     assert ok and p.poll() is None, f"serve did not start:\n{_text(log)[-3000:]}"
 
 
@@ -222,7 +214,7 @@ def test_serve_boots_two_guests_and_a_rebuild(project, tmp_path):
         print(f"two concurrent PXE boots: {both:.1f} s")
 
         # serve logged each boot with its MAC and the files it sent.
-        _wait(lambda: all(f"of {m} (" in _text(serve_log) for m in MACS), 10)
+        wait_until(lambda: all(f"of {m} (" in _text(serve_log) for m in MACS), 10)
         out = _text(serve_log)
         for mac in MACS:
             assert re.search(rf"boot #1 of {mac} \(10\.77\.0\.\d+\): app\.elf \d+ bytes sent",
@@ -244,7 +236,7 @@ def test_serve_boots_two_guests_and_a_rebuild(project, tmp_path):
         g = Guest(ns, "uctap0", MACS[0], tmp_path / "guest-after-rebuild", project)
         _check_guest(g, g.wait(BOOT_TIMEOUT), "build-two")
         assert "build-one" not in g.serial()
-        assert _wait(lambda: f"boot #2 of {MACS[0]} (" in _text(serve_log), 10), \
+        assert wait_until(lambda: f"boot #2 of {MACS[0]} (" in _text(serve_log), 10), \
             _text(serve_log)[-3000:]
 
         # SIGTERM: serve stops dnsmasq and prints the table.
@@ -267,7 +259,7 @@ def test_serve_watch_rebuilds(project, tmp_path):
         before = os.readlink(link)
         time.sleep(1.1)                   # a new mtime, even on coarse-grained filesystems
         _set_marker(project, "watched")
-        assert _wait(lambda: "rebuilt; the next boot gets the new payload" in _text(serve_log)
+        assert wait_until(lambda: "rebuilt; the next boot gets the new payload" in _text(serve_log)
                      or serve.poll() is not None, 120), _text(serve_log)[-3000:]
         assert "sources changed: rebuilding" in _text(serve_log)
         assert os.readlink(link) != before
