@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import linuxvm  # noqa: E402
-from run import ensure_packages, log, wait_quiet  # noqa: E402
+from common import ensure_packages, log, wait_quiet  # noqa: E402
 
 CACHE = REPO / ".cache" / "bench"
 RESULTS = REPO / "bench" / "results"

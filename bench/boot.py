@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "unicycle-cli"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import stats  # noqa: E402
+from common import stats  # noqa: E402
 from unicycle import build as build_mod, qemu  # noqa: E402
 
 APP_DIR = REPO / "examples" / "http-hello"

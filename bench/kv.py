@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO / "unicycle-cli"))
 import linuxvm  # noqa: E402
 import netns  # noqa: E402
-from run import Guest, _cpu_model, ensure_packages, fmt, log, stats, wait_quiet  # noqa: E402
+from common import Guest, cpu_model, ensure_packages, fmt, log, stats, wait_quiet  # noqa: E402
 
 APP_DIR = REPO / "examples" / "kv"
 CACHE = REPO / ".cache" / "bench"
@@ -263,7 +263,7 @@ def machine() -> dict:
     qemu_v = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
                             text=True).stdout.splitlines()[0]
     bench_v = subprocess.run(["redis-benchmark", "--version"], capture_output=True, text=True)
-    return {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "kernel": platform.release(),
+    return {"cpus": os.cpu_count(), "cpu_model": cpu_model(), "kernel": platform.release(),
             "qemu": qemu_v, "accel": "tcg", "redis_benchmark": bench_v.stdout.strip(),
             "loadavg_at_start": os.getloadavg()}
 

@@ -40,12 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO / "unicycle-cli"))
 import linuxvm  # noqa: E402
 import netns  # noqa: E402
-from run import Guest, ensure_packages, log, machine, parse_wrk  # noqa: E402
+from common import Guest, ensure_packages, log, machine  # noqa: E402
+from common import checked_errors as leg_errors, checked_wrk_command  # noqa: E402
+from common import parse_checked as parse_leg  # noqa: E402
 
 APP_DIR = REPO / "examples" / "http-hello"
 CACHE = REPO / ".cache" / "soak"
 RESULTS = REPO / "bench" / "results"
-LUA = Path(__file__).resolve().parent / "soak.lua"
 NETNS_NAME = "ucsoak"
 NETNS_GUEST = "unicycle"                  # bench/netns.py's tap and address for the guest
 PAGE = linuxvm.PAGE                       # http-hello's GET / (examples/http-hello/src/main.c)
@@ -196,36 +197,8 @@ def client_args(kind: str, warmup: bool = False) -> list[str]:
 
 def wrk_command(kind: str, url: str, seconds: int, body_file: Path,
                 warmup: bool = False) -> list[str]:
-    return ["wrk", *client_args(kind, warmup), f"-d{seconds}s", "--timeout", f"{WRK_TIMEOUT_S}s",
-            "-s", str(LUA), url, "--", str(body_file)]
-
-
-def parse_leg(out: str) -> dict:
-    """wrk's own counts (parse_wrk) plus soak.lua's line; missing figures are errors."""
-    res = parse_wrk(out)
-    res["duration_s"] = None
-    for line in out.splitlines():
-        words = line.split()
-        if words[:1] == ["soak:"] and len(words) == 7:
-            res["responses"], res["bad_status"], res["bad_body"] = (
-                int(words[2]), int(words[4]), int(words[6]))
-        if len(words) >= 4 and words[1:3] == ["requests", "in"]:
-            res["duration_s"] = float(words[3].rstrip(",").rstrip("s"))
-    return res
-
-
-def leg_errors(res: dict) -> list[str]:
-    """What went wrong in one leg of one client (empty: nothing)."""
-    if res.get("requests") is None or "responses" not in res:
-        return ["wrk printed no result" + (f": {res['output']}" if res.get("output") else "")]
-    errs = []
-    for key, what in (("errors", "socket errors/timeouts"), ("non_2xx", "non-2xx responses"),
-                      ("bad_status", "responses not 200"), ("bad_body", "wrong bodies")):
-        if res.get(key):
-            errs.append(f"{res[key]} {what}")
-    if res["responses"] != res["requests"]:
-        errs.append(f"soak.lua saw {res['responses']} responses, wrk counted {res['requests']}")
-    return errs
+    return checked_wrk_command(client_args(kind, warmup), url, seconds, body_file,
+                               WRK_TIMEOUT_S)
 
 
 def run_leg(url: str, seconds: int, body_file: Path, wrap, warmup: bool = False) -> dict:
