@@ -742,3 +742,22 @@ def redis_version(vm: dict) -> str | None:
     if not debs:
         return None
     return _run(["dpkg-deb", "-f", str(debs[-1]), "Version"]).stdout.strip()
+
+
+def variants_table() -> str:
+    """LINUX_VARIANTS as a Markdown table (bench/README.md's), from settings()."""
+    rows = ["| variant | machine | NIC | kernel | kernel command line extras | sysctl | nginx | why |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name in LINUX_VARIANTS:
+        s = settings(name)
+        nginx = ", ".join(f"{k} {v}" for k, v in s["nginx"].items()
+                          if v != NGINX_DEFAULTS[k]) or "defaults"
+        sysctl = ", ".join(f"`{k}={v}`" for k, v in s["sysctl"].items()) or "-"
+        extra = " ".join(f"`{w}`" for w in s["cmdline_extra"]) or "-"
+        rows.append(f"| `{name}` | {s['machine']} | {s['nic']} | {s['kernel']} | {extra} | "
+                    f"{sysctl} | {nginx} | {s['why']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(variants_table())
