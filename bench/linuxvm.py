@@ -21,31 +21,76 @@ PAGE = b"<html><body><h1>Hello, World!</h1></body></html>"
 # The virtio PCI transport and the virtio-net driver (modules in the cloud kernel; deps added).
 NET_MODULES = ["virtio_pci", "virtio_net"]
 MEMINFO_MARK = "bench-meminfo:"
+# The nginx VM's modules per NIC: /init loads the group bench.nic= names (virtio by default).
+NIC_MODULES = {"virtio": NET_MODULES, "e1000e": ["e1000e"]}
+NIC_DEVICES = {"virtio-net-pci": "virtio", "e1000e": "e1000e"}     # QEMU -device -> group
+NIC_CONFIG = {"virtio": "VIRTIO_NET", "e1000e": "E1000E"}
+# The nginx VM's kernels: the cloud one (virtio only) and the generic one (which has e1000e).
+KERNELS = {"cloud": "linux-image-cloud-amd64", "generic": "linux-image-amd64"}
+STATS_PORT = 8081           # busybox httpd in the nginx VM: GET /cgi-bin/stats
+BASE_CMDLINE = "console=ttyS0 quiet panic=-1"
 
-NGINX_CONF = """\
-user root root;
-worker_processes 1;
-daemon on;
-pid /run/nginx.pid;
-error_log /var/log/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    types { text/html html; }
-    default_type text/html;
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_requests 100000000;
-    keepalive_timeout 120s;
-    server {
-        listen 80 default_server backlog=1024;
-        root /srv/www;
-        index index.html;
-        location = / { try_files /index.html =404; }
-    }
+# nginx's settings that bench.nginx= may set, with their defaults (nginx's own, but
+# worker_processes 1: one vCPU) and the values each accepts (as /init's nginx_conf does).
+NGINX_DEFAULTS = {"worker_processes": "1", "multi_accept": "off", "reuseport": "off",
+                  "accept_mutex": "off"}
+NGINX_VALUES = {"worker_processes": r"auto|[1-9][0-9]?", "multi_accept": "on|off",
+                "reuseport": "on|off", "accept_mutex": "on|off"}
+
+# The variants of the nginx VM. All use the same initramfs and QEMU -accel tcg -cpu max
+# -m 512 -smp 1; a key left out is the default's (VARIANT_DEFAULTS). settings() has them all.
+LINUX_VARIANTS = {
+    "default": {
+        "why": "what bench/run.py has always measured: q35, virtio-net, Debian's cloud kernel "
+               "as booted, nginx with one worker"},
+    "pc": {
+        "machine": "pc",
+        "why": "QEMU's i440FX machine instead of q35: a plain PCI bus, no PCIe root ports"},
+    "e1000e": {
+        "nic": "e1000e", "kernel": "generic",
+        "why": "an emulated Intel 82574L instead of virtio-net (the issue's second NIC "
+               "profile); the cloud kernel has no e1000e driver, so Debian's generic kernel"},
+    "generic-kernel": {
+        "kernel": "generic",
+        "why": "the generic kernel on virtio-net: separates the kernel's share of the "
+               "e1000e variant from the NIC's"},
+    "idle-poll": {
+        "cmdline": ["idle=poll"],
+        "why": "the idle loop spins instead of halting, as unicycle's POLL=y does: no "
+               "halt and wake-up around every packet"},
+    "mitigations-off": {
+        "cmdline": ["mitigations=off"],
+        "why": "no Spectre/Meltdown mitigations (retpolines, page-table isolation, "
+               "buffer clearing on kernel exit): cheaper syscalls and interrupts"},
+    "busy-poll": {
+        "sysctl": {"net.core.busy_poll": "50", "net.core.busy_read": "50"},
+        "why": "NAPI busy polling: a blocking read/poll/epoll spins on the NIC's queue for "
+               "up to 50 us before sleeping, instead of waiting for the interrupt"},
+    "nginx-tuned": {
+        "nginx": {"multi_accept": "on", "reuseport": "on"},
+        "why": "nginx's usual tuning: accept every pending connection per event, and a "
+               "SO_REUSEPORT listen socket per worker"},
+    "workers-2": {
+        "nginx": {"worker_processes": "2"},
+        "why": "two workers on one vCPU: one can run while the other waits"},
+    "workers-auto": {
+        "nginx": {"worker_processes": "auto"},
+        "why": "Debian's packaged default (one worker per CPU, so one here): checks that the "
+               "fixed 1 is no handicap"},
+    "best": {
+        "cmdline": ["idle=poll", "mitigations=off"],
+        "nginx": {"multi_accept": "on", "reuseport": "on"},
+        "why": "the variants above that helped, together"},
+    "best-busy-poll": {
+        "cmdline": ["idle=poll", "mitigations=off"],
+        "nginx": {"multi_accept": "on", "reuseport": "on"},
+        "sysctl": {"net.core.busy_poll": "50", "net.core.busy_read": "50"},
+        "why": "best plus NAPI busy polling: the closest Linux gets to unicycle's polling "
+               "loop"},
 }
-"""
+DEFAULT_VARIANT = "default"
+VARIANT_DEFAULTS = {"machine": "q35", "nic": "virtio-net-pci", "kernel": "cloud",
+                    "cmdline": [], "sysctl": {}, "nginx": {}}
 
 # Both VMs' /init start the same way: busybox, /proc, /sys, /dev.
 INIT_START = """\
@@ -57,7 +102,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 """
 
-# The network VMs' /init then loads the NIC's modules and sets the address.
+# The redis VM's /init then loads the NIC's modules and sets the address.
 INIT_NET = """\
 for m in {modules}; do insmod /lib/modules/$m.ko || echo "bench: insmod $m failed"; done
 addr=10.0.2.15/24 gw=10.0.2.2
@@ -78,10 +123,123 @@ while true; do
 done
 """
 
-INIT = INIT_START + INIT_NET + """\
+# The nginx VM's /init functions (plain POSIX sh; the tests run them with /bin/sh).
+#   bench_args CMDLINE     sets addr, gw, nic, nginx_opts, sysctls from its bench.* words
+#   nginx_conf OPTS        nginx.conf on stdout, OPTS = comma-separated key=value
+#   set_sysctls LIST ROOT  writes each key=value of LIST (dots -> slashes) under ROOT
+INIT_FUNCS = r"""
+bench_args() {
+    addr=10.0.2.15/24 gw=10.0.2.2 nic=virtio nginx_opts= sysctls=
+    for a in $1; do
+        case "$a" in
+        bench.ip=*) addr="${a#bench.ip=}";;
+        bench.gw=*) gw="${a#bench.gw=}";;
+        bench.nic=*) nic="${a#bench.nic=}";;
+        bench.nginx=*) nginx_opts="${a#bench.nginx=}";;
+        bench.sysctl=*) sysctls="${a#bench.sysctl=}";;
+        esac
+    done
+}
+
+nginx_conf() {
+    wp=1 ma=off am=off rp=
+    for o in $(echo "$1" | tr , ' '); do
+        case "$o" in
+        worker_processes=auto|worker_processes=[1-9]|worker_processes=[1-9][0-9])
+            wp="${o#*=}";;
+        multi_accept=on|multi_accept=off) ma="${o#*=}";;
+        accept_mutex=on|accept_mutex=off) am="${o#*=}";;
+        reuseport=on) rp=" reuseport";;
+        reuseport=off) rp=;;
+        *) echo "bench: bad bench.nginx option '$o' (ignored)" >&2;;
+        esac
+    done
+    cat <<EOF
+user root root;
+worker_processes $wp;
+daemon on;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log warn;
+events { worker_connections 1024; multi_accept $ma; accept_mutex $am; }
+http {
+    types { text/html html; }
+    default_type text/html;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 100000000;
+    keepalive_timeout 120s;
+    server {
+        listen 80 default_server backlog=1024$rp;
+        root /srv/www;
+        index index.html;
+        location = / { try_files /index.html =404; }
+    }
+}
+EOF
+}
+
+set_sysctls() {
+    for s in $(echo "$1" | tr , ' '); do
+        k="${s%%=*}" v="${s#*=}"
+        f="$2/$(echo "$k" | tr . /)"
+        case "$k" in
+        *..*|*/*|.*|'') echo "bench: bad sysctl '$s' (ignored)"; continue;;
+        esac
+        if [ "$k" = "$s" ] || [ ! -f "$f" ]; then
+            echo "bench: bad sysctl '$s' (ignored)"
+        elif echo "$v" > "$f"; then
+            echo "bench: sysctl $k = $(cat "$f")"
+        else
+            echo "bench: sysctl $k: cannot write '$v'"
+        fi
+    done
+}
+"""
+
+# The nginx VM's /init after INIT_START + INIT_FUNCS. PID 1 must not exit, so it sleeps;
+# nothing else runs in the guest between requests (no console sampler).
+INIT_NGINX = r"""
+bench_args "$(cat /proc/cmdline)"
+kver=$(uname -r)
+if [ -f "/lib/modules/$kver/$nic.list" ]; then
+    for m in $(cat "/lib/modules/$kver/$nic.list"); do
+        insmod "/lib/modules/$kver/$m.ko" || echo "bench: insmod $m failed"
+    done
+else
+    echo "bench: kernel $kver has no $nic driver in this initramfs"
+fi
+ip link set lo up
+ip link set eth0 up
+ip addr add "$addr" dev eth0
+ip route add default via "$gw"
+set_sysctls "$sysctls" /proc/sys
+nginx_conf "$nginx_opts" > /etc/nginx/nginx.conf
+echo "bench: kernel $kver nic $nic nginx $nginx_opts"
 /usr/sbin/nginx -c /etc/nginx/nginx.conf || echo "bench: nginx failed to start"
 echo "bench: nginx started"
-""" + INIT_MEMINFO
+httpd -p __STATS_PORT__ -h /srv/stats || echo "bench: stats httpd failed to start"
+while true; do sleep 3600; done
+"""
+
+INIT = INIT_START + INIT_FUNCS + INIT_NGINX.replace("__STATS_PORT__", str(STATS_PORT))
+
+# GET /cgi-bin/stats (busybox httpd, on demand: nothing runs between requests):
+# "Key: value" lines; memory in kB as /proc/meminfo has it, /proc/uptime's seconds, every
+# Tcp: counter of /proc/net/snmp and every TcpExt: one of /proc/net/netstat.
+STATS_CGI = r"""#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+awk '/^(MemTotal|MemFree|MemAvailable):/ { print $1 " " $2 }' /proc/meminfo
+awk '{ print "Uptime: " $1 }' /proc/uptime
+awk '$1 == "Tcp:" || $1 == "TcpExt:" {
+    p = substr($1, 1, length($1) - 1)
+    if (!(p in head)) { head[p] = $0; next }
+    n = split(head[p], k, " ")
+    for (i = 2; i <= n; i++) print p "." k[i] ": " $i
+}' /proc/net/snmp /proc/net/netstat
+"""
 
 
 def _run(cmd, **kw):
@@ -208,27 +366,43 @@ def write_cpio(root: Path, out: Path):
         f.write(b"".join(chunks))
 
 
-def _rootfs(root: Path, kernel_tree: Path, nginx_tree: Path, busybox_tree: Path):
+def _nic_modules(kernel_tree: Path) -> dict[str, list[tuple[str, Path]]]:
+    """{NIC group: modules in load order} for one kernel; [] when the driver is built in,
+    and no entry when the kernel lacks the driver (the cloud kernel has no e1000e)."""
+    config = next((kernel_tree / "boot").glob("config-*")).read_text()
+    out = {}
+    for group, wanted in NIC_MODULES.items():
+        if f"CONFIG_{NIC_CONFIG[group]}=y\n" in config:
+            out[group] = []
+        elif f"CONFIG_{NIC_CONFIG[group]}=m\n" in config:
+            out[group] = _module_order(kernel_tree / "lib/modules", wanted)
+    return out
+
+
+def _rootfs(root: Path, kernel_trees: dict[str, Path], nginx_tree: Path, busybox_tree: Path):
+    """The nginx VM's initramfs: for each kernel, /lib/modules/<release>/<group>.list and
+    the .ko files it names; nginx, its libraries, the page, the stats CGI and /init."""
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     _copy(busybox_tree / "bin/busybox", root, "bin/busybox", 0o755)
-    config = next((kernel_tree / "boot").glob("config-*"))
-    modules = [] if _builtin(config, "VIRTIO_NET") else \
-        _module_order(kernel_tree / "lib/modules", NET_MODULES)
-    for name, ko in modules:
-        _copy(ko, root, f"lib/modules/{name}.ko", 0o644)
+    for ktree in kernel_trees.values():
+        release = next((ktree / "lib/modules").iterdir()).name
+        for group, modules in _nic_modules(ktree).items():
+            for name, ko in modules:
+                _copy(ko, root, f"lib/modules/{release}/{name}.ko", 0o644)
+            _write(root, f"lib/modules/{release}/{group}.list",
+                   "".join(f"{name}\n" for name, _ in modules))
     nginx = nginx_tree / "usr/sbin/nginx"
     _copy(nginx, root, "usr/sbin/nginx", 0o755)
     for lib in _libraries(nginx):
         _copy(lib, root, None, 0o755)
-    _write(root, "etc/nginx/nginx.conf", NGINX_CONF)
     _write(root, "srv/www/index.html", PAGE)
+    _write(root, "srv/stats/cgi-bin/stats", STATS_CGI, 0o755)
     _write(root, "etc/passwd", "root:x:0:0:root:/:/bin/sh\n")
     _write(root, "etc/group", "root:x:0:\n")
-    for d in ("var/log/nginx", "var/lib/nginx", "run", "tmp", "proc", "sys", "dev"):
+    for d in ("etc/nginx", "var/log/nginx", "var/lib/nginx", "run", "tmp", "proc", "sys", "dev"):
         (root / d).mkdir(parents=True, exist_ok=True)
-    _write(root, "init", INIT.format(modules=" ".join(n for n, _ in modules),
-                                     mark=MEMINFO_MARK), 0o755)
+    _write(root, "init", INIT, 0o755)
 
 
 def _assemble(cache: Path, kernel_meta: str, name: str, recipe: bytes, packages: list[str],
@@ -256,31 +430,153 @@ def _assemble(cache: Path, kernel_meta: str, name: str, recipe: bytes, packages:
 
 
 def build(cache: Path, log=print) -> dict:
-    """Builds (or reuses) the VM; returns {'kernel': Path, 'initrd': Path, 'version': str}."""
-    recipe = (INIT + NGINX_CONF + repr(NET_MODULES)).encode() + PAGE
-    return _assemble(cache, "linux-image-cloud-amd64", "", recipe, ["nginx", "busybox-static"],
-                     lambda root, ktree, t: _rootfs(root, ktree, t["nginx"], t["busybox-static"]),
-                     log)
+    """Builds (or reuses) the nginx VM: both kernels of KERNELS and one initramfs.
+    Returns {'kernel': the cloud vmlinuz, 'initrd', 'version': the cloud kernel package,
+    'kernels': {flavour: vmlinuz}, 'versions': {flavour: kernel package}}."""
+    debs, trees = cache / "debs", cache / "trees"
+    kpkgs = {flavour: _kernel_package(debs, meta) for flavour, meta in KERNELS.items()}
+    recipe = (INIT + STATS_CGI + repr(NIC_MODULES) + repr(sorted(kpkgs.items()))).encode() + PAGE
+    out = cache / f"nginx-{kpkgs['cloud']}-{hashlib.sha256(recipe).hexdigest()[:12]}"
+    kernels = {flavour: out / f"vmlinuz-{flavour}" for flavour in KERNELS}
+    initrd = out / "initrd.gz"
+    vm = {"kernel": kernels["cloud"], "initrd": initrd, "version": kpkgs["cloud"],
+          "kernels": kernels, "versions": kpkgs}
+    if initrd.is_file() and all(k.is_file() for k in kernels.values()):
+        return vm
+    log(f"bench: building the Linux VM ({' + '.join(kpkgs.values())} + nginx + "
+        f"busybox-static) in {out}")
+    trees.mkdir(parents=True, exist_ok=True)
+    ktrees = {f: _extract(_download(p, debs), trees / p) for f, p in kpkgs.items()}
+    ptrees = {p: _extract(_download(p, debs), trees / p) for p in ("nginx", "busybox-static")}
+    out.mkdir(parents=True, exist_ok=True)
+    for flavour, ktree in ktrees.items():
+        shutil.copyfile(next((ktree / "boot").glob("vmlinuz-*")), kernels[flavour])
+    root = cache / "rootfs-nginx"
+    _rootfs(root, ktrees, ptrees["nginx"], ptrees["busybox-static"])
+    write_cpio(root, initrd.with_suffix(".tmp"))
+    initrd.with_suffix(".tmp").rename(initrd)
+    return vm
 
 
-def command(vm: dict, netdev: str, serial_log: Path, memory_mib=512, cpu="max",
-            address: str | None = None, gateway: str | None = None) -> list[str]:
-    """QEMU command line for the VM: the same machine, CPU, memory and NIC as the unikernel."""
-    append = "console=ttyS0 quiet panic=-1"
+# ---- the nginx VM's variants -------------------------------------------------
+
+def _check_variant(name: str):
+    if name not in LINUX_VARIANTS:
+        raise ValueError(f"unknown Linux variant {name!r} (known: {', '.join(LINUX_VARIANTS)})")
+
+
+def _option_list(pairs: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in pairs.items())
+
+
+def settings(name: str) -> dict:
+    """Everything variant `name` sets, for the report: {'name', 'why', 'machine', 'nic'
+    (QEMU -device), 'kernel' ('cloud'|'generic'), 'cmdline_extra' (list), 'sysctl' (dict),
+    'nginx' (all of NGINX_DEFAULTS' keys), 'kernel_cmdline' (the -append, without
+    bench.ip/bench.gw)}. ValueError for an unknown name."""
+    _check_variant(name)
+    v = {**VARIANT_DEFAULTS, **LINUX_VARIANTS[name]}
+    nginx = {**NGINX_DEFAULTS, **v["nginx"]}
+    for key, value in nginx.items():
+        if key not in NGINX_VALUES or not re.fullmatch(NGINX_VALUES[key], value):
+            raise ValueError(f"Linux variant {name!r}: bad nginx setting {key}={value}")
+    for key, value in v["sysctl"].items():
+        if not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)+", key) or not re.fullmatch(r"[^\s,]+", value):
+            raise ValueError(f"Linux variant {name!r}: bad sysctl {key}={value}")
+    if v["nic"] not in NIC_DEVICES:
+        raise ValueError(f"Linux variant {name!r}: unknown NIC {v['nic']!r}")
+    if v["kernel"] not in KERNELS:
+        raise ValueError(f"Linux variant {name!r}: unknown kernel {v['kernel']!r}")
+    words = [BASE_CMDLINE, *v["cmdline"], f"bench.nic={NIC_DEVICES[v['nic']]}",
+             f"bench.nginx={_option_list(nginx)}"]
+    if v["sysctl"]:
+        words.append(f"bench.sysctl={_option_list(v['sysctl'])}")
+    return {"name": name, "why": v["why"], "machine": v["machine"], "nic": v["nic"],
+            "kernel": v["kernel"], "cmdline_extra": list(v["cmdline"]),
+            "sysctl": dict(v["sysctl"]), "nginx": nginx, "kernel_cmdline": " ".join(words)}
+
+
+def variant_command(vm: dict, name: str, netdev: str, serial_log: Path,
+                    address: str | None = None, gateway: str | None = None,
+                    memory_mib=512, cpu="max") -> list[str]:
+    """QEMU command line for variant `name` of the nginx VM (ValueError if unknown): the
+    unikernel's CPU count, CPU model and memory; the variant's machine, NIC, kernel and
+    kernel command line. netdev is QEMU's -netdev value with id=net0 (see user_netdev)."""
+    s = settings(name)
+    append = s["kernel_cmdline"]
     if address:
         append += f" bench.ip={address}"
     if gateway:
         append += f" bench.gw={gateway}"
-    return ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", cpu,
-            "-m", str(memory_mib), "-smp", "1", "-kernel", str(vm["kernel"]),
+    kernel = vm.get("kernels", {}).get(s["kernel"]) or \
+        (vm["kernel"] if s["kernel"] == "cloud" else None)
+    if kernel is None:
+        raise ValueError(f"Linux variant {name!r} needs the {s['kernel']} kernel, which this "
+                         "VM was not built with")
+    return ["qemu-system-x86_64", "-accel", "tcg", "-machine", s["machine"], "-cpu", cpu,
+            "-m", str(memory_mib), "-smp", "1", "-kernel", str(kernel),
             "-initrd", str(vm["initrd"]), "-append", append,
             "-display", "none", "-monitor", "none", "-no-reboot",
             "-serial", f"file:{serial_log}",
-            "-netdev", netdev, "-device", "virtio-net-pci,netdev=net0"]
+            "-netdev", netdev, "-device", f"{s['nic']},netdev=net0"]
+
+
+def command(vm: dict, netdev: str, serial_log: Path, memory_mib=512, cpu="max",
+            address: str | None = None, gateway: str | None = None) -> list[str]:
+    """QEMU command line for the default variant: the same machine, CPU, memory and NIC
+    as the unikernel. Also boots the redis VM (its /init ignores the bench.nginx= words)."""
+    return variant_command(vm, DEFAULT_VARIANT, netdev, serial_log, address, gateway,
+                           memory_mib=memory_mib, cpu=cpu)
+
+
+def user_netdev(port: int, stats_port: int | None = None, guest_port: int = 80) -> str:
+    """QEMU user-net with 127.0.0.1:port -> the guest's guest_port, and, if stats_port,
+    127.0.0.1:stats_port -> the stats endpoint (STATS_PORT)."""
+    netdev = f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:{guest_port}"
+    if stats_port:
+        netdev += f",hostfwd=tcp:127.0.0.1:{stats_port}-:{STATS_PORT}"
+    return netdev
+
+
+# ---- the nginx VM's stats endpoint -------------------------------------------
+
+class StatsError(RuntimeError):
+    """The stats endpoint did not answer, or not with stats."""
+
+
+def stats_url(host: str, port: int = STATS_PORT) -> str:
+    """The nginx VM's stats endpoint: host/port as the load generator reaches the guest
+    (127.0.0.1 and the hostfwd port on user-net; the guest's address and STATS_PORT on tap)."""
+    return f"http://{host}:{port}/cgi-bin/stats"
+
+
+def parse_stats(text: str) -> dict:
+    """The stats endpoint's "Key: value" lines as {key: int or float}: 'MemTotal',
+    'MemFree', 'MemAvailable' (kB), 'Uptime' (s), 'Tcp.ActiveOpens', 'Tcp.PassiveOpens',
+    'Tcp.RetransSegs', ..., 'TcpExt.ListenOverflows', .... Other lines are skipped."""
+    out = {}
+    for line in text.splitlines():
+        m = re.fullmatch(r"\s*([A-Za-z][\w.]*):\s*(-?\d+(?:\.\d+)?)(?:\s*kB)?\s*", line)
+        if m:
+            out[m.group(1)] = float(m.group(2)) if "." in m.group(2) else int(m.group(2))
+    return out
+
+
+def fetch_stats(url: str, wrap=lambda cmd: cmd, timeout: float = 5) -> dict:
+    """GET url with curl (wrap(cmd) may run it in a network namespace); parse_stats of the
+    answer. StatsError if it does not come or holds no memory figures."""
+    r = subprocess.run(wrap(["curl", "-sS", "--max-time", str(timeout), url]),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise StatsError(f"{url}: {r.stderr.strip() or f'curl exit status {r.returncode}'}")
+    stats = parse_stats(r.stdout)
+    if "MemTotal" not in stats or "MemAvailable" not in stats:
+        raise StatsError(f"{url}: no memory figures in the answer {r.stdout[:200]!r}")
+    return stats
 
 
 def parse_meminfo(serial_text: str) -> dict | None:
-    """The last meminfo sample the VM's /init printed: {'MemTotal': kB, ...}."""
+    """The last meminfo sample the redis VM's /init printed: {'MemTotal': kB, ...}."""
     lines = [l for l in serial_text.splitlines() if l.startswith(MEMINFO_MARK)]
     if not lines:
         return None
@@ -446,3 +742,22 @@ def redis_version(vm: dict) -> str | None:
     if not debs:
         return None
     return _run(["dpkg-deb", "-f", str(debs[-1]), "Version"]).stdout.strip()
+
+
+def variants_table() -> str:
+    """LINUX_VARIANTS as a Markdown table (bench/README.md's), from settings()."""
+    rows = ["| variant | machine | NIC | kernel | kernel command line extras | sysctl | nginx | why |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name in LINUX_VARIANTS:
+        s = settings(name)
+        nginx = ", ".join(f"{k} {v}" for k, v in s["nginx"].items()
+                          if v != NGINX_DEFAULTS[k]) or "defaults"
+        sysctl = ", ".join(f"`{k}={v}`" for k, v in s["sysctl"].items()) or "-"
+        extra = " ".join(f"`{w}`" for w in s["cmdline_extra"]) or "-"
+        rows.append(f"| `{name}` | {s['machine']} | {s['nic']} | {s['kernel']} | {extra} | "
+                    f"{sysctl} | {nginx} | {s['why']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(variants_table())
