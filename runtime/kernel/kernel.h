@@ -149,6 +149,7 @@ struct mem_stats {
 	size_t peak_bytes;
 	size_t pages_free;
 	size_t pages_total;
+	size_t pages_zeroed;   /* pages zeroed at their first take since boot */
 };
 void mem_get_stats(struct mem_stats *out);
 

@@ -23,6 +23,7 @@
  *  22 uc_cpu_run failed                  23 a stress run saw a corrupt block
  *  24 a stress run ran on the wrong CPU  25 bytes_in_use did not return
  *  26 the stress runs did not finish in time
+ *  27 fresh heap pages not zeroed once when first taken (mem.c)
  * Command line "wprotect" instead writes to .text, "nxexec" jumps into
  * .data: either run must end in a page-fault report (status 255).
  * "wd-..." runs a watchdog mode (watchdog.c).
@@ -394,6 +395,32 @@ static void st_run_bugs(const char *cmd)
 		uc_exit(all ? ST_ALL_BUGS_STATUS : status);
 }
 
+/* 256 KiB is above the heap's classes: its own pages, fresh from the page
+ * allocator this early, which mem.c zeroes at their first take (check 27). */
+static void st_fresh_pages_zeroed(void)
+{
+	struct uc_mem_stats before, after;
+	size_t n = 256 * 1024, nonzero = 0;
+	unsigned char *b;
+
+	uc_mem_stats(&before);
+	b = malloc(n);
+	uc_mem_stats(&after);
+	if (!b) {
+		st_fail(27, "malloc(256 KiB) failed");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		nonzero += b[i] != 0;
+	uc_printf("selftest: mem: %lu pages zeroed at first take (%lu by a 256 KiB malloc), "
+		  "%lu nonzero bytes in it\n", (unsigned long)after.pages_zeroed,
+		  (unsigned long)(after.pages_zeroed - before.pages_zeroed), (unsigned long)nonzero);
+	if (after.pages_zeroed < before.pages_zeroed + n / 4096 || after.pages_zeroed >
+	    after.pages_total || nonzero)
+		st_fail(27, "fresh pages of a 256 KiB malloc not zeroed at their first take");
+	free(b);
+}
+
 static void st_stats_and_locks(void)
 {
 	struct uc_mem_stats before, after;
@@ -419,6 +446,7 @@ static void st_stats_and_locks(void)
 		st_fail(18, "100 mallocs of 64 bytes not seen in uc_mem_stats");
 	for (int i = 0; i < 100; i++)
 		free(p[i]);
+	st_fresh_pages_zeroed();
 	uc_spin_lock(&lock);
 	if (!uc_atomic_cas(&word, &want, 6) || word != 6 || uc_atomic_cas(&word, &want, 7) ||
 	    want != 6 || uc_atomic_add(&v, 2) != 7)

@@ -12,6 +12,7 @@ struct uc_mem_stats {
 	size_t peak_bytes;        /* highest bytes_in_use so far */
 	size_t pages_free;        /* 4 KiB pages left in the page allocator */
 	size_t pages_total;
+	size_t pages_zeroed;      /* pages zeroed once, when first handed out since boot */
 	size_t large_blocks;      /* allocations above 4 KiB (own pages) */
 	unsigned nclasses;
 	struct {
