@@ -14,7 +14,7 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	python3-pytest python3-pexpect dpkg-dev xz-utils curl wrk iproute2 iputils-ping \
 	util-linux tmux file apache2-utils dnsmasq-base \
 	clang libfuzzer-14-dev redis-tools redis-server gdb python3-serial openssl sbsigntool \
-	python3-cryptography python3-scapy
+	python3-cryptography python3-scapy python3-matplotlib
 
 .PHONY: all deps apt venv fetch demo test test-unit test-fuzz test-cli test-qemu bench bench-http \
 	bench-block bench-boot bench-kv soak clean
@@ -62,10 +62,24 @@ test-unit: deps
 test-fuzz: deps
 	$(MAKE) -C tests/fuzz
 
-bench: bench-http bench-block bench-boot bench-kv
+# Every benchmark, then the report: bench/results/latest.json, the pictures and the
+# README's table (bench/report.py).
+bench: bench-http bench-connrate bench-block bench-boot bench-kv
+	$(PYTHON) bench/report.py --readme README.md
 
+# http-hello against the best Linux + nginx VM: every variant once, then the headline
+# rounds with closed-loop, open-loop, new-connection load and memory (bench/run.py; root).
 bench-http: deps
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	$(PYTHON) bench/report.py
+
+# New connection per request, ab -c1 through hostfwd, one figure per boot (bench/connrate.py).
+bench-connrate: deps
+	$(PYTHON) bench/connrate.py $(CONNRATE_ARGS)
+
+# latest.json, pictures and the README table from the results that are there.
+bench-report: deps
+	$(PYTHON) bench/report.py --readme README.md
 
 # Disks: examples/blktest against fio in a Linux VM, per driver (bench/blk.py).
 bench-block: deps

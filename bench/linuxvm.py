@@ -736,12 +736,21 @@ def build_redis(cache: Path, log=print) -> dict:
                      _redis_rootfs, log)
 
 
-def redis_version(vm: dict) -> str | None:
-    """The redis-server package's version, from the .deb the VM was built from."""
-    debs = sorted((Path(vm["kernel"]).parent.parent / "debs").glob("redis-server_*.deb"))
+def _deb_version(vm: dict, package: str) -> str | None:
+    """The version of a Debian package the VM was built from (its .deb in the cache)."""
+    debs = sorted((Path(vm["initrd"]).parent.parent / "debs").glob(f"{package}_*.deb"))
     if not debs:
         return None
     return _run(["dpkg-deb", "-f", str(debs[-1]), "Version"]).stdout.strip()
+
+
+def nginx_version(vm: dict) -> str | None:
+    return _deb_version(vm, "nginx")
+
+
+def redis_version(vm: dict) -> str | None:
+    """The redis-server package's version, from the .deb the VM was built from."""
+    return _deb_version(vm, "redis-server")
 
 
 def variants_table() -> str:

@@ -1,214 +1,134 @@
-"""`make bench`: examples/http-hello vs. a Linux VM running nginx, under the same QEMU (TCG), alternating.
+"""`make bench-http`: examples/http-hello against the best Linux + nginx VM under the same QEMU.
 
-Both guests get the same machine (q35, -cpu max, 512 MiB, 1 CPU, virtio-net-pci
-on QEMU user-net with a hostfwd on 127.0.0.1) and the same load generator
-(wrk). Each round boots each guest once (unicycle first, then Linux), measures
-the time from QEMU's start to the first HTTP 200 on /, then runs wrk with 1
-connection and with 80 keep-alive connections, reads the guest's memory figures
-from its serial console and stops it. Results: a table on stdout and
-bench/results/latest.json. Run with the venv's Python (`make bench`).
+Both guests get the same QEMU (TCG, -cpu max, 512 MiB, 1 CPU) on a tap device in
+the network namespace `ucbench` (bench/netns.py; root): QEMU's user-net hostfwd
+listens with a backlog of 1, which open-loop load and new connections overflow.
+Every response is checked (status 200 and the exact 48-byte page): wrk runs
+bench/soak.lua, the open-loop generator and ab compare the body themselves.
+
+Phase 1, variants: every Linux configuration of bench/linuxvm.py and every
+unicycle variant (UNICYCLE_VARIANTS) is booted once and measured with wrk -c1,
+wrk -c80 and a short open-loop probe. The best of each side (highest req/s at
+c80, lowest probe p99) goes on to
+
+Phase 2, headline: --rounds rounds, alternating the sides, each boot measured
+with wrk -c1 and -c80 (closed loop), an open-loop sweep over --rates (latency
+from each request's intended send time; bench/openloop.py), ab -c1 (a new
+connection per request) and memory in use.
+
+Results: bench/results/http.json (every figure of every boot, the summary, the
+unicycle/Linux comparison and the goals); bench/report.py turns it and the
+other benchmarks' results into bench/results/latest.json, pictures and the
+README's table. Exit status 1 if a guest did not come up or a response was wrong.
 """
 import argparse
 import json
-import os
-import platform
 import re
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
-import time
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent / "unicycle-cli"))
+import connrate  # noqa: E402
 import linuxvm  # noqa: E402
 import netns  # noqa: E402
+import openloop  # noqa: E402
+from common import (REPO, RESULTS, Guest, ensure_packages, first_response, log,  # noqa: E402
+                    machine, run_checked_wrk, stats, wait_quiet)
 
 APP_DIR = REPO / "examples" / "http-hello"
 CACHE = REPO / ".cache" / "bench"
-RESULTS = REPO / "bench" / "results"
-PAGE_LEN = len(linuxvm.PAGE)
-LOADS = {"c1": ["-t1", "-c1"], "c80": ["-t2", "-c80"]}
-SIDES = ("unicycle", "linux")
+PAGE = linuxvm.PAGE
+CLOSED = {"c1": ["-t1", "-c1"], "c80": ["-t2", "-c80"]}
+PROBE_RATE = 1000                 # phase 1's open-loop probe: req/s ...
+PROBE_SECONDS = 3                 # ... for this long
+OPENLOOP_CONNECTIONS = 64
+AB_REQUESTS = 2000
+P99_LIMIT_MS = openloop.SUSTAINED_P99_US / 1e3   # "sustains a rate": kept up, no errors, p99 < this
+DEFAULT_RATES = "500,1000,2000,4000,8000,16000"
+
+# Our side gets the same freedom as Linux's: each variant is a build (Kconfig
+# settings) and a NIC. Every build has HTTP_STATS (GET /_unicycle/stats, for memory).
+UNICYCLE_VARIANTS = {
+    "poll": {"sets": [], "nic": "virtio-net",
+             "why": "the default: the event loop busy-polls the NIC (CONFIG_POLL=y)"},
+    "nopoll": {"sets": ["POLL=n"], "nic": "virtio-net",
+               "why": "halts when idle and wakes on the timer/NIC, as the Linux guest does"},
+    "e1000e": {"sets": [], "nic": "e1000e",
+               "why": "the Intel e1000e NIC instead of virtio-net (the second NIC profile)"},
+}
+
+# The figures compared, per side's best headline guest: (key, label, better, goal).
+# better: "high" or "low"; goal: the unicycle/Linux ratio the issue asks for, or None.
+ROWS = [
+    ("c80_rps", "req/s at saturation (wrk -c80, keep-alive)", "high", 3.0),
+    ("c1_rps", "req/s, one connection (wrk -c1)", "high", None),
+    ("c1_p99_ms", "p99 latency, one connection [ms]", "low", 1 / 3),
+    ("c1_mean_ms", "mean latency, one connection [ms]", "low", None),
+    ("c80_p99_ms", "p99 latency at saturation [ms]", "low", None),
+    ("ab_rps", "req/s, new connection per request (ab -c1)", "high", None),
+    ("sustained_rate", f"highest open-loop rate with p99 < {P99_LIMIT_MS:g} ms [req/s]",
+     "high", None),
+    ("mem_kib", "memory in use [KiB]", "low", 1 / 10),
+]
+OPENLOOP_FIGURES = ("mean", "p50", "p90", "p99", "p999", "max")
 
 
-def log(msg):
-    print(msg, flush=True)
+class BenchError(Exception):
+    """The run cannot go on (a build failed, a tool is missing): one line to the user."""
 
 
-# ---------------------------------------------------------------- setup
+# ---------------------------------------------------------------- the guests
 
-def ensure_packages(pkgs):
-    """apt-get install the Debian packages that are missing (only as root)."""
-    missing = [p for p in pkgs if subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
-    ).stdout.find("install ok installed") < 0]
-    if not missing:
-        return
-    if os.geteuid() != 0:
-        sys.exit(f"bench: missing Debian packages {missing}; install them (as root)")
-    log(f"bench: installing {' '.join(missing)}")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
-                      env=env).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
-                       env=env, check=True)
-
-
-def build_unicycle(no_build: bool) -> dict:
-    """Builds examples/http-hello; returns paths, with the image copied for the bench."""
+def unicycle_builds(variants: list[str], no_build: bool) -> dict:
+    """{variant: project dir}: one copy of http-hello per distinct set of Kconfig settings,
+    with a static address for the tap, built for direct boot (no firmware: boot time is
+    bench/boot.py's business)."""
     cli = Path(sys.executable).parent / "unicycle"
-    if not no_build:
-        # HTTP_STATS adds GET /_unicycle/stats, read once after the load for memory in use.
-        subprocess.run([str(cli), "build", "-C", str(APP_DIR), "--set", "HTTP_STATS=y"],
-                       check=True)
-    from unicycle import build as build_mod
-    proj = build_mod.open_project(APP_DIR)
-    img, elf = proj.build_dir / "unicycle.img", proj.build_dir / "app.elf"
-    if not img.is_file():
-        sys.exit(f"bench: {img} is missing; build it with `unicycle build -C {APP_DIR}`")
-    work = CACHE / "unicycle"
-    work.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(img, work / "unicycle.img")   # a rebuild during the bench cannot touch it
-    shutil.copyfile(elf, work / "app.elf")
-    return {"project": proj, "image": work / "unicycle.img", "work": work,
-            "elf": work / "app.elf",
-            "sizes": {"unicycle.img": img.stat().st_size,
-                      "app.elf": elf.stat().st_size if elf.is_file() else None}}
+    dirs = {}
+    for name in variants:
+        sets = ["HTTP_STATS=y", *UNICYCLE_VARIANTS[name]["sets"]]
+        d = CACHE / ("uc-" + ("-".join(s.lower().replace("=", "") for s in sets[1:]) or "default"))
+        dirs[name] = d
+        if no_build or any(v == d for k, v in dirs.items() if k != name):
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(APP_DIR, d, ignore=shutil.ignore_patterns("build"))
+        toml = d / "unicycle.toml"
+        toml.write_text(toml.read_text() + "\n[network]\nmode = \"static\"\n"
+                        f"address = \"{netns.Netns.address('unicycle')}/{netns.PREFIX}\"\n"
+                        f"gateway = \"{netns.BRIDGE_ADDR}\"\n")
+        cmd = [str(cli), "build", "-C", str(d), "--direct"]
+        for s in sets:
+            cmd += ["--set", s]
+        log(f"bench: building http-hello ({name}: {' '.join(sets)})")
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise BenchError(f"unicycle build for variant {name} failed: "
+                             + (r.stderr or r.stdout).strip().splitlines()[-1])
+    for name, d in dirs.items():
+        if not (d / "build" / "app.elf").is_file():
+            raise BenchError(f"{d}/build/app.elf is missing; run without --no-build")
+    return dirs
 
 
-# ---------------------------------------------------------------- guests
-
-def esp_offset(img: Path) -> int:
-    """Byte offset of the first GPT partition (the EFI System Partition) in img."""
-    with open(img, "rb") as f:
-        f.seek(512)
-        header = f.read(92)
-        if header[:8] != b"EFI PART":
-            raise RuntimeError(f"{img}: no GPT header")
-        f.seek(int.from_bytes(header[72:80], "little") * 512 + 32)
-        return int.from_bytes(f.read(8), "little") * 512
-
-
-def static_image(uc: dict, address: str, gateway: str) -> Path:
-    """A copy of the image whose boot.cfg sets a static address (for --tap: no DHCP there)."""
-    img = uc["work"] / "unicycle-static.img"
-    shutil.copyfile(uc["image"], img)
-    cfg = uc["work"] / "boot.cfg"
-    original = (uc["project"].build_dir / "boot.cfg").read_text()
-    kept = [l for l in original.splitlines() if not re.match(r"\s*(net|address|gateway)\s*=", l)]
-    cfg.write_text("\n".join(kept + ["net = static", f"address = {address}",
-                                     f"gateway = {gateway}"]) + "\n")
-    subprocess.run(["mcopy", "-o", "-i", f"{img}@@{esp_offset(img)}", str(cfg),
-                    "::/unicycle/boot.cfg"], check=True)
-    return img
-
-
-def unicycle_command(uc: dict, port: int, net) -> list[str]:
-    from unicycle import qemu
-    if net:
-        spec = qemu.spec_for(uc["project"], image=uc["image_static"], workdir=uc["work"],
-                             netdev=net.netdev("unicycle"))
-    else:
-        spec = qemu.spec_for(uc["project"], image=uc["image"], workdir=uc["work"],
-                             forwards=[(port, 80)])
+def unicycle_command(proj_dir: Path, variant: str, net) -> list[str]:
+    from unicycle import build as build_mod, qemu
+    proj = build_mod.open_project(proj_dir)
+    spec = qemu.spec_for(proj, boot="direct", netdev=net.netdev("unicycle"),
+                         nic=qemu.NICS[UNICYCLE_VARIANTS[variant]["nic"]])
     return qemu.command(spec)
 
 
-def linux_command(vm: dict, port: int, serial: Path, net) -> list[str]:
-    if net:
-        return linuxvm.command(vm, net.netdev("linux"), serial,
-                               address=f"{net.address('linux')}/{netns.PREFIX}",
-                               gateway=netns.BRIDGE_ADDR)
-    return linuxvm.command(vm, f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:80", serial)
-
-
-class Guest:
-    """One QEMU process in its own session; serial console in a log file."""
-
-    def __init__(self, cmd, serial: Path, serial_to_stdout: bool):
-        self.serial = serial
-        serial.unlink(missing_ok=True)
-        out = open(serial, "wb") if serial_to_stdout else subprocess.DEVNULL
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.PIPE, start_new_session=True)
-        if out is not subprocess.DEVNULL:
-            out.close()
-
-    def console(self) -> str:
-        try:
-            return self.serial.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self):
-        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-            if self.proc.poll() is not None:
-                break
-            try:
-                os.killpg(self.proc.pid, sig)
-                self.proc.wait(timeout=wait)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        self.proc.communicate()
-
-
-def first_response(guest: Guest, url: str, timeout: float, wrap) -> float | None:
-    """Seconds from QEMU's start to the first HTTP 200 with the 48-byte page (None: none)."""
-    while time.monotonic() - guest.started < timeout and guest.alive():
-        r = subprocess.run(wrap(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                            "--max-time", "2", url]), capture_output=True, text=True)
-        if r.stdout.strip() == f"200 {PAGE_LEN}":
-            return time.monotonic() - guest.started
-        time.sleep(0.05)
-    return None
-
-
-# ---------------------------------------------------------------- wrk
-
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
-
-
-def _ms(text: str) -> float:
-    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
-    return float(m.group(1)) * UNITS[m.group(2)]
-
-
-def parse_wrk(out: str) -> dict:
-    """Requests/s, latency mean and percentiles (ms), request count and errors from wrk --latency."""
-    res = {"rps": None, "mean_ms": None, "p50_ms": None, "p90_ms": None, "p99_ms": None,
-           "requests": None, "errors": 0, "non_2xx": 0}
-    if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
-        res["rps"] = float(m.group(1))
-    if m := re.search(r"Latency\s+([\d.]+(?:us|ms|s|m))\s", out):
-        res["mean_ms"] = _ms(m.group(1))
-    for p in ("50", "90", "99"):
-        if m := re.search(rf"^\s+{p}%\s+([\d.]+(?:us|ms|s|m))", out, re.M):
-            res[f"p{p}_ms"] = _ms(m.group(1))
-    if m := re.search(r"(\d+) requests in", out):
-        res["requests"] = int(m.group(1))
-    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
-        res["errors"] = sum(int(x) for x in m.groups())
-    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        res["non_2xx"] = int(m.group(1))
-    return res
-
-
-def run_wrk(url: str, load: str, seconds: int, wrap) -> dict:
-    cmd = wrap(["wrk", *LOADS[load], f"-d{seconds}s", "--timeout", "5s", "--latency", url])
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
-    res = parse_wrk(r.stdout)
-    if res["rps"] is None:
-        res["error"] = (r.stderr or r.stdout).strip()[-300:]
-    return res
+def linux_command(vm: dict, variant: str, serial: Path, net) -> list[str]:
+    return linuxvm.variant_command(vm, variant, net.netdev("linux"), serial,
+                                   address=f"{net.address('linux')}/{netns.PREFIX}",
+                                   gateway=netns.BRIDGE_ADDR)
 
 
 # ---------------------------------------------------------------- memory
@@ -227,262 +147,394 @@ def unicycle_memory(url: str, wrap, elf: Path) -> dict:
     try:
         mem = json.loads(r.stdout)["mem"]
     except (ValueError, KeyError):
-        return {"in_use_kib": None, "managed_kib": None,
-                "note": "no /_unicycle/stats answer (built without HTTP_STATS?)"}
+        return {"in_use_kib": None, "note": "no /_unicycle/stats answer"}
     pages = mem["pages_total"] - mem["pages_free"]
-    image = image_memsz(elf) if elf.is_file() else 0
-    return {"in_use_kib": (pages * 4096 + image) // 1024,
-            "managed_kib": mem["pages_total"] * 4,
-            "heap_bytes_in_use": mem["bytes_in_use"],
-            "note": "allocated pages + app.elf PT_LOAD memsz"}
+    return {"in_use_kib": (pages * 4096 + image_memsz(elf)) // 1024,
+            "managed_kib": mem["pages_total"] * 4, "heap_bytes_in_use": mem["bytes_in_use"],
+            "note": "pages taken from the page allocator + app.elf PT_LOAD memsz"}
 
 
-def linux_memory(console: str) -> dict:
-    info = linuxvm.parse_meminfo(console)
-    if not info or "MemAvailable" not in info:
-        return {"in_use_kib": None, "managed_kib": None, "note": "no meminfo on the console"}
-    return {"in_use_kib": info["MemTotal"] - info["MemAvailable"], "managed_kib": info["MemTotal"],
-            "note": "MemTotal - MemAvailable after the load"}
-
-
-# ---------------------------------------------------------------- host load
-
-def host_busy(interval=1.0) -> float:
-    """Fraction of all host CPU time spent busy over `interval` seconds (/proc/stat)."""
-    def sample():
-        f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-        return sum(f), f[3] + f[4]                      # total, idle + iowait
-    t0, i0 = sample()
-    time.sleep(interval)
-    t1, i1 = sample()
-    return 1.0 - (i1 - i0) / max(1, t1 - t0)
-
-
-def wait_quiet(limit_s: float, threshold=0.25) -> float:
-    """Waits (at most limit_s) until the host is mostly idle; returns the last busy fraction."""
-    deadline = time.monotonic() + limit_s
-    busy = host_busy()
-    while busy > threshold and time.monotonic() < deadline:
-        busy = host_busy(2.0)
-    if busy > threshold:
-        log(f"  warning: host {busy:.0%} busy with other work; numbers will be low")
-    return busy
-
-
-# ---------------------------------------------------------------- one round
-
-def measure(side: str, cmd: list[str], url: str, wrap, args) -> dict:
-    serial = CACHE / f"{side}.serial.log"
-    guest = Guest(cmd, serial, serial_to_stdout=side == "unicycle")
+def linux_memory(host: str, wrap) -> dict:
+    """MemTotal - MemAvailable, read on demand from the VM's stats CGI after the load."""
     try:
-        boot = first_response(guest, url, args.boot_timeout, wrap)
-        res = {"boot_s": boot, "loads": {}}
-        if boot is None:
-            res["error"] = (f"no HTTP 200 with the {PAGE_LEN}-byte page on / within "
-                            f"{args.boot_timeout:g} s" + ("" if guest.alive() else
-                                                         " (QEMU exited)"))
-            res["console_tail"] = guest.console()[-600:]
-            return res
-        run_wrk(url, "c1", args.warmup, wrap)           # warm TCG's translation cache
-        for load in LOADS:
-            res["loads"][load] = run_wrk(url, load, args.duration, wrap)
-        time.sleep(2.5 if side == "linux" else 0.5)     # let the next meminfo sample land
-        console = guest.console()
-        if side == "linux":
-            res["memory"] = linux_memory(console)
-        else:
-            res["memory"] = unicycle_memory(url, wrap, args.elf)
-        return res
-    finally:
-        guest.stop()
+        info = linuxvm.fetch_stats(linuxvm.stats_url(host), wrap)
+    except linuxvm.StatsError as e:
+        return {"in_use_kib": None, "note": str(e)}
+    return {"in_use_kib": info["MemTotal"] - info["MemAvailable"],
+            "managed_kib": info["MemTotal"], "tcp": {k: v for k, v in info.items()
+                                                     if k.startswith(("Tcp.", "TcpExt."))},
+            "note": "MemTotal - MemAvailable after the load (/proc/meminfo)"}
 
 
-def one(side, ctx, args):
-    from unicycle import qemu
-    net = ctx.get("net")
-    host, port = (net.address(side), 80) if net else ("127.0.0.1", qemu.free_port())
-    if side == "unicycle":
-        cmd = unicycle_command(ctx["unicycle"], port, net)
-    else:
-        cmd = linux_command(ctx["linux"], port, CACHE / "linux.serial.log", net)
-    wrap = net.wrap if net else (lambda c: c)
-    return measure(side, wrap(cmd), f"http://{host}:{port}/", wrap, args)
+# ---------------------------------------------------------------- ab
+
+def run_ab(url: str, requests: int, wrap) -> dict:
+    """ab -c1: a new TCP connection for every request (bench/connrate.py's run and checks)."""
+    res = connrate.run_ab(url, requests, 120, wrap)
+    res["problems"] = [res.pop("error")] if "error" in res else []
+    return res
 
 
-# ---------------------------------------------------------------- summary
+# ---------------------------------------------------------------- one boot
 
-def stats(values):
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return None
-    return {"mean": statistics.fmean(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
+def openloop_point(url: str, rate: int, seconds: float, wrap, warmup: float) -> dict:
+    try:
+        res = openloop.run(url, rate, seconds, connections=OPENLOOP_CONNECTIONS,
+                           warmup=warmup, body=PAGE, wrap=wrap)
+    except openloop.OpenloopError as e:
+        return {"rate": rate, "error": str(e), "kept_up": False, "sustained": False,
+                "problems": [str(e)]}
+    res["sustained"] = openloop.sustained(res)
+    res["problems"] = ([f"{res['errors']['total']} errors ({res['errors']})"]
+                       if res["errors"]["total"] else [])
+    return res
 
 
-def summarize(rounds: dict) -> dict:
-    out = {}
-    for side, runs in rounds.items():
-        s = {"boot_s": stats([r["boot_s"] for r in runs])}
-        for load in LOADS:
-            for key in ("rps", "mean_ms", "p50_ms", "p90_ms", "p99_ms"):
-                s[f"{load}_{key}"] = stats([r["loads"].get(load, {}).get(key) for r in runs])
-            s[f"{load}_errors"] = sum(r["loads"].get(load, {}).get("errors", 0) or 0 for r in runs)
-            s[f"{load}_non_2xx"] = sum(r["loads"].get(load, {}).get("non_2xx", 0) or 0
-                                       for r in runs)
-        s["mem_in_use_kib"] = stats([r.get("memory", {}).get("in_use_kib") for r in runs])
-        out[side] = s
+def sweep(url: str, rates: list[int], seconds: float, wrap, warmup: float) -> list[dict]:
+    """Open-loop points at ascending rates; stops after two rates in a row not kept up."""
+    out, misses = [], 0
+    for rate in rates:
+        res = openloop_point(url, rate, seconds, wrap, warmup)
+        out.append(res)
+        lat = res.get("latency_us", {})
+        log(f"    open loop {rate:>6} req/s: "
+            + (f"p50 {lat['p50'] / 1e3:.2f} p99 {lat['p99'] / 1e3:.2f} "
+               f"max {lat['max'] / 1e3:.1f} ms, {'kept up' if res['kept_up'] else 'fell behind'}"
+               if lat else res.get("error", "failed")))
+        misses = 0 if res["kept_up"] else misses + 1
+        if misses == 2:
+            break
     return out
 
 
-def fmt(st, unit="", digits=0):
-    if st is None:
-        return "n/a"
-    f = f"{{:,.{digits}f}}"
-    return f"{f.format(st['mean'])}{unit} ({f.format(st['min'])}–{f.format(st['max'])})"
+def measure(side: str, variant: str, cmd: list[str], host: str, wrap, args,
+            phase: str) -> dict:
+    """Boots one guest, runs the phase's loads, stops it. Every response checked."""
+    url = f"http://{host}/"
+    serial = CACHE / f"{side}-{variant}.serial.log"
+    res = {"side": side, "variant": variant, "phase": phase, "loads": {}, "problems": []}
+    with Guest(wrap(cmd), serial, serial_to_stdout=side == "unicycle") as guest:
+        res["boot_s"] = first_response(guest, url, len(PAGE), args.boot_timeout, wrap)
+        if res["boot_s"] is None:
+            res["problems"].append(
+                f"{side} ({variant}) did not answer GET / with the {len(PAGE)}-byte page within "
+                f"{args.boot_timeout:g} s" + ("" if guest.alive() else " (QEMU exited)")
+                + f"; console in {serial}")
+            res["console_tail"] = guest.console()[-600:]
+            return res
+        run_checked_wrk(CLOSED["c1"], url, args.warmup, args.body_file, wrap)
+        for load, client in CLOSED.items():
+            res["loads"][load] = r = run_checked_wrk(client, url, args.duration,
+                                                     args.body_file, wrap)
+            res["problems"] += [f"wrk {load}: {p}" for p in r["problems"]]
+        if phase == "variants":
+            res["probe"] = p = openloop_point(url, PROBE_RATE, PROBE_SECONDS, wrap, 1)
+            res["problems"] += [f"open loop {PROBE_RATE}: {x}" for x in p["problems"]]
+        else:
+            res["openloop"] = sweep(url, args.rates, args.openloop_duration, wrap, args.warmup)
+            res["problems"] += [f"open loop {p['rate']}: {x}" for p in res["openloop"]
+                                for x in p["problems"]]
+            res["ab"] = a = run_ab(url, AB_REQUESTS, wrap)
+            res["problems"] += [f"ab -c1: {x}" for x in a["problems"]]
+        res["memory"] = (unicycle_memory(url, wrap, args.elves[variant]) if side == "unicycle"
+                         else linux_memory(host, wrap))
+    return res
 
 
-def table(summary: dict, sizes: dict) -> str:
-    rows = [("boot to first 200 on / [s]", "boot_s", "", 2)]
-    for load, label in (("c1", "1 conn"), ("c80", "80 conns")):
-        rows += [(f"{label}: throughput [req/s]", f"{load}_rps", "", 0),
-                 (f"{label}: latency mean [ms]", f"{load}_mean_ms", "", 2),
-                 (f"{label}: latency p50 [ms]", f"{load}_p50_ms", "", 2),
-                 (f"{label}: latency p90 [ms]", f"{load}_p90_ms", "", 2),
-                 (f"{label}: latency p99 [ms]", f"{load}_p99_ms", "", 2)]
-    rows.append(("memory in use [KiB]", "mem_in_use_kib", "", 0))
-    w = max(len(r[0]) for r in rows) + 2
-    lines = ["mean (min–max) over rounds", f"{'':<{w}}{'unicycle':<32}{'linux + nginx':<32}"]
-    for label, key, unit, d in rows:
-        lines.append(f"{label:<{w}}" + "".join(
-            f"{fmt(summary.get(s, {}).get(key), unit, d):<32}" for s in SIDES))
-    for load in LOADS:
-        errs = [f"{s}: {summary.get(s, {}).get(f'{load}_errors', 0)} socket errors, "
-                f"{summary.get(s, {}).get(f'{load}_non_2xx', 0)} non-2xx" for s in SIDES]
-        lines.append(f"{load + ' errors':<{w}}" + "; ".join(errs))
-    lines.append(f"{'image size [bytes]':<{w}}" + "".join(
-        f"{', '.join(f'{k} {v:,}' for k, v in sizes[s].items() if v is not None) or 'n/a':<44}"
-        for s in SIDES))
-    return "\n".join(lines)
+def describe(res) -> str:
+    if res["boot_s"] is None:
+        return "FAILED: " + res["problems"][0]
+    parts = [f"up after {res['boot_s']:.2f} s"]
+    for load, r in res["loads"].items():
+        if r.get("rps") is not None:
+            parts.append(f"{load} {r['rps']:,.0f} req/s p99 {r['p99_ms']:.2f} ms")
+    if (p := res.get("probe")) and p.get("latency_us"):
+        parts.append(f"open loop {PROBE_RATE}/s p99 {p['latency_us']['p99'] / 1e3:.2f} ms")
+    if (a := res.get("ab")) and a.get("rps"):
+        parts.append(f"ab -c1 {a['rps']:,.0f} req/s")
+    if (m := res.get("memory")) and m.get("in_use_kib"):
+        parts.append(f"memory {m['in_use_kib']:,} KiB")
+    if res["problems"]:
+        parts.append("PROBLEMS: " + "; ".join(res["problems"]))
+    return ", ".join(parts)
 
 
-def machine() -> dict:
-    qemu_v = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
-                            text=True).stdout.splitlines()[0]
-    wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    return {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "kernel": platform.release(),
-            "qemu": qemu_v, "accel": "tcg", "wrk": (wrk_v.stdout or wrk_v.stderr).split("\n")[0],
-            "loadavg_at_start": os.getloadavg()}
+# ---------------------------------------------------------------- choosing and summing
+
+def figure(res: dict, key: str):
+    """One boot's value for a ROWS key (None: not measured)."""
+    if key == "mem_kib":
+        return res.get("memory", {}).get("in_use_kib")
+    if key == "ab_rps":
+        return res.get("ab", {}).get("rps")
+    if key == "probe_p99_ms":
+        p = res.get("probe", {}).get("latency_us")
+        return p["p99"] / 1e3 if p else None
+    if key == "sustained_rate":
+        ok = [p["rate"] for p in res.get("openloop", []) if p.get("sustained")]
+        return max(ok) if ok else None
+    load, _, name = key.partition("_")
+    return res.get("loads", {}).get(load, {}).get(name)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+def best(results: list[dict]) -> dict:
+    """Per side, the variants for the headline: the highest req/s at c80 and the lowest
+    open-loop probe p99 (one or two variants per side)."""
+    chosen = {}
+    for side in ("unicycle", "linux"):
+        ok = [r for r in results if r["side"] == side and r["boot_s"] is not None]
+        picks = []
+        tput = [r for r in ok if figure(r, "c80_rps") is not None]
+        lat = [r for r in ok if figure(r, "probe_p99_ms") is not None]
+        if tput:
+            picks.append(max(tput, key=lambda r: figure(r, "c80_rps"))["variant"])
+        if lat:
+            picks.append(min(lat, key=lambda r: figure(r, "probe_p99_ms"))["variant"])
+        chosen[side] = list(dict.fromkeys(picks))
+    return chosen
+
+
+def summarize(boots: list[dict]) -> dict:
+    """{"side:variant": figures over the headline boots}: stats per ROWS key and, per
+    open-loop rate, the mean of each percentile and whether every round kept up."""
+    out = {}
+    for key in dict.fromkeys(f"{r['side']}:{r['variant']}" for r in boots):
+        runs = [r for r in boots if f"{r['side']}:{r['variant']}" == key]
+        s = {k: stats([figure(r, k) for r in runs]) for k, *_ in ROWS}
+        s["boots"] = len(runs)
+        s["failed_boots"] = sum(r["boot_s"] is None for r in runs)
+        rates = sorted({p["rate"] for r in runs for p in r.get("openloop", [])})
+        s["openloop"] = []
+        for rate in rates:
+            pts = [p for r in runs for p in r.get("openloop", []) if p["rate"] == rate]
+            pt = {"rate": rate, "rounds": len(pts),
+                  "kept_up_all_rounds": len(pts) == len(runs) and all(p["kept_up"] for p in pts),
+                  "sustained_all_rounds": len(pts) == len(runs) and all(p["sustained"]
+                                                                        for p in pts)}
+            for f in OPENLOOP_FIGURES:
+                st = stats([p["latency_us"][f] / 1e3 for p in pts if p.get("latency_us")])
+                pt[f"{f}_ms"] = st["mean"] if st else None
+            pt["achieved_rps"] = (stats([p.get("achieved_rate") for p in pts]) or {}).get("mean")
+            curves = [p["percentiles"] for p in pts if p.get("percentiles")]
+            pt["percentiles"] = _mean_curve(curves)
+            s["openloop"].append(pt)
+        out[key] = s
+    return out
+
+
+def _mean_curve(curves: list[list]) -> list:
+    """The point-wise mean of percentile curves ([[percentile, us], ...]) on the same grid."""
+    if not curves:
+        return []
+    grid = [p for p, _ in curves[0]]
+    same = [c for c in curves if [p for p, _ in c] == grid]
+    return [[p, sum(c[i][1] for c in same) / len(same)] for i, p in enumerate(grid)]
+
+
+def _side_best(summary: dict, side: str, key: str, better: str):
+    """(value, variant) of the side's best headline guest for one figure."""
+    vals = [(s[key]["mean"], k.split(":", 1)[1]) for k, s in summary.items()
+            if k.startswith(side + ":") and s.get(key)]
+    if not vals:
+        return None, None
+    return (max if better == "high" else min)(vals, key=lambda v: v[0])
+
+
+def comparison(summary: dict) -> dict:
+    """Each side's best per figure, the unicycle/Linux ratio, and the open-loop rows at
+    the highest rate both sides kept up with in every round (the common rate)."""
+    rows = []
+    for key, label, better, goal in ROWS:
+        (u, uv), (l, lv) = (_side_best(summary, s, key, better) for s in ("unicycle", "linux"))
+        rows.append({"key": key, "label": label, "better": better, "unicycle": u,
+                     "unicycle_variant": uv, "linux": l, "linux_variant": lv,
+                     "ratio": u / l if u is not None and l else None, "goal": goal})
+    kept = {}
+    for side in ("unicycle", "linux"):
+        kept[side] = {p["rate"]: (k, p) for k, s in summary.items() if k.startswith(side + ":")
+                      for p in s["openloop"] if p["kept_up_all_rounds"]}
+    common = sorted(set(kept["unicycle"]) & set(kept["linux"]))
+    at = {}
+    for rate in common:
+        for f in OPENLOOP_FIGURES:
+            (uk, up), (lk, lp) = kept["unicycle"][rate], kept["linux"][rate]
+            u, lx = up[f"{f}_ms"], lp[f"{f}_ms"]
+            at.setdefault(rate, []).append({
+                "key": f"openloop_{rate}_{f}", "label": f"open loop {rate:,} req/s: {f} [ms]",
+                "better": "low", "unicycle": u, "unicycle_variant": uk.split(":")[1],
+                "linux": lx, "linux_variant": lk.split(":")[1],
+                "ratio": u / lx if u is not None and lx else None,
+                "goal": 1 / 3 if f == "p99" else None})
+    common_rate = common[-1] if common else None
+    return {"rows": rows + (at[common_rate] if common_rate else []), "common_rate": common_rate,
+            "per_rate": {str(r): v for r, v in at.items()}}
+
+
+def goals(comp: dict) -> list[dict]:
+    """The issue's goal figures, each met or not (None: not measured)."""
+    out = []
+    for row in comp["rows"]:
+        if row["goal"] is None:
+            continue
+        r, g = row["ratio"], row["goal"]
+        met = None if r is None else (r >= g if row["better"] == "high" else r <= g)
+        out.append({"figure": row["label"], "ratio": r,
+                    "goal": (f">= {g:g}x Linux" if row["better"] == "high"
+                             else f"<= 1/{round(1 / g)} of Linux"), "met": met})
+    if comp["common_rate"] is None:
+        out.append({"figure": "open-loop p99 at a common rate", "ratio": None,
+                    "goal": "<= 1/3 of Linux", "met": None,
+                    "note": "no rate that both sides kept up with in every round"})
+    return out
 
 
 # ---------------------------------------------------------------- main
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=3, help="rounds (each boots both guests once)")
-    p.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    p.add_argument("--rounds", type=int, default=2, help="headline rounds (each boots "
+                   "every chosen guest once)")
+    p.add_argument("--duration", type=int, default=6, help="seconds per closed-loop wrk run")
+    p.add_argument("--openloop-duration", type=float, default=4.0,
+                   help="seconds per open-loop rate")
+    p.add_argument("--rates", default=DEFAULT_RATES, help="open-loop rates, req/s, comma-separated")
     p.add_argument("--warmup", type=int, default=2, help="seconds of unrecorded load after boot")
     p.add_argument("--boot-timeout", type=float, default=60.0)
-    p.add_argument("--wait-idle", type=float, default=30.0,
+    p.add_argument("--wait-idle", type=float, default=10.0,
                    help="wait up to S seconds before each boot for other host load to settle")
-    p.add_argument("--no-build", action="store_true", help="use the existing http-hello image")
-    p.add_argument("--only", choices=SIDES, help="measure one side only")
-    p.add_argument("--tap", action="store_true",
-                   help="tap devices in a network namespace instead of user-net hostfwd "
-                        "(root; no backlog-of-1 limit on new connections)")
-    p.add_argument("--out", type=Path, default=RESULTS / "latest.json")
-    return p.parse_args(argv)
+    p.add_argument("--no-build", action="store_true", help="reuse the built http-hello copies")
+    p.add_argument("--linux-variants", default=",".join(linuxvm.LINUX_VARIANTS),
+                   help="Linux configurations for phase 1 (bench/linuxvm.py)")
+    p.add_argument("--unicycle-variants", default=",".join(UNICYCLE_VARIANTS))
+    p.add_argument("--out", type=Path, default=RESULTS / "http.json")
+    args = p.parse_args(argv)
+    try:
+        args.rates = sorted({int(r) for r in args.rates.split(",")})
+    except ValueError:
+        p.error(f"--rates: not a comma-separated list of integers: {args.rates!r}")
+    if any(r <= 0 for r in args.rates):
+        p.error("--rates: every rate must be positive")
+    for opt, table in (("linux_variants", linuxvm.LINUX_VARIANTS),
+                       ("unicycle_variants", UNICYCLE_VARIANTS)):
+        names = [n for n in getattr(args, opt).split(",") if n]
+        unknown = [n for n in names if n not in table]
+        if unknown or not names:
+            p.error(f"--{opt.replace('_', '-')}: unknown variant {', '.join(unknown) or '(none)'}"
+                    f"; known: {', '.join(table)}")
+        setattr(args, opt, names)
+    if args.rounds < 1 or args.duration < 1:
+        p.error("--rounds and --duration must be at least 1")
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    ensure_packages(["wrk", "curl", "qemu-system-x86", "ovmf", "iproute2", "mtools"])
+    import os
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it makes the network namespace ucbench with tap devices)")
+    ensure_packages(["wrk", "curl", "qemu-system-x86", "iproute2", "apache2-utils", "gcc"])
     CACHE.mkdir(parents=True, exist_ok=True)
-    sides = [args.only] if args.only else list(SIDES)
-    ctx, sizes = {}, {"unicycle": {}, "linux": {}}
-    if "unicycle" in sides:
-        ctx["unicycle"] = build_unicycle(args.no_build)
-        args.elf = ctx["unicycle"]["elf"]
-        sizes["unicycle"] = ctx["unicycle"]["sizes"]
-    if "linux" in sides:
-        ctx["linux"] = linuxvm.build(CACHE / "linux", log)
-        sizes["linux"] = {"vmlinuz": ctx["linux"]["kernel"].stat().st_size,
-                          "initrd.gz": ctx["linux"]["initrd"].stat().st_size}
-    info = machine()
-    if info["loadavg_at_start"][0] > 0.5:
-        log(f"bench: warning: load average {info['loadavg_at_start'][0]:.1f} at start; "
-            "other work on this machine skews TCG numbers")
-    if args.tap:
-        if "unicycle" in sides:
-            ctx["unicycle"]["image_static"] = static_image(
-                ctx["unicycle"], f"{netns.Netns.address('unicycle')}/{netns.PREFIX}",
-                netns.BRIDGE_ADDR)
-        with netns.Netns() as ctx["net"]:
-            rounds = run_rounds(sides, ctx, args)
-    else:
-        rounds = run_rounds(sides, ctx, args)
-    summary = summarize(rounds)
-    log("\n" + table(summary, sizes))
-    write_results(args, info, sizes, rounds, summary)
+    try:
+        doc = run(args)
+    except (BenchError, openloop.OpenloopError, ValueError) as e:
+        sys.exit(f"bench: {e}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    log("\n" + table(doc))
+    log(f"\nbench: results in {args.out}")
+    if doc["problems"]:
+        log("bench: FAILED:\n  " + "\n  ".join(doc["problems"]))
+        return 1
     return 0
 
 
-def run_rounds(sides, ctx, args) -> dict:
-    """Alternates the sides for args.rounds rounds; a side that never answers is dropped."""
-    rounds = {s: [] for s in sides}
-    dead = set()
-    for n in range(1, args.rounds + 1):
-        for side in sides:
-            if side in dead:
-                continue
-            log(f"bench: round {n}/{args.rounds}: {side}")
-            busy = wait_quiet(args.wait_idle)
-            res = one(side, ctx, args)
-            res["host_busy_before"] = round(busy, 3)
-            rounds[side].append(res)
-            log("  " + describe(res))
-            if res["boot_s"] is None:
-                dead.add(side)
-                log(f"bench: {side} did not answer; not booting it again. Console tail:\n"
-                    + res.get("console_tail", ""))
-    return rounds
+def run(args) -> dict:
+    info = machine()
+    dirs = unicycle_builds(args.unicycle_variants, args.no_build)
+    args.elves = {v: d / "build" / "app.elf" for v, d in dirs.items()}
+    vm = linuxvm.build(CACHE / "linux", log)
+    openloop.build()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    args.body_file = tmp / "page.html"
+    args.body_file.write_bytes(PAGE)
+    boots = []
 
-
-def describe(res) -> str:
-    if res["boot_s"] is None:
-        return f"FAILED: {res['error']}"
-    parts = [f"first 200 after {res['boot_s']:.2f} s"]
-    for load, r in res["loads"].items():
-        if r.get("rps") is None:
-            parts.append(f"{load}: wrk failed ({r.get('error', '')})")
+    def boot(side, variant, phase, net):
+        busy = wait_quiet(args.wait_idle)
+        if side == "unicycle":
+            cmd = unicycle_command(dirs[variant], variant, net)
         else:
-            parts.append(f"{load}: {r['rps']:,.0f} req/s, mean {r['mean_ms']:.2f} ms, "
-                         f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors")
-    return "; ".join(parts)
+            cmd = linux_command(vm, variant, CACHE / f"linux-{variant}.serial.log", net)
+        log(f"bench: {phase}: {side} {variant}")
+        res = measure(side, variant, cmd, net.address(side), net.wrap, args, phase)
+        res["host_busy_before"] = round(busy, 3)
+        log("  " + describe(res))
+        boots.append(res)
+        return res
+
+    try:
+        with netns.Netns() as net:
+            for v in args.linux_variants:
+                boot("linux", v, "variants", net)
+            for v in args.unicycle_variants:
+                boot("unicycle", v, "variants", net)
+            chosen = best(boots)
+            log(f"bench: headline guests: {chosen}")
+            for n in range(1, args.rounds + 1):
+                for side in ("unicycle", "linux"):
+                    for v in chosen[side]:
+                        boot(side, v, f"headline round {n}", net)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    head = [b for b in boots if b["phase"] != "variants"]
+    summary = summarize(head)
+    comp = comparison(summary)
+    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": info,
+            "config": {"rounds": args.rounds, "duration_s": args.duration,
+                       "openloop_duration_s": args.openloop_duration, "rates": args.rates,
+                       "openloop_connections": OPENLOOP_CONNECTIONS, "warmup_s": args.warmup,
+                       "probe": f"{PROBE_RATE} req/s for {PROBE_SECONDS} s",
+                       "ab_requests": AB_REQUESTS,
+                       "closed_loads": {k: " ".join(v) for k, v in CLOSED.items()},
+                       "qemu": "tcg, -cpu max, 512 MiB, 1 CPU",
+                       "network": f"tap devices on a bridge in netns {netns.NAME}"},
+            "commands": {"bench": "bench/run.py " + " ".join(sys.argv[1:]),
+                         "wrk": "wrk -t1 -c1 | -t2 -c80 -dDs --timeout 5s --latency "
+                                "-s bench/soak.lua URL -- page.html",
+                         "openloop": f"openloop --rate R --duration "
+                                     f"{args.openloop_duration:g} --connections "
+                                     f"{OPENLOOP_CONNECTIONS} --warmup {args.warmup}",
+                         "ab": f"ab -q -c 1 -n {AB_REQUESTS} -s 5 URL"},
+            "versions": {"openloop": "bench/openloop.c", "wrk": info.get("wrk"),
+                         "ab": info.get("ab"), "qemu": info.get("qemu"),
+                         "linux": vm.get("versions"), "nginx": linuxvm.nginx_version(vm)},
+            "variants": {"unicycle": {v: UNICYCLE_VARIANTS[v] for v in args.unicycle_variants},
+                         "linux": {v: linuxvm.settings(v) for v in args.linux_variants}},
+            "chosen": chosen, "summary": summary, "comparison": comp, "goals": goals(comp),
+            "boots": [{k: v for k, v in b.items() if k != "console_tail"} for b in boots],
+            "problems": [p for b in boots for p in b["problems"]]}
 
 
-def write_results(args, info, sizes, rounds, summary):
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": info,
-           "config": {"rounds": args.rounds, "duration_s": args.duration,
-                      "warmup_s": args.warmup, "loads": {k: " ".join(v) for k, v in LOADS.items()},
-                      "qemu": "tcg, q35, -cpu max, 512 MiB, 1 CPU, virtio-net-pci",
-                      "network": ("tap devices on a bridge in netns " + netns.NAME) if args.tap
-                      else "user-net hostfwd on 127.0.0.1"},
-           "sizes": sizes, "summary": summary,
-           "rounds": {s: [{k: v for k, v in r.items() if k != "console_tail"} for r in rs]
-                      for s, rs in rounds.items()},
-           "failures": {s: rs[0]["error"] for s, rs in rounds.items() if rs and "error" in rs[0]}}
-    args.out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    log(f"\nbench: results in {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
+def _cell(v, key):
+    if v is None:
+        return "n/a"
+    return f"{v:,.0f}" if key.endswith(("rps", "rate", "kib")) else f"{v:,.2f}"
+
+
+def table(doc: dict) -> str:
+    lines = [f"{'':<52}{'unicycle':>24}{'linux':>24}{'ratio':>8}"]
+    for r in doc["comparison"]["rows"]:
+        u = f"{_cell(r['unicycle'], r['key'])} ({r['unicycle_variant']})" if r["unicycle"] \
+            is not None else "n/a"
+        lx = f"{_cell(r['linux'], r['key'])} ({r['linux_variant']})" if r["linux"] \
+            is not None else "n/a"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "n/a"
+        lines.append(f"{r['label'][:51]:<52}{u:>24}{lx:>24}{ratio:>8}")
+    lines.append("goals: " + "; ".join(
+        f"{g['figure']}: {'met' if g['met'] else 'NOT met' if g['met'] is False else 'n/a'}"
+        for g in doc["goals"]))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
