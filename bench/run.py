@@ -112,9 +112,14 @@ def unicycle_builds(variants: list[str], no_build: bool) -> dict:
             raise BenchError(f"unicycle build for variant {name} failed: "
                              + (r.stderr or r.stdout).strip().splitlines()[-1])
     for name, d in dirs.items():
-        if not (d / "build" / "app.elf").is_file():
-            raise BenchError(f"{d}/build/app.elf is missing; run without --no-build")
+        if not app_elf(d).is_file():
+            raise BenchError(f"{app_elf(d)} is missing; run without --no-build")
     return dirs
+
+
+def app_elf(proj_dir: Path) -> Path:
+    from unicycle import build as build_mod
+    return build_mod.open_project(proj_dir).build_dir / "app.elf"
 
 
 def unicycle_command(proj_dir: Path, variant: str, net) -> list[str]:
@@ -180,7 +185,7 @@ def run_ab(url: str, requests: int, wrap) -> dict:
 def openloop_point(url: str, rate: int, seconds: float, wrap, warmup: float) -> dict:
     try:
         res = openloop.run(url, rate, seconds, connections=OPENLOOP_CONNECTIONS,
-                           warmup=warmup, body=PAGE, wrap=wrap)
+                           warmup=warmup, body=PAGE, wrap=wrap([]))
     except openloop.OpenloopError as e:
         return {"rate": rate, "error": str(e), "kept_up": False, "sustained": False,
                 "problems": [str(e)]}
@@ -451,7 +456,7 @@ def main(argv=None):
 def run(args) -> dict:
     info = machine()
     dirs = unicycle_builds(args.unicycle_variants, args.no_build)
-    args.elves = {v: d / "build" / "app.elf" for v, d in dirs.items()}
+    args.elves = {v: app_elf(d) for v, d in dirs.items()}
     vm = linuxvm.build(CACHE / "linux", log)
     openloop.build()
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
