@@ -197,9 +197,9 @@ def test_sweep_stops_after_two_rates_not_kept_up(serve):
     s = serve(behave=behave)
     seen = []
     rs = openloop.sweep(s.url, [400, 20, 200, 800], duration=0.5, connections=4, warmup=0,
-                        timeout_ms=300, progress=seen.append)
-    print([(r["rate"], r["kept_up"], r["max_lag_ms"], r["completed"], r["errors"]) for r in rs])
-    assert [r["rate"] for r in rs] == [20, 200, 400]        # ascending; 800 never run
+                        timeout_ms=1000, progress=seen.append)
+    why = [(r["rate"], r["kept_up"], r["max_lag_ms"], r["completed"], r["errors"]) for r in rs]
+    assert [r["rate"] for r in rs] == [20, 200, 400], why   # ascending; 800 never run
     assert [r["kept_up"] for r in rs] == [True, False, False]
     assert seen == rs
     assert openloop.highest_sustained(rs) is None           # 20 ms per request: p99 > 5 ms
