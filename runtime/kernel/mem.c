@@ -44,16 +44,6 @@ static struct heap mem_heap;
 static uint64_t *mem_unzeroed;
 static size_t mem_pages_zeroed;
 
-/* 8 bytes a store: under TCG `rep stosb` (string.c's memset) costs one
- * translated-block pass per byte. */
-static void mem_zero_pages(void *p, size_t npages)
-{
-	void *d = p;
-	size_t words = npages * PAGE_SIZE / 8;
-
-	__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(0ULL) : "memory");
-}
-
 /* Clears the unzeroed bits of [p, p + npages pages); zeroes those pages
  * unless the caller zeroes them all itself. Caller holds mem_lock. */
 static void mem_take_pages(void *p, size_t npages, bool caller_zeroes)
@@ -68,7 +58,7 @@ static void mem_take_pages(void *p, size_t npages, bool caller_zeroes)
 		mem_unzeroed[i / 64] &= ~bit;
 		mem_pages_zeroed++;
 		if (!caller_zeroes)
-			mem_zero_pages((uint8_t *)mem_buddy.base + i * PAGE_SIZE, 1);
+			memset((uint8_t *)mem_buddy.base + i * PAGE_SIZE, 0, PAGE_SIZE);
 	}
 }
 
@@ -212,7 +202,7 @@ void *mem_alloc_pages(size_t npages)
 	uc_spin_unlock(&mem_lock);
 
 	if (p)
-		mem_zero_pages(p, npages);
+		memset(p, 0, npages * PAGE_SIZE);
 	return p;
 }
 
