@@ -53,6 +53,27 @@ def esp_offset(img: Path) -> int:
         return int.from_bytes(f.read(8), "little") * 512
 
 
+def build_static_copy(app_dir: Path, dest: Path, address: str, gateway: str,
+                      sets: list[str]) -> subprocess.CompletedProcess:
+    """A fresh copy of app_dir in dest whose manifest gives it a static address (a tap has
+    no DHCP), built for direct boot with the Kconfig settings `sets` (SYM=VALUE)."""
+    import shutil
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(app_dir, dest, ignore=shutil.ignore_patterns("build"))
+    toml = dest / "unicycle.toml"
+    toml.write_text(toml.read_text() + f'\n[network]\nmode = "static"\naddress = "{address}"\n'
+                    f'gateway = "{gateway}"\n')
+    cmd = [str(Path(sys.executable).parent / "unicycle"), "build", "-C", str(dest), "--direct"]
+    for s in sets:
+        cmd += ["--set", s]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def last_line(r: subprocess.CompletedProcess) -> str:
+    lines = (r.stderr or r.stdout or "").strip().splitlines()
+    return lines[-1] if lines else f"exit status {r.returncode}"
+
+
 # ---------------------------------------------------------------- one guest
 
 class Guest:

@@ -19,6 +19,20 @@ def _plt():
     return plt
 
 
+def _loglog(ax):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _label(key: str) -> str:
     side, variant = key.split(":", 1)
     return f"{'Linux + nginx' if side == 'linux' else 'unicycle'} ({variant})"
@@ -47,21 +61,15 @@ def percentiles(http: dict, out: Path) -> Path | None:
                     STYLES[i % len(STYLES)], color=COLORS[side],
                     label=f"{_label(key)} at {rate:,} req/s")
     ticks = [t for t in (0, 50, 90, 99, 99.9, 99.99, 99.999) if 1 / (1 - t / 100) <= widest]
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _loglog(ax)
     ax.set_xlim(0.9, widest * 1.3)
     ax.set_xticks([1 / (1 - t / 100) for t in ticks])
     ax.set_xticklabels([f"{t:g}%" for t in ticks])
     ax.set_xlabel("percentile")
     ax.set_ylabel("latency from intended send time [ms]")
     ax.set_title("Open-loop latency by percentile (same QEMU, TCG)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
     path = out / "openloop-percentiles.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def rates(http: dict, out: Path) -> Path | None:
@@ -82,21 +90,15 @@ def rates(http: dict, out: Path) -> Path | None:
     all_rates = sorted({p["rate"] for s in summary.values() for p in s["openloop"]})
     tput.plot(all_rates, all_rates, color="grey", linewidth=0.8, label="offered")
     for ax in (lat, tput):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _loglog(ax)
         ax.set_xlabel("offered rate [req/s]")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
     lat.axhline(5.0, color="grey", linestyle=":", linewidth=0.8)
     lat.set_ylabel("p99 latency [ms]")
     lat.set_title("p99 per offered rate (dotted: 5 ms)")
     tput.set_ylabel("answered [req/s]")
     tput.set_title("Throughput per offered rate")
     path = out / "openloop-rates.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def variants(http: dict, out: Path) -> Path | None:
@@ -121,10 +123,7 @@ def variants(http: dict, out: Path) -> Path | None:
     a.invert_yaxis()
     fig.suptitle("Every configuration, one boot each (phase 1)")
     path = out / "variants.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def draw_all(http: dict, out: Path) -> list[Path]:

@@ -1,7 +1,7 @@
 """`make bench-report`: bench/results/*.json -> bench/results/latest.json, pictures, README table.
 
 Reads what the benchmarks wrote (http.json from bench/run.py is required; kv.json,
-boot.json, connrate.json, profile.json and blk-latest.json are added when there),
+boot.json, connrate.json and blk-latest.json are added when there),
 writes bench/results/latest.json (every figure, the unicycle/Linux ratios, the goals,
 the machine, versions and exact commands), draws the pictures (bench/plot.py) and,
 with --readme FILE, replaces the text between the markers
@@ -19,7 +19,7 @@ import plot  # noqa: E402
 
 RESULTS = BENCH / "results"
 PARTS = {"http": "http.json", "kv": "kv.json", "boot": "boot.json", "connrate": "connrate.json",
-         "profile": "profile.json", "block": "blk-latest.json"}
+         "block": "blk-latest.json"}
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -73,7 +73,7 @@ def build_latest(parts: dict, pictures: list[Path]) -> dict:
     if "kv" in parts:
         doc["ratios"]["kv"] = kv_ratios(parts["kv"])
         doc["commands"]["kv"] = parts["kv"].get("config")
-    for name in ("connrate", "profile", "block", "boot"):
+    for name in ("connrate", "block", "boot"):
         if name in parts and isinstance(parts[name], dict) and "commands" in parts[name]:
             doc["commands"][name] = parts[name]["commands"]
     return doc
@@ -127,14 +127,6 @@ def markdown(doc: dict) -> str:
                 vals = ", ".join(f"{b['rps']:,.0f}" if b.get("rps") else "failed"
                                  for b in s["boots"])
                 lines.append(f"- {way}: {vals} req/s")
-    pf = doc["parts"].get("profile")
-    if pf and pf.get("loads"):
-        lines += ["", "Per-request profile (`make bench-profile`, PROFILE=y):", "",
-                  "| load | stage | ns per request | share |", "| --- | --- | --- | --- |"]
-        for load, d in pf["loads"].items():
-            for st, v in d.get("stages", {}).items():
-                lines.append(f"| {load} | {st} | {_num(v.get('ns_per_request'))} | "
-                             f"{(v.get('share') or 0) * 100:.0f} % |")
     if doc["pictures"]:
         lines += [""] + [f"![{Path(p).stem}]({p})" for p in doc["pictures"]]
     return "\n".join(lines) + "\n"

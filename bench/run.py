@@ -23,7 +23,7 @@ README's table. Exit status 1 if a guest did not come up or a response was wrong
 """
 import argparse
 import json
-import re
+import os
 import shutil
 import subprocess
 import sys
@@ -38,8 +38,9 @@ import connrate  # noqa: E402
 import linuxvm  # noqa: E402
 import netns  # noqa: E402
 import openloop  # noqa: E402
-from common import (REPO, RESULTS, Guest, ensure_packages, first_response, log,  # noqa: E402
-                    machine, run_checked_wrk, stats, wait_quiet)
+from common import (REPO, RESULTS, Guest, build_static_copy, ensure_packages,  # noqa: E402
+                    first_response, last_line, log, machine, run_checked_wrk, stats,
+                    wait_quiet)
 
 APP_DIR = REPO / "examples" / "http-hello"
 CACHE = REPO / ".cache" / "bench"
@@ -89,7 +90,6 @@ def unicycle_builds(variants: list[str], no_build: bool) -> dict:
     """{variant: project dir}: one copy of http-hello per distinct set of Kconfig settings,
     with a static address for the tap, built for direct boot (no firmware: boot time is
     bench/boot.py's business)."""
-    cli = Path(sys.executable).parent / "unicycle"
     dirs = {}
     for name in variants:
         sets = ["HTTP_STATS=y", *UNICYCLE_VARIANTS[name]["sets"]]
@@ -97,20 +97,11 @@ def unicycle_builds(variants: list[str], no_build: bool) -> dict:
         dirs[name] = d
         if no_build or any(v == d for k, v in dirs.items() if k != name):
             continue
-        shutil.rmtree(d, ignore_errors=True)
-        shutil.copytree(APP_DIR, d, ignore=shutil.ignore_patterns("build"))
-        toml = d / "unicycle.toml"
-        toml.write_text(toml.read_text() + "\n[network]\nmode = \"static\"\n"
-                        f"address = \"{netns.Netns.address('unicycle')}/{netns.PREFIX}\"\n"
-                        f"gateway = \"{netns.BRIDGE_ADDR}\"\n")
-        cmd = [str(cli), "build", "-C", str(d), "--direct"]
-        for s in sets:
-            cmd += ["--set", s]
         log(f"bench: building http-hello ({name}: {' '.join(sets)})")
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = build_static_copy(APP_DIR, d, f"{netns.Netns.address('unicycle')}/{netns.PREFIX}",
+                              netns.BRIDGE_ADDR, sets)
         if r.returncode != 0:
-            raise BenchError(f"unicycle build for variant {name} failed: "
-                             + (r.stderr or r.stdout).strip().splitlines()[-1])
+            raise BenchError(f"unicycle build for variant {name} failed: {last_line(r)}")
     for name, d in dirs.items():
         if not app_elf(d).is_file():
             raise BenchError(f"{app_elf(d)} is missing; run without --no-build")
@@ -434,7 +425,6 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    import os
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it makes the network namespace ucbench with tap devices)")
     ensure_packages(["wrk", "curl", "qemu-system-x86", "iproute2", "apache2-utils", "gcc"])

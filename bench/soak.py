@@ -26,7 +26,6 @@ any failure.
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO / "unicycle-cli"))
 import linuxvm  # noqa: E402
 import netns  # noqa: E402
-from common import Guest, ensure_packages, log, machine  # noqa: E402
+from common import Guest, build_static_copy, ensure_packages, last_line, log, machine  # noqa: E402
 from common import checked_errors as leg_errors, checked_wrk_command  # noqa: E402
 from common import parse_checked as parse_leg  # noqa: E402
 
@@ -86,17 +85,11 @@ def build(no_build: bool) -> Path:
     """A copy of http-hello with a static address for the tap, built for direct boot."""
     proj_dir = CACHE / "http-hello"
     if not no_build:
-        shutil.rmtree(proj_dir, ignore_errors=True)
-        shutil.copytree(APP_DIR, proj_dir, ignore=shutil.ignore_patterns("build"))
-        toml = proj_dir / "unicycle.toml"
-        toml.write_text(toml.read_text() + "\n[network]\nmode = \"static\"\n"
-                        f"address = \"{netns.Netns.address(NETNS_GUEST)}/{netns.PREFIX}\"\n"
-                        f"gateway = \"{netns.BRIDGE_ADDR}\"\n")
-        cmd = [str(Path(sys.executable).parent / "unicycle"), "build", "-C", str(proj_dir),
-               "--direct"]
-        for s in BUILD_SETS:
-            cmd += ["--set", s]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        r = build_static_copy(APP_DIR, proj_dir,
+                              f"{netns.Netns.address(NETNS_GUEST)}/{netns.PREFIX}",
+                              netns.BRIDGE_ADDR, list(BUILD_SETS))
+        if r.returncode != 0:
+            sys.exit(f"soak: building {proj_dir} failed: {last_line(r)}")
     if not (proj_dir / "unicycle.toml").is_file():
         sys.exit(f"soak: {proj_dir} is missing; run without --no-build first")
     return proj_dir
