@@ -54,7 +54,7 @@
 #define E1000E_SWFLAG_TIMEOUT_US  100000
 #define E1000E_ULP_TIMEOUT_US     300000  /* ME leaving Ultra Low Power */
 #define E1000E_POLL_STEP_US       100
-#define E1000E_TX_BATCH     1       /* frames queued in a poll before the tail moves anyway */
+#define E1000E_TX_BATCH     16      /* frames queued in a poll before the tail moves anyway */
 
 _Static_assert(sizeof(struct e1000_rx_desc) == 16, "rx descriptor layout");
 _Static_assert(sizeof(struct e1000_tx_desc) == 16, "tx descriptor layout");

@@ -44,7 +44,7 @@
 /* Device configuration read: up to and including the status field. */
 #define VNET_CFG_MIN     (VIRTIO_NET_CFG_STATUS + 2)
 #define VNET_MAC_MIX     0x9e3779b97f4a7c15ull /* 2^64 / golden ratio: spreads TSC bits */
-#define VNET_TX_BATCH    1       /* frames queued in a poll before a doorbell anyway */
+#define VNET_TX_BATCH    16      /* frames queued in a poll before a doorbell anyway */
 
 _Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN, "receive buffer too small");
 _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr layout");
