@@ -9,6 +9,7 @@
 #include "drivers/e1000e.h"
 #include "drivers/pci.h"
 #include "kernel/kernel.h"
+#include "kernel/profile.h"
 #include "net/netdev.h"
 
 /*
@@ -35,6 +36,11 @@
  * Interrupts: none with CONFIG_POLL (the default). Without it, receive
  * causes raise an MSI (the interrupt chapter; MSI-X would need IVAR set-up) whose
  * handler, run from the event loop, reads ICR to acknowledge and polls.
+ *
+ * Transmit tail writes: a frame sent while a receive poll runs is queued
+ * and the tail (TDT) moves once, when the poll ends, or after
+ * E1000E_TX_BATCH frames; under a hypervisor every TDT write is a VM exit.
+ * Frames sent outside a poll move it at once.
  */
 
 #define E1000E_NAME         "e1000e"
@@ -48,6 +54,7 @@
 #define E1000E_SWFLAG_TIMEOUT_US  100000
 #define E1000E_ULP_TIMEOUT_US     300000  /* ME leaving Ultra Low Power */
 #define E1000E_POLL_STEP_US       100
+#define E1000E_TX_BATCH     16      /* frames queued in a poll before the tail moves anyway */
 
 _Static_assert(sizeof(struct e1000_rx_desc) == 16, "rx descriptor layout");
 _Static_assert(sizeof(struct e1000_tx_desc) == 16, "tx descriptor layout");
@@ -96,6 +103,8 @@ struct e1000e {
 	unsigned tx_next;        /* next descriptor to fill */
 	unsigned tx_clean;       /* oldest descriptor not yet reclaimed */
 	bool irq_mode;           /* MSI set up: ICR needs reading */
+	bool in_poll;            /* e1000e_poll runs: transmit defers the tail write */
+	unsigned tx_unkicked;    /* descriptors filled past the tail the device has */
 };
 
 static inline uint32_t e1000e_rd(struct e1000e *e, unsigned reg)
@@ -301,6 +310,18 @@ static void e1000e_tx_reclaim(struct e1000e *e)
 		e->tx_clean = (e->tx_clean + 1) % E1000E_TX_RING;
 }
 
+/* Moves the transmit tail over the filled descriptors: the doorbell. */
+static void e1000e_tx_kick(struct e1000e *e)
+{
+	e->tx_unkicked = 0;
+	/* 7.2: descriptor and data writes before the tail moves (x86 keeps
+	 * stores ordered; the uncached MMIO write follows them). */
+	io_wmb();
+	PROFILE_ENTER(PROFILE_TX_DOORBELL);
+	e1000e_wr(e, E1000_TDT, e->tx_next);
+	PROFILE_EXIT(PROFILE_TX_DOORBELL);
+}
+
 static int e1000e_transmit(struct netdev *dev, const struct netdev_frag *frags,
 			   unsigned nfrags)
 {
@@ -316,6 +337,8 @@ static int e1000e_transmit(struct netdev *dev, const struct netdev_frag *frags,
 	if (len > E1000E_BUF_SIZE || len < NETDEV_ETH_HLEN)
 		return -EINVAL;
 	if (next == e->tx_clean) {
+		if (e->tx_unkicked)
+			e1000e_tx_kick(e);   /* the device cannot finish what it was not given */
 		e1000e_tx_reclaim(e);
 		if (next == e->tx_clean)
 			return -EAGAIN;
@@ -333,10 +356,8 @@ static int e1000e_transmit(struct netdev *dev, const struct netdev_frag *frags,
 	d->status = 0;
 	d->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
 	e->tx_next = next;
-	/* 7.2: descriptor and data writes before the tail moves (x86 keeps
-	 * stores ordered; the uncached MMIO write follows them). */
-	io_wmb();
-	e1000e_wr(e, E1000_TDT, next);
+	if (!e->in_poll || ++e->tx_unkicked >= E1000E_TX_BATCH)
+		e1000e_tx_kick(e);
 	dev->stats.tx_frames++;
 	dev->stats.tx_bytes += len;
 	return 0;
@@ -346,11 +367,17 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 {
 	struct e1000e *e = dev->priv;
 	unsigned n = 0, last = E1000E_RX_RING;
+	bool work;
 
 	/* ICR is read-to-clear: reading it acknowledges the causes, so the next
 	 * received frame raises a new message. */
 	if (e->irq_mode)
 		(void)e1000e_rd(e, E1000_ICR);
+	work = e->rx[e->rx_next].status & E1000_RXD_STAT_DD;
+	if (work) {
+		PROFILE_ENTER(PROFILE_DRIVER_RX);
+		e->in_poll = true;
+	}
 	while (n < budget) {
 		volatile struct e1000_rx_desc *d = &e->rx[e->rx_next];
 		uint8_t status = d->status;
@@ -381,6 +408,12 @@ static unsigned e1000e_poll(struct netdev *dev, unsigned budget)
 	if (last != E1000E_RX_RING) {
 		io_wmb();
 		e1000e_wr(e, E1000_RDT, last);
+	}
+	if (work) {
+		e->in_poll = false;
+		if (e->tx_unkicked)
+			e1000e_tx_kick(e);
+		PROFILE_EXIT(PROFILE_DRIVER_RX);
 	}
 	e1000e_tx_reclaim(e);
 	return n;

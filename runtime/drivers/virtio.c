@@ -143,7 +143,7 @@ int virtq_alloc(struct virtq *vq, struct virtio_dev *vd, uint16_t index, uint16_
 	return 0;
 }
 
-void virtq_publish(struct virtq *vq)
+bool virtq_publish_idx(struct virtq *vq)
 {
 	/* 2.6.13.3: the ring entries are written before idx moves (x86 keeps
 	 * stores in order; the compiler must too). */
@@ -152,6 +152,11 @@ void virtq_publish(struct virtq *vq)
 	/* 2.6.13.4 / 2.6.10: read the device's NO_NOTIFY flag only after
 	 * the idx store is visible (store->load ordering needs a fence). */
 	io_mb();
-	if (!(vq->used->flags & VIRTQ_USED_F_NO_NOTIFY))
-		vq->dev->ops->notify(vq);
+	return !(vq->used->flags & VIRTQ_USED_F_NO_NOTIFY);
+}
+
+void virtq_publish(struct virtq *vq)
+{
+	if (virtq_publish_idx(vq))
+		virtq_notify(vq);
 }

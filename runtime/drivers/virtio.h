@@ -117,6 +117,14 @@ int virtq_alloc(struct virtq *vq, struct virtio_dev *vd, uint16_t index, uint16_
 /* Makes avail entries up to vq->avail_idx visible; notifies the device
  * unless it asked not to be (2.6.13 Supplying Buffers to The Device). */
 void virtq_publish(struct virtq *vq);
+/* The same in two steps: idx made visible, then true when the device wants
+ * the doorbell (virtq_notify), which under a hypervisor is a VM exit. */
+bool virtq_publish_idx(struct virtq *vq);
+
+static inline void virtq_notify(struct virtq *vq)
+{
+	vq->dev->ops->notify(vq);
+}
 
 static inline void virtio_read_config(struct virtio_dev *vd, unsigned off, void *buf,
 				      unsigned len)

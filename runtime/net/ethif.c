@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "kernel/profile.h"
 #include "net/ethif.h"
 
 #include "lwip/etharp.h"
@@ -55,7 +56,9 @@ static err_t ethif_output(struct netif *netif, struct pbuf *p)
 		frags[0].len = p->tot_len;
 		n = 1;
 	}
+	PROFILE_ENTER(PROFILE_OUTPUT);
 	rc = dev->ops->transmit(dev, frags, n);
+	PROFILE_EXIT(PROFILE_OUTPUT);
 	if (rc < 0) {
 		/* ERR_MEM keeps a TCP segment queued for the next tcp_output. */
 		dev->stats.tx_dropped++;
@@ -135,10 +138,12 @@ static void ethif_rx(struct netdev *dev, const void *frame, size_t len)
 		return;
 	}
 	pbuf_take(p, frame, (u16_t)len);
+	PROFILE_ENTER(PROFILE_LWIP_IN);
 	if (netif->input(p, netif) != ERR_OK) {
 		pbuf_free(p);
 		dev->stats.rx_dropped++;
 	}
+	PROFILE_EXIT(PROFILE_LWIP_IN);
 }
 
 #if LWIP_IPV6 && LWIP_IPV6_MLD

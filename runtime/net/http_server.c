@@ -9,6 +9,7 @@
 #include <unicycle/http.h>
 
 #include "http_parser.h"
+#include "kernel/profile.h"
 #include "net/http_server.h"
 
 #define HTTP_MAX_ROUTES       32
@@ -657,6 +658,7 @@ static void http_dispatch(struct http_conn *c)
 	http_res_reset(c, c->parser.method == HTTP_HEAD,
 		       http_should_keep_alive(&c->parser) && !c->parser.upgrade);
 	c->open = true;
+	PROFILE_REQUEST();
 	handler = http_route_find(req->path);
 	if (handler)
 		handler(req, res);

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "kernel/kernel.h"
+#include "kernel/profile.h"
 #include "net/http_server.h"
+#include "net/http_profile.h"
 #include "net/http_stats.h"
 #include "net/net.h"
 #include <unicycle/http.h>
@@ -112,16 +114,25 @@ static void ht_feed(struct ht_conn *hc)
 	}
 }
 
+static void ht_process_run(struct ht_conn *hc);
+
 /* Runs the engine over what is queued, then closes, aborts or waits. */
 static void ht_process(struct ht_conn *hc)
 {
-	struct http_conn *h = hc->http;
-
 	if (hc->processing) {
 		hc->again = true;
 		return;
 	}
 	hc->processing = true;
+	PROFILE_ENTER(PROFILE_HTTP);
+	ht_process_run(hc);
+	PROFILE_EXIT(PROFILE_HTTP);
+}
+
+static void ht_process_run(struct ht_conn *hc)
+{
+	struct http_conn *h = hc->http;
+
 	do {
 		hc->again = false;
 		http_conn_flush(h);
@@ -221,6 +232,10 @@ int uc_http_listen(unsigned port)
 #ifdef CONFIG_HTTP_STATS
 		if (http_stats_register() < 0)
 			console_printf("http: cannot add the stats route\n");
+#endif
+#ifdef CONFIG_PROFILE
+		if (http_profile_register() < 0)
+			console_printf("http: cannot add the profile route\n");
 #endif
 	}
 	rc = uc_tcp_listen(NULL, (uint16_t)port, &ht_ops, NULL, &l);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "kernel/profile.h"
 #include "net/inetip.h"
 #include "net/net.h"
 #include <unicycle/tcp.h>
@@ -316,8 +317,11 @@ static void tcp_push_run(void *arg)
 	while ((c = tcp_push_head)) {
 		tcp_push_head = c->push_next;
 		c->push_queued = false;
-		if (c->pcb)
+		if (c->pcb) {
+			PROFILE_ENTER(PROFILE_LWIP_OUT);
 			tcp_output(c->pcb);
+			PROFILE_EXIT(PROFILE_LWIP_OUT);
+		}
 	}
 	net_timeouts_changed();
 }
