@@ -17,7 +17,7 @@ APT_PACKAGES := gcc binutils make ninja-build gnu-efi qemu-system-x86 qemu-utils
 	python3-cryptography python3-scapy python3-matplotlib
 
 .PHONY: all deps apt venv fetch demo test test-unit test-fuzz test-cli test-qemu bench bench-http \
-	bench-block bench-boot bench-kv soak clean
+	bench-profile bench-connrate bench-report bench-block bench-boot bench-kv soak clean
 
 all: deps
 
@@ -64,7 +64,7 @@ test-fuzz: deps
 
 # Every benchmark, then the report: bench/results/latest.json, the pictures and the
 # README's table (bench/report.py).
-bench: bench-http bench-connrate bench-block bench-boot bench-kv
+bench: bench-http bench-profile bench-connrate bench-block bench-boot bench-kv
 	$(PYTHON) bench/report.py --readme README.md
 
 # http-hello against the best Linux + nginx VM: every variant once, then the headline
@@ -72,6 +72,11 @@ bench: bench-http bench-connrate bench-block bench-boot bench-kv
 bench-http: deps
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 	$(PYTHON) bench/report.py
+
+# Where a request's time goes: http-hello with CONFIG_PROFILE, and the TX doorbell cut
+# before/after (CONFIG_NET_TX_BATCH=1 against the default), on a tap (bench/reqprofile.py; root).
+bench-profile: deps
+	$(PYTHON) bench/reqprofile.py $(PROFILE_ARGS)
 
 # New connection per request, ab -c1 through hostfwd, one figure per boot (bench/connrate.py).
 bench-connrate: deps

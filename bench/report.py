@@ -1,7 +1,7 @@
 """`make bench-report`: bench/results/*.json -> bench/results/latest.json, pictures, README table.
 
 Reads what the benchmarks wrote (http.json from bench/run.py is required; kv.json,
-boot.json, connrate.json and blk-latest.json are added when there),
+boot.json, connrate.json, profile.json and blk-latest.json are added when there),
 writes bench/results/latest.json (every figure, the unicycle/Linux ratios, the goals,
 the machine, versions and exact commands), draws the pictures (bench/plot.py) and,
 with --readme FILE, replaces the text between the markers
@@ -19,7 +19,7 @@ import plot  # noqa: E402
 
 RESULTS = BENCH / "results"
 PARTS = {"http": "http.json", "kv": "kv.json", "boot": "boot.json", "connrate": "connrate.json",
-         "block": "blk-latest.json"}
+         "profile": "profile.json", "block": "blk-latest.json"}
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -73,7 +73,7 @@ def build_latest(parts: dict, pictures: list[Path]) -> dict:
     if "kv" in parts:
         doc["ratios"]["kv"] = kv_ratios(parts["kv"])
         doc["commands"]["kv"] = parts["kv"].get("config")
-    for name in ("connrate", "block", "boot"):
+    for name in ("connrate", "block", "boot", "profile"):
         if name in parts and isinstance(parts[name], dict) and "commands" in parts[name]:
             doc["commands"][name] = parts[name]["commands"]
     return doc
@@ -127,9 +127,39 @@ def markdown(doc: dict) -> str:
                 vals = ", ".join(f"{b['rps']:,.0f}" if b.get("rps") else "failed"
                                  for b in s["boots"])
                 lines.append(f"- {way}: {vals} req/s")
+    lines += profile_markdown(doc["parts"].get("profile"))
     if doc["pictures"]:
         lines += [""] + [f"![{Path(p).stem}]({p})" for p in doc["pictures"]]
     return "\n".join(lines) + "\n"
+
+
+def profile_markdown(prof: dict | None) -> list[str]:
+    """Where one request's time goes (c=1, the profiled build) and the doorbell cut."""
+    if not prof or "variants" not in prof:
+        return []
+    c1 = prof["variants"]["profiled"]["loads"]["c1"].get("profile")
+    if not c1:
+        return []
+    lines = ["", f"Where a request's time goes, one connection, http-hello with CONFIG_PROFILE "
+             f"(`make bench-profile`; {c1['profiled_ns_per_request']:,} ns profiled per "
+             "request, own time per stage):", "",
+             "| stage | runs per request | ns per request | share |", "| --- | --- | --- | --- |"]
+    for stage, s in sorted(c1["stages"].items(), key=lambda kv: -kv[1]["share"]):
+        if s["count"]:
+            lines.append(f"| {stage} | {s['per_request']} | {s['ns_per_request']:,} | "
+                         f"{s['share']:.0%} |")
+    cut = prof.get("doorbell_cut", {})
+    lines += ["", "The TX doorbell cut (one doorbell per receive poll, CONFIG_NET_TX_BATCH=16, "
+              "against one per frame), median of the rounds:", ""]
+    for load in ("c1", "c32"):
+        if load in cut:
+            c = cut[load]
+            lines.append(f"- {load}: {c['rps_before']:,.0f} -> {c['rps_after']:,.0f} req/s "
+                         f"(x{c['rps_ratio']:.2f}), doorbells per request "
+                         f"{c['doorbells_per_request_before']} -> "
+                         f"{c['doorbells_per_request_after']}, p99 {c['p99_ms_before']:.2f} -> "
+                         f"{c['p99_ms_after']:.2f} ms")
+    return lines
 
 
 def replace_block(readme: Path, text: str):

@@ -39,7 +39,7 @@
  *
  * Transmit tail writes: a frame sent while a receive poll runs is queued
  * and the tail (TDT) moves once, when the poll ends, or after
- * E1000E_TX_BATCH frames; under a hypervisor every TDT write is a VM exit.
+ * CONFIG_NET_TX_BATCH frames; under a hypervisor every TDT write is a VM exit.
  * Frames sent outside a poll move it at once.
  */
 
@@ -54,7 +54,6 @@
 #define E1000E_SWFLAG_TIMEOUT_US  100000
 #define E1000E_ULP_TIMEOUT_US     300000  /* ME leaving Ultra Low Power */
 #define E1000E_POLL_STEP_US       100
-#define E1000E_TX_BATCH     16      /* frames queued in a poll before the tail moves anyway */
 
 _Static_assert(sizeof(struct e1000_rx_desc) == 16, "rx descriptor layout");
 _Static_assert(sizeof(struct e1000_tx_desc) == 16, "tx descriptor layout");
@@ -356,7 +355,7 @@ static int e1000e_transmit(struct netdev *dev, const struct netdev_frag *frags,
 	d->status = 0;
 	d->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
 	e->tx_next = next;
-	if (!e->in_poll || ++e->tx_unkicked >= E1000E_TX_BATCH)
+	if (!e->in_poll || ++e->tx_unkicked >= CONFIG_NET_TX_BATCH)
 		e1000e_tx_kick(e);
 	dev->stats.tx_frames++;
 	dev->stats.tx_bytes += len;

@@ -31,7 +31,7 @@
  *
  * Transmit doorbells: a frame sent while a receive poll runs (the stack
  * answering what the poll delivered) is queued in the ring and the device
- * is notified once, when the poll ends, or after VNET_TX_BATCH frames.
+ * is notified once, when the poll ends, or after CONFIG_NET_TX_BATCH frames.
  * Under a hypervisor each notify is a VM exit, the most expensive step of
  * a small request. Frames sent outside a poll are notified at once.
  */
@@ -44,7 +44,6 @@
 /* Device configuration read: up to and including the status field. */
 #define VNET_CFG_MIN     (VIRTIO_NET_CFG_STATUS + 2)
 #define VNET_MAC_MIX     0x9e3779b97f4a7c15ull /* 2^64 / golden ratio: spreads TSC bits */
-#define VNET_TX_BATCH    16      /* frames queued in a poll before a doorbell anyway */
 
 _Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN, "receive buffer too small");
 _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr layout");
@@ -148,7 +147,7 @@ static int vnet_transmit(struct netdev *dev, const struct netdev_frag *frags,
 	q->desc[id].flags = 0;
 	q->avail->ring[q->avail_idx & (q->size - 1)] = (uint16_t)id;
 	q->avail_idx++;
-	if (!v->in_poll || ++v->tx_unkicked >= VNET_TX_BATCH)
+	if (!v->in_poll || ++v->tx_unkicked >= CONFIG_NET_TX_BATCH)
 		vnet_tx_kick(v);
 	dev->stats.tx_frames++;
 	dev->stats.tx_bytes += len;

@@ -21,7 +21,12 @@ enum profile_stage {
 	PROFILE_DRIVER_RX,   /* NIC receive poll that found frames (minus the stack) */
 	PROFILE_LWIP_IN,     /* netif->input: ethernet_input .. tcp_input, and lwIP's
 			      * own output work run from inside it (tcp_output, IP) */
-	PROFILE_HTTP,        /* the HTTP engine: parse + route + handler */
+	PROFILE_HTTP,        /* the HTTP engine around the two below: feeding it the
+			      * received bytes, flushing, keep-alive and close */
+	PROFILE_HTTP_PARSE,  /* http-parser over the request bytes (its callbacks) */
+	PROFILE_HTTP_HANDLER,/* route lookup done: the app's handler and the
+			      * response head it formats (uc_http_respond) */
+	PROFILE_LWIP_WRITE,  /* tcp_write: the response copied into lwIP's segments */
 	PROFILE_LWIP_OUT,    /* tcp_output called outside lwIP's input (deferred pushes) */
 	PROFILE_OUTPUT,      /* linkoutput: lwIP frame to the driver's TX ring */
 	PROFILE_TX_DOORBELL, /* the TX doorbell: virtio notify / e1000e TDT write */

@@ -660,10 +660,12 @@ static void http_dispatch(struct http_conn *c)
 	c->open = true;
 	PROFILE_REQUEST();
 	handler = http_route_find(req->path);
+	PROFILE_ENTER(PROFILE_HTTP_HANDLER);
 	if (handler)
 		handler(req, res);
 	else
 		uc_http_respond(res, 404, "text/plain", not_found, sizeof(not_found) - 1);
+	PROFILE_EXIT(PROFILE_HTTP_HANDLER);
 	if (!res->responded && !res->deferred) {
 		res->extra_len = 0;
 		uc_http_respond(res, 500, "text/plain", no_answer, sizeof(no_answer) - 1);
@@ -940,7 +942,9 @@ size_t http_conn_input(struct http_conn *c, const char *data, size_t len)
 	if (c->between)
 		c->in_header = true;
 	c->busy = true;
+	PROFILE_ENTER(PROFILE_HTTP_PARSE);
 	n = http_parser_execute(&c->parser, &http_settings, data, len);
+	PROFILE_EXIT(PROFILE_HTTP_PARSE);
 	c->busy = false;
 	err = HTTP_PARSER_ERRNO(&c->parser);
 	if (err == HPE_PAUSED) {

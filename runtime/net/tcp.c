@@ -892,7 +892,9 @@ long uc_tcp_send(struct uc_tcp *c, const void *buf, size_t len, unsigned flags)
 			n = TCP_U16_MAX;
 		if ((flags & UC_TCP_MORE) || done + n < len)
 			wflags |= TCP_WRITE_FLAG_MORE;
+		PROFILE_ENTER(PROFILE_LWIP_WRITE);
 		err = tcp_write(c->pcb, (const char *)buf + done, (u16_t)n, wflags);
+		PROFILE_EXIT(PROFILE_LWIP_WRITE);
 		if (err == ERR_MEM)
 			break;     /* segments or pbufs out: writable follows */
 		if (err != ERR_OK) {

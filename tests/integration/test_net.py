@@ -23,9 +23,10 @@ GUEST = "10.99.0.2"
 HOST = "10.99.0.1"
 
 
-def copy_example(dst: Path, static: bool) -> Path:
+def copy_example(dst: Path, static: bool, *sets: str) -> Path:
     http_hello(dst, (GUEST, HOST) if static else None)
-    unicycle("build", "-C", dst, "--direct", "--set", "HTTP_STATS=y", check=True)
+    unicycle("build", "-C", dst, "--direct", "--set", "HTTP_STATS=y",
+             *[a for s in sets for a in ("--set", s)], check=True)
     return dst
 
 
@@ -36,7 +37,16 @@ def user_net_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tap_app(tmp_path_factory):
-    return copy_example(tmp_path_factory.mktemp("tap") / "hh", static=True)
+    """With the per-request profile (CONFIG_PROFILE), which the c=80 test reads."""
+    return copy_example(tmp_path_factory.mktemp("tap") / "hh", True, "PROFILE=y")
+
+
+def test_profile_off_leaves_no_code_in_the_image(user_net_app):
+    nm = subprocess.run(["nm", user_net_app / "build" / "qemu-x86_64" / "app.elf"],
+                        capture_output=True, text=True, check=True).stdout
+    names = {line.split()[-1] for line in nm.splitlines() if line.strip()}
+    assert "uc_http_route" in names, "nm printed no symbols"
+    assert not {n for n in names if n.startswith("profile_")}, "profile code in a PROFILE=n image"
 
 
 def get(port, path, conn=None):
@@ -72,6 +82,8 @@ def test_pages_and_keepalive_through_hostfwd(user_net_app, nic):
         assert int(r.getheader("Content-Length")) == len(body) and body
         r, _ = get(port, "/nope")
         assert r.status == 404
+        r, _ = get(port, "/_unicycle/profile")
+        assert r.status == 404, "the profile route answers in a PROFILE=n image"
 
         before = stats(port)["mem"]["bytes_in_use"]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -119,8 +131,39 @@ def test_ping_and_concurrency_80_on_a_tap(tap_app, netns, nic):
         assert fields.get("failed requests") == "0", out
         assert "non-2xx responses" not in fields, out
         assert fields.get("document length") == "48 bytes", out
+        check_profile(inside, frames_at_least=100)
     finally:
         guest.stop()
+
+
+def profile(inside: list[str], query: str = "") -> dict:
+    r = subprocess.run([*inside, "curl", "-sS", "--fail", "--max-time", "10",
+                        f"http://{GUEST}/_unicycle/profile{query}"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def check_profile(inside: list[str], frames_at_least: int):
+    """After ab's 100 requests at c=80: every stage ran, and transmit doorbells were
+    batched (CONFIG_NET_TX_BATCH): 80 connections at once put several frames in one
+    receive poll, whose answers leave on one doorbell. ?reset zeroes the counters."""
+    p = profile(inside, "?reset")
+    st = p["stages"]
+    assert p["requests"] >= 100 and p["tsc_hz"] > 0, p
+    assert st["http"]["count"] >= 100 and st["http_handler"]["count"] >= 100, st
+    for name in ("driver_rx", "lwip_in", "http_parse", "lwip_write", "output", "tx_doorbell"):
+        assert st[name]["count"] > 0 and st[name]["ns"] > 0, (name, st[name])
+        assert st[name]["max_ns"] <= st[name]["ns"], (name, st[name])
+    assert st["output"]["count"] >= frames_at_least, st["output"]
+    assert st["tx_doorbell"]["count"] < st["output"]["count"], (
+        f"{st['tx_doorbell']['count']} doorbells for {st['output']['count']} frames: "
+        "nothing was batched")
+    after = profile(inside)
+    assert after["requests"] == 1, after       # this read only
+    # Since the reset: the end of that read's connection and this one's (a few frames).
+    assert after["stages"]["driver_rx"]["count"] <= 10 < st["driver_rx"]["count"], (
+        after["stages"]["driver_rx"], st["driver_rx"])
 
 
 # Less than Linux's first SYN retransmission (1 s): a connect that needed one failed.
