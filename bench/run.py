@@ -181,9 +181,20 @@ def openloop_point(url: str, rate: int, seconds: float, wrap, warmup: float) -> 
         return {"rate": rate, "error": str(e), "kept_up": False, "sustained": False,
                 "problems": [str(e)]}
     res["sustained"] = openloop.sustained(res)
-    res["problems"] = ([f"{res['errors']['total']} errors ({res['errors']})"]
-                       if res["errors"]["total"] else [])
+    res["problems"] = point_problems(res)
     return res
+
+
+# A wrong answer is a failure at any rate. Timeouts, refused connects and closed
+# connections are what a guest sent more than it can serve does: that point is not
+# sustained (openloop.sustained needs 0 errors), and the run goes on.
+WRONG_ANSWERS = ("bad_status", "bad_body", "protocol")
+
+
+def point_problems(res: dict) -> list[str]:
+    errs = res["errors"]
+    wrong = {k: errs.get(k, 0) for k in WRONG_ANSWERS if errs.get(k)}
+    return [f"{sum(wrong.values())} wrong answers ({wrong})"] if wrong else []
 
 
 def sweep(url: str, rates: list[int], seconds: float, wrap, warmup: float) -> list[dict]:

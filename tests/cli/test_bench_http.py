@@ -149,3 +149,14 @@ def test_report_refuses_missing_or_broken_input(tmp_path, capsys):
     assert report.main(["--results", str(tmp_path), "--readme", str(readme)]) == 1
     assert "needs exactly one <!-- bench:begin -->" in capsys.readouterr().err
     assert readme.read_text() == "no markers here\n"
+
+
+def test_open_loop_overload_is_not_sustained_but_wrong_answers_fail():
+    """64 timeouts at a rate the guest cannot serve: that point is not sustained, the
+    run goes on; a wrong body is a failure at any rate."""
+    errors = {"bad_status": 0, "bad_body": 0, "connect": 0, "timeout": 64, "closed": 0,
+              "protocol": 0, "total": 64}
+    over = {"rate": 8000, "kept_up": False, "errors": errors}
+    assert run.point_problems(over) == []
+    bad = {"rate": 500, "kept_up": True, "errors": {**errors, "bad_body": 2, "total": 66}}
+    assert run.point_problems(bad) == ["2 wrong answers ({'bad_body': 2})"]
