@@ -9,6 +9,7 @@ with --readme FILE, replaces the text between the markers
 """
 import argparse
 import json
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,6 +58,15 @@ def kv_ratios(kv: dict) -> list[dict]:
         out.append({"key": key, "unicycle": a[key]["mean"], "linux": b[key]["mean"],
                     "ratio": a[key]["mean"] / b[key]["mean"] if b[key]["mean"] else None})
     return out
+
+
+def kv_label(key: str) -> str:
+    """P16_GET_p99_ms -> "-P 16 GET p99 [ms]"; P1_SET_rps -> "-P 1 SET req/s"."""
+    m = re.fullmatch(r"P(\d+)_([A-Z]+)_(rps|p\d+_ms)", key)
+    if not m:
+        return key
+    what = "req/s" if m.group(3) == "rps" else f"{m.group(3)[:-3]} [ms]"
+    return f"-P {m.group(1)} {m.group(2)} {what}"
 
 
 def build_latest(parts: dict, pictures: list[Path]) -> dict:
@@ -115,7 +125,7 @@ def markdown(doc: dict) -> str:
                   "`redis-benchmark -c 50`):", "",
                   "| figure | kv | redis-server | kv / redis |", "| --- | --- | --- | --- |"]
         for r in doc["ratios"]["kv"]:
-            lines.append(f"| {r['key']} | {_num(r['unicycle'], r['key'])} | "
+            lines.append(f"| {kv_label(r['key'])} | {_num(r['unicycle'], r['key'])} | "
                          f"{_num(r['linux'], r['key'])} | "
                          + (f"{r['ratio']:.2f} |" if r["ratio"] is not None else "n/a |"))
     cr = doc["parts"].get("connrate")
@@ -123,7 +133,7 @@ def markdown(doc: dict) -> str:
         lines += ["", "New connection per request, `ab -c 1` through hostfwd, one figure per "
                   "boot (`make bench-connrate`):", ""]
         for way, s in cr.items():
-            if isinstance(s, dict) and "boots" in s:
+            if isinstance(s, dict) and isinstance(s.get("boots"), list):   # not "config"
                 vals = ", ".join(f"{b['rps']:,.0f}" if b.get("rps") else "failed"
                                  for b in s["boots"])
                 lines.append(f"- {way}: {vals} req/s")

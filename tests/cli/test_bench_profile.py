@@ -100,11 +100,21 @@ def test_report_shows_the_profile_and_the_cut(tmp_path):
     v = variants()
     (tmp_path / "profile.json").write_text(json.dumps(
         {"variants": v, "doorbell_cut": bprofile.cut_effect(v), "commands": {"c1": "wrk"}}))
+    # connrate.json as bench/connrate.py writes it: its "config" has a count of boots
+    (tmp_path / "connrate.json").write_text(json.dumps(
+        {"config": {"boots": 2}, "ovmf": {"boots": [{"rps": 3062.0}, {"rps": None}]}}))
     readme = tmp_path / "README.md"
     readme.write_text("<!-- bench:begin -->\n<!-- bench:end -->\n")
     assert report.main(["--results", str(tmp_path), "--readme", str(readme)]) == 0
     text = readme.read_text()
     assert "| tx_doorbell | 1.0 | 10,000 | 50% |" in text
+    assert "- ovmf: 3,062, failed req/s" in text
     assert "- c32: 31,000 -> 41,000 req/s (x1.32), doorbells per request 0.375 -> 0.06" in text
     latest = json.loads((tmp_path / "latest.json").read_text())
     assert latest["commands"]["profile"] == {"c1": "wrk"} and "profile" in latest["parts"]
+
+
+def test_report_names_kv_figures_as_redis_benchmark_does():
+    assert report.kv_label("P16_GET_p99_ms") == "-P 16 GET p99 [ms]"
+    assert report.kv_label("P1_SET_rps") == "-P 1 SET req/s"
+    assert report.kv_label("boot_s") == "boot_s"
