@@ -294,23 +294,67 @@ static int bootinfo_subtract(struct bootinfo *bi, const struct bootinfo_range *r
 	return 0;
 }
 
-/* Walks every tag of the structure block once. libfdt's fdt_next_tag()
- * adds a property's length in int arithmetic: a length near 2^32 brings
- * the walk back to the same tag, and every later lookup loops forever. */
+/* Walks every tag of the structure block once, in our own 64-bit arithmetic,
+ * before libfdt sees it (DTSpec 0.4 sec 5.4). libfdt's fdt_next_tag() adds a
+ * property's length in int arithmetic: a length near 2^31 overflows there
+ * (undefined behaviour; found by fuzz_bootinfo), and one near 2^32 brings the
+ * walk back to the same tag, so every later lookup loops forever. Every
+ * length is held against what is left of the block here. */
 static int bootinfo_check_structure(const void *fdt, char *err, size_t errlen)
 {
-	int offset = 0, next;
-	uint32_t tag;
+	const uint8_t *base = (const uint8_t *)fdt + fdt_off_dt_struct(fdt);
+	/* fdt_check_header() put the block inside totalsize (<= INT_MAX). */
+	uint64_t size = fdt_version(fdt) >= 17 ? fdt_size_dt_struct(fdt)
+					       : fdt_totalsize(fdt) - fdt_off_dt_struct(fdt);
+	uint64_t off = 0;
 
-	do {
-		tag = fdt_next_tag(fdt, offset, &next);
-		if (tag != FDT_END && next <= offset) {
-			printf_snprintf(err, errlen, "bad FDT structure block at offset %d", offset);
+	for (;;) {
+		uint64_t at = off;
+		uint32_t tag, len;
+		const uint8_t *nul;
+
+		if (off > size || size - off < FDT_TAGSIZE)
+			goto truncated;
+		tag = fdt32_to_cpu(*(const fdt32_t *)(base + off));
+		off += FDT_TAGSIZE;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			nul = memchr(base + off, '\0', size - off);
+			if (!nul)
+				goto truncated;
+			off = (uint64_t)(nul - base) + 1;
+			break;
+		case FDT_PROP:
+			/* sec 5.4.1: len, nameoff, then len bytes of value */
+			if (size - off < 2 * sizeof(fdt32_t))
+				goto truncated;
+			len = fdt32_to_cpu(*(const fdt32_t *)(base + off));
+			off += 2 * sizeof(fdt32_t);
+			if (len > size - off) {
+				printf_snprintf(err, errlen, "bad FDT structure block: property at "
+						"offset %lu is %u bytes, past the block's end",
+						(unsigned long)at, len);
+				return -1;
+			}
+			off += len;
+			if (fdt_version(fdt) < 0x10 && len >= 8 && (off - len) % 8)
+				off += 4;   /* old blobs 8-byte aligned large values */
+			break;
+		case FDT_END_NODE:
+		case FDT_NOP:
+			break;
+		case FDT_END:
+			return 0;
+		default:
+			printf_snprintf(err, errlen, "bad FDT structure block: unknown tag %#x at "
+					"offset %lu", tag, (unsigned long)at);
 			return -1;
 		}
-		offset = next;
-	} while (tag != FDT_END);
-	return 0;
+		off = (off + FDT_TAGSIZE - 1) & ~(uint64_t)(FDT_TAGSIZE - 1);
+	}
+truncated:
+	printf_snprintf(err, errlen, "bad FDT structure block: it ends before its FDT_END tag");
+	return -1;
 }
 
 /*
